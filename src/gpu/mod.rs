@@ -1,0 +1,313 @@
+//! The GPU runtime: the only module of the crate that uses cudarc or `unsafe`.
+//!
+//! [`Gpu`] owns a CUDA context on one device, a work stream, the lazily loaded kernel
+//! modules (fatbins embedded at build time, see build.rs), a stream-ordered device memory
+//! pool and a pinned host pool. Each kernel has one safe method here; every launch carries a
+//! `SAFETY:` comment stating why its arguments satisfy the kernel's contract (written
+//! above the kernel in `cuda/`).
+
+pub mod pool;
+pub mod reference;
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cudarc::driver::{
+    sys, CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr,
+    LaunchConfig, PushKernelArg, ValidAsZeroBits,
+};
+use cudarc::nvrtc::Ptx;
+
+use crate::abi::cz_batch_item;
+use crate::error::{CudaContext as _, Error, Result};
+pub use pool::{DeviceBuffer, DevicePool, PinnedBuffer, PinnedPool};
+
+pub(crate) use reference::{status_message as reference_status_message, status_name as reference_status_name};
+
+/// The embedded kernel modules, one per `cuda/*.cu`.
+pub mod kernels {
+    include!(concat!(env!("OUT_DIR"), "/kernels.rs"));
+}
+
+// SAFETY: cz_batch_item is a #[repr(C)] struct of four u64 (abi.h), plain data on both sides.
+unsafe impl DeviceRepr for cz_batch_item {}
+// SAFETY: all-zero bits are a valid cz_batch_item (null addresses, zero sizes).
+unsafe impl ValidAsZeroBits for cz_batch_item {}
+// SAFETY: cz_item_result is #[repr(C)] {u32, u32, u64}, plain data on both sides.
+unsafe impl DeviceRepr for crate::abi::cz_item_result {}
+// SAFETY: zero is CZ_STATUS_OK with size 0, a valid value.
+unsafe impl ValidAsZeroBits for crate::abi::cz_item_result {}
+
+/// Kernel modules; each is loaded into the context on first use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    AbiProbe,
+    Xxhash64,
+}
+
+impl Module {
+    const ALL: [Module; 2] = [Module::AbiProbe, Module::Xxhash64];
+
+    fn image(self) -> &'static [u8] {
+        match self {
+            Module::AbiProbe => kernels::ABI_PROBE,
+            Module::Xxhash64 => kernels::XXHASH64,
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|m| *m == self).unwrap()
+    }
+}
+
+/// What the runtime reads off the device once.
+#[derive(Debug, Clone)]
+pub struct DeviceProps {
+    pub ordinal: usize,
+    pub name: String,
+    pub compute_capability: (i32, i32),
+    pub multiprocessors: u32,
+    pub total_memory: usize,
+    pub l2_bytes: usize,
+    /// Shared memory a block may opt into (`cudaFuncSetAttribute`), in bytes.
+    pub max_shared_per_block_optin: usize,
+    /// Driver API version, e.g. 13000 for CUDA 13.0.
+    pub driver_version: i32,
+}
+
+/// A handle on one GPU. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct Gpu {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    modules: [OnceLock<Arc<CudaModule>>; Module::ALL.len()],
+    functions: Mutex<Vec<(Module, &'static str, CudaFunction)>>,
+    props: DeviceProps,
+    pool: DevicePool,
+    pinned: PinnedPool,
+}
+
+/// Whether the NVIDIA driver library can be loaded on this machine.
+pub fn driver_present() -> bool {
+    // SAFETY: only tries to dlopen libcuda; no driver call is made.
+    unsafe { sys::is_culib_present() }
+}
+
+/// Number of CUDA devices, or an error naming why there are none.
+pub fn device_count() -> Result<usize> {
+    if !driver_present() {
+        return Err(Error::NoDevice("the NVIDIA driver library (libcuda.so) was not found".into()));
+    }
+    let n = CudaContext::device_count().ctx("counting devices")?;
+    Ok(n.max(0) as usize)
+}
+
+impl Gpu {
+    /// Opens device `ordinal`: creates its context and a work stream, reads its properties.
+    pub fn new(ordinal: usize) -> Result<Self> {
+        let count = device_count()?;
+        if ordinal >= count {
+            return Err(Error::NoDevice(format!("device {ordinal} requested, {count} present")));
+        }
+        let ctx = CudaContext::new(ordinal).ctx("creating the CUDA context")?;
+        let stream = ctx.new_stream().ctx("creating a stream")?;
+        let attr = |a| ctx.attribute(a).ctx("reading a device attribute");
+        use sys::CUdevice_attribute::*;
+        let mut driver_version = 0i32;
+        // SAFETY: writes one int through a valid pointer.
+        unsafe { sys::cuDriverGetVersion(&mut driver_version) }.result().ctx("reading the driver version")?;
+        let props = DeviceProps {
+            ordinal,
+            name: ctx.name().ctx("reading the device name")?,
+            compute_capability: ctx.compute_capability().ctx("reading the compute capability")?,
+            multiprocessors: attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)? as u32,
+            total_memory: ctx.total_mem().ctx("reading the memory size")?,
+            l2_bytes: attr(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)? as usize,
+            max_shared_per_block_optin: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as usize,
+            driver_version,
+        };
+        let pool = pool::device_pool(stream.clone(), None);
+        let pinned = pool::pinned_pool(ctx.clone());
+        Ok(Self {
+            ctx,
+            stream,
+            modules: Default::default(),
+            functions: Mutex::new(Vec::new()),
+            props,
+            pool,
+            pinned,
+        })
+    }
+
+    pub fn props(&self) -> &DeviceProps {
+        &self.props
+    }
+
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    /// The stream the convenience methods use.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// A new stream on this device, for callers that overlap work.
+    pub fn new_stream(&self) -> Result<Arc<CudaStream>> {
+        self.ctx.new_stream().ctx("creating a stream")
+    }
+
+    /// The device memory pool of the work stream.
+    pub fn pool(&self) -> &DevicePool {
+        &self.pool
+    }
+
+    /// A device pool on another stream; `poison` as in [`crate::pool::Pool::new`].
+    pub fn new_pool(&self, stream: Arc<CudaStream>, poison: Option<u8>) -> DevicePool {
+        pool::device_pool(stream, poison)
+    }
+
+    /// The pinned host pool.
+    pub fn pinned_pool(&self) -> &PinnedPool {
+        &self.pinned
+    }
+
+    fn module(&self, m: Module) -> Result<Arc<CudaModule>> {
+        let slot = &self.modules[m.index()];
+        if let Some(module) = slot.get() {
+            return Ok(module.clone());
+        }
+        let module = self.ctx.load_module(Ptx::from_binary(m.image().to_vec())).ctx("loading a kernel module")?;
+        Ok(slot.get_or_init(|| module).clone())
+    }
+
+    fn function(&self, m: Module, name: &'static str) -> Result<CudaFunction> {
+        let mut cache = self.functions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, f)) = cache.iter().find(|(mm, n, _)| *mm == m && *n == name) {
+            return Ok(f.clone());
+        }
+        let f = self.module(m)?.load_function(name).ctx("looking up a kernel")?;
+        cache.push((m, name, f.clone()));
+        Ok(f)
+    }
+
+    /// The ABI layout table (see `cuda/include/abi_layout.cuh`) as the device compiler sees it.
+    pub fn abi_probe(&self) -> Result<Vec<u64>> {
+        let f = self.function(Module::AbiProbe, "cz_abi_probe")?;
+        let cap = 256u32;
+        let mut table = self.stream.alloc_zeros::<u64>(cap as usize).ctx("allocating the probe table")?;
+        let mut count = self.stream.alloc_zeros::<u32>(1).ctx("allocating the probe count")?;
+        let cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (1, 1, 1), shared_mem_bytes: 0 };
+        let mut b = self.stream.launch_builder(&f);
+        b.arg(&mut table).arg(&cap).arg(&mut count);
+        // SAFETY: cz_abi_probe writes at most `cap` u64 into `table` (cap entries allocated)
+        // and one u32 into `count`.
+        unsafe { b.launch(cfg) }.ctx("launching cz_abi_probe")?;
+        let n = self.stream.clone_dtoh(&count).ctx("reading the probe count")?[0] as usize;
+        let mut t = self.stream.clone_dtoh(&table).ctx("reading the probe table")?;
+        if n > t.len() {
+            return Err(Error::InvalidArgument(format!("ABI table of {n} entries exceeds the probe's {cap}")));
+        }
+        t.truncate(n);
+        Ok(t)
+    }
+
+    /// XXH64 of each of `n` device buffers described by `items` (only `src` and `src_size`
+    /// are read), written to `out[0..n)`, asynchronously on `stream`.
+    ///
+    /// The caller guarantees that every `items[i].src .. + src_size` is readable device
+    /// memory of this context for as long as the work is pending; this is why the method is
+    /// `unsafe`. [`Gpu::xxh64_batch`] is the safe host-to-host form.
+    ///
+    /// # Safety
+    /// See above: item addresses must be valid device ranges until the stream reaches the
+    /// end of this launch.
+    pub unsafe fn xxh64_batch_device(
+        &self,
+        stream: &CudaStream,
+        items: &CudaSlice<cz_batch_item>,
+        n: usize,
+        seed: u64,
+        out: &mut CudaSlice<u64>,
+    ) -> Result<()> {
+        if n > items.len() || n > out.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{n} items requested with {} descriptors and {} outputs",
+                items.len(),
+                out.len()
+            )));
+        }
+        let n32 = u32::try_from(n).map_err(|_| Error::InvalidArgument("more than 2^32 items".into()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let f = self.function(Module::Xxhash64, "cz_xxh64_batch")?;
+        const BLOCK: u32 = 256;
+        let threads = 4u64 * n as u64;
+        let grid = threads.div_ceil(BLOCK as u64);
+        let grid = u32::try_from(grid).map_err(|_| Error::InvalidArgument("batch too large".into()))?;
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 };
+        let mut b = stream.launch_builder(&f);
+        b.arg(items).arg(&n32).arg(&seed).arg(out);
+        // SAFETY: the grid has >= 4n threads in blocks of 256 (a multiple of 32), as the
+        // kernel requires; it reads n descriptors (items.len() >= n) and the ranges they
+        // describe (valid by this function's contract), and writes out[0..n) (out.len() >= n).
+        unsafe { b.launch(cfg) }.ctx("launching cz_xxh64_batch")?;
+        Ok(())
+    }
+
+    /// XXH64 of each host buffer, computed on the GPU: the inputs are packed into one
+    /// staging buffer (each start aligned to 16 bytes), copied, hashed, and the hashes copied
+    /// back.
+    pub fn xxh64_batch(&self, inputs: &[&[u8]], seed: u64) -> Result<Vec<u64>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut offsets = Vec::with_capacity(inputs.len());
+        let mut total = 0usize;
+        for b in inputs {
+            offsets.push(total);
+            total = (total + b.len()).next_multiple_of(16);
+        }
+        let mut staging = self.pinned.alloc(total.max(1))?;
+        {
+            let host = staging.buf_mut().as_mut_slice().ctx("mapping pinned memory")?;
+            for (b, &o) in inputs.iter().zip(&offsets) {
+                host[o..o + b.len()].copy_from_slice(b);
+            }
+        }
+        let mut data = self.pool.alloc(total.max(1))?;
+        self.stream.memcpy_htod(staging.buf(), data.buf_mut()).ctx("copying inputs to the device")?;
+        let base = {
+            let (ptr, _sync) = data.buf().device_ptr(&self.stream);
+            ptr
+        };
+        let items: Vec<cz_batch_item> = inputs
+            .iter()
+            .zip(&offsets)
+            .map(|(b, &o)| cz_batch_item { src: base + o as u64, src_size: b.len() as u64, dst: 0, dst_capacity: 0 })
+            .collect();
+        let d_items = self.stream.clone_htod(&items).ctx("copying descriptors")?;
+        let mut d_out = self.stream.alloc_zeros::<u64>(inputs.len()).ctx("allocating hashes")?;
+        // SAFETY: every item lies inside `data`, which lives until after the synchronising
+        // copy below.
+        unsafe { self.xxh64_batch_device(&self.stream, &d_items, inputs.len(), seed, &mut d_out)? };
+        let out = self.stream.clone_dtoh(&d_out).ctx("copying hashes back")?;
+        drop(data);
+        Ok(out)
+    }
+
+    /// Records an event on `stream` that can time work (`elapsed_ms`).
+    pub fn timing_event(&self, stream: &CudaStream) -> Result<CudaEvent> {
+        stream.record_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT)).ctx("recording an event")
+    }
+}
+
+/// Milliseconds between two events recorded by [`Gpu::timing_event`].
+pub fn elapsed_ms(start: &CudaEvent, end: &CudaEvent) -> Result<f32> {
+    start.elapsed_ms(end).ctx("reading event times")
+}
+
+/// Device address of a slice (for building `cz_batch_item` tables).
+pub fn device_address<T>(slice: &CudaSlice<T>, stream: &CudaStream) -> u64 {
+    let (ptr, _sync) = slice.device_ptr(stream);
+    ptr
+}
