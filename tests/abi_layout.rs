@@ -55,5 +55,8 @@ fn every_status_in_abi_h_has_a_name_and_message() {
         assert_ne!(s.message(), "unknown status code");
     }
     assert_eq!(Status(9999).name(), None);
-    assert_eq!(Status(abi::CZ_STATUS_CHECKSUM_MISMATCH).to_string(), "content checksum does not match (status 50 CHECKSUM_MISMATCH)");
+    assert_eq!(
+        Status(abi::CZ_STATUS_CHECKSUM_MISMATCH).to_string(),
+        "content checksum does not match (status 50 CHECKSUM_MISMATCH)"
+    );
 }

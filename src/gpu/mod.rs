@@ -12,8 +12,8 @@ pub mod reference;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{
-    sys, CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr,
-    LaunchConfig, PushKernelArg, ValidAsZeroBits,
+    sys, CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr, LaunchConfig,
+    PushKernelArg, ValidAsZeroBits,
 };
 use cudarc::nvrtc::Ptx;
 
@@ -126,15 +126,7 @@ impl Gpu {
         };
         let pool = pool::device_pool(stream.clone(), None);
         let pinned = pool::pinned_pool(ctx.clone());
-        Ok(Self {
-            ctx,
-            stream,
-            modules: Default::default(),
-            functions: Mutex::new(Vec::new()),
-            props,
-            pool,
-            pinned,
-        })
+        Ok(Self { ctx, stream, modules: Default::default(), functions: Mutex::new(Vec::new()), props, pool, pinned })
     }
 
     pub fn props(&self) -> &DeviceProps {
