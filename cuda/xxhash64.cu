@@ -37,17 +37,15 @@ extern "C" __global__ void cz_xxh64_batch(const cz_batch_item* __restrict__ item
     uint64_t v = cz_xxh64_lane_init(seed, lane);
     const uint8_t* q = active ? p + 8 * lane : nullptr;
     uint64_t s = 0;
-    // Four stripes per iteration keep four independent loads in flight per lane.
-    for (; s + 4 <= stripes; s += 4) {
-        uint64_t w0 = cz_load8(q);
-        uint64_t w1 = cz_load8(q + 32);
-        uint64_t w2 = cz_load8(q + 64);
-        uint64_t w3 = cz_load8(q + 96);
-        v = cz_xxh64_round(v, w0);
-        v = cz_xxh64_round(v, w1);
-        v = cz_xxh64_round(v, w2);
-        v = cz_xxh64_round(v, w3);
-        q += 128;
+    // Eight stripes per iteration keep eight independent loads in flight per lane, which
+    // matters when few large buffers leave most of the GPU's threads idle.
+    for (; s + 8 <= stripes; s += 8) {
+        uint64_t w[8];
+#pragma unroll
+        for (int k = 0; k < 8; k++) w[k] = cz_load8(q + 32 * k);
+#pragma unroll
+        for (int k = 0; k < 8; k++) v = cz_xxh64_round(v, w[k]);
+        q += 256;
     }
     for (; s < stripes; s++) {
         v = cz_xxh64_round(v, cz_load8(q));

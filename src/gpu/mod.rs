@@ -6,13 +6,16 @@
 //! `SAFETY:` comment stating why its arguments satisfy the kernel's contract (written
 //! above the kernel in `cuda/`).
 
+pub mod nvcomp;
 pub mod pool;
 pub mod reference;
+pub mod reference_decode;
+pub mod reference_encode;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{
-    sys, CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DeviceRepr, LaunchConfig,
+    sys, CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, CudaView, CudaViewMut, DevicePtr, DeviceRepr, LaunchConfig,
     PushKernelArg, ValidAsZeroBits,
 };
 use cudarc::nvrtc::Ptx;
@@ -100,9 +103,22 @@ pub fn device_count() -> Result<usize> {
     Ok(n.max(0) as usize)
 }
 
+/// Settings of a [`Gpu`] handle.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GpuOptions {
+    /// Fill every recycled device buffer with this byte before reuse, so a kernel that fails
+    /// to write part of its output is caught by tests (costs a memset per reuse).
+    pub pool_poison: Option<u8>,
+}
+
 impl Gpu {
     /// Opens device `ordinal`: creates its context and a work stream, reads its properties.
     pub fn new(ordinal: usize) -> Result<Self> {
+        Self::with_options(ordinal, GpuOptions::default())
+    }
+
+    /// [`Gpu::new`] with settings.
+    pub fn with_options(ordinal: usize, options: GpuOptions) -> Result<Self> {
         let count = device_count()?;
         if ordinal >= count {
             return Err(Error::NoDevice(format!("device {ordinal} requested, {count} present")));
@@ -124,7 +140,7 @@ impl Gpu {
             max_shared_per_block_optin: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as usize,
             driver_version,
         };
-        let pool = pool::device_pool(stream.clone(), None);
+        let pool = pool::device_pool(stream.clone(), options.pool_poison);
         let pinned = pool::pinned_pool(ctx.clone());
         Ok(Self { ctx, stream, modules: Default::default(), functions: Mutex::new(Vec::new()), props, pool, pinned })
     }
@@ -202,30 +218,23 @@ impl Gpu {
         Ok(t)
     }
 
-    /// XXH64 of each of `n` device buffers described by `items` (only `src` and `src_size`
-    /// are read), written to `out[0..n)`, asynchronously on `stream`.
-    ///
-    /// The caller guarantees that every `items[i].src .. + src_size` is readable device
-    /// memory of this context for as long as the work is pending; this is why the method is
-    /// `unsafe`. [`Gpu::xxh64_batch`] is the safe host-to-host form.
+    /// XXH64 of each device buffer described by `items` (only `src` and `src_size` are
+    /// read), written to `out[0..items.len())`, asynchronously on `stream`.
     ///
     /// # Safety
-    /// See above: item addresses must be valid device ranges until the stream reaches the
-    /// end of this launch.
+    /// Every `items[i].src .. + src_size` must be readable device memory of this context
+    /// until the stream has run this launch; the kernel reads exactly those bytes.
+    /// [`Gpu::xxh64_batch`] is the safe host-to-host form.
     pub unsafe fn xxh64_batch_device(
         &self,
         stream: &CudaStream,
-        items: &CudaSlice<cz_batch_item>,
-        n: usize,
+        items: &CudaView<'_, cz_batch_item>,
         seed: u64,
-        out: &mut CudaSlice<u64>,
+        out: &mut CudaViewMut<'_, u64>,
     ) -> Result<()> {
-        if n > items.len() || n > out.len() {
-            return Err(Error::InvalidArgument(format!(
-                "{n} items requested with {} descriptors and {} outputs",
-                items.len(),
-                out.len()
-            )));
+        let n = items.len();
+        if n > out.len() {
+            return Err(Error::InvalidArgument(format!("{n} items but room for {} hashes", out.len())));
         }
         let n32 = u32::try_from(n).map_err(|_| Error::InvalidArgument("more than 2^32 items".into()))?;
         if n == 0 {
@@ -233,22 +242,21 @@ impl Gpu {
         }
         let f = self.function(Module::Xxhash64, "cz_xxh64_batch")?;
         const BLOCK: u32 = 256;
-        let threads = 4u64 * n as u64;
-        let grid = threads.div_ceil(BLOCK as u64);
-        let grid = u32::try_from(grid).map_err(|_| Error::InvalidArgument("batch too large".into()))?;
+        let grid = u32::try_from((4 * n as u64).div_ceil(BLOCK as u64))
+            .map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 };
         let mut b = stream.launch_builder(&f);
         b.arg(items).arg(&n32).arg(&seed).arg(out);
         // SAFETY: the grid has >= 4n threads in blocks of 256 (a multiple of 32), as the
-        // kernel requires; it reads n descriptors (items.len() >= n) and the ranges they
-        // describe (valid by this function's contract), and writes out[0..n) (out.len() >= n).
+        // kernel requires; it reads the n descriptors of `items` and the ranges they describe
+        // (readable by this function's contract), and writes out[0..n) (out.len() >= n).
         unsafe { b.launch(cfg) }.ctx("launching cz_xxh64_batch")?;
         Ok(())
     }
 
-    /// XXH64 of each host buffer, computed on the GPU: the inputs are packed into one
-    /// staging buffer (each start aligned to 16 bytes), copied, hashed, and the hashes copied
-    /// back.
+    /// XXH64 of each host buffer, computed on the GPU: the inputs are packed into one pinned
+    /// staging buffer (each start aligned to 16 bytes), copied to pooled device memory,
+    /// hashed, and the hashes copied back.
     pub fn xxh64_batch(&self, inputs: &[&[u8]], seed: u64) -> Result<Vec<u64>> {
         if inputs.is_empty() {
             return Ok(Vec::new());
@@ -259,32 +267,39 @@ impl Gpu {
             offsets.push(total);
             total = (total + b.len()).next_multiple_of(16);
         }
-        let mut staging = self.pinned.alloc(total.max(1))?;
+        let total = total.max(16);
+        let mut staging = self.pinned.alloc(total)?;
         {
             let host = staging.buf_mut().as_mut_slice().ctx("mapping pinned memory")?;
             for (b, &o) in inputs.iter().zip(&offsets) {
                 host[o..o + b.len()].copy_from_slice(b);
             }
         }
-        let mut data = self.pool.alloc(total.max(1))?;
-        self.stream.memcpy_htod(staging.buf(), data.buf_mut()).ctx("copying inputs to the device")?;
-        let base = {
-            let (ptr, _sync) = data.buf().device_ptr(&self.stream);
-            ptr
-        };
+        let mut data = self.pool.alloc(total)?;
+        {
+            let mut dst = data.buf_mut().slice_mut(..total);
+            self.stream.memcpy_htod(&staging.buf().as_slice().ctx("mapping pinned memory")?[..total], &mut dst)
+                .ctx("copying inputs to the device")?;
+        }
+        let base = device_address(data.buf(), &self.stream);
         let items: Vec<cz_batch_item> = inputs
             .iter()
             .zip(&offsets)
             .map(|(b, &o)| cz_batch_item { src: base + o as u64, src_size: b.len() as u64, dst: 0, dst_capacity: 0 })
             .collect();
         let d_items = self.stream.clone_htod(&items).ctx("copying descriptors")?;
-        let mut d_out = self.stream.alloc_zeros::<u64>(inputs.len()).ctx("allocating hashes")?;
-        // SAFETY: every item lies inside `data`, which lives until after the synchronising
-        // copy below.
-        unsafe { self.xxh64_batch_device(&self.stream, &d_items, inputs.len(), seed, &mut d_out)? };
-        let out = self.stream.clone_dtoh(&d_out).ctx("copying hashes back")?;
-        drop(data);
-        Ok(out)
+        let n = inputs.len();
+        let mut d_out = self.pool.alloc(n * 8)?;
+        let hashes = {
+            // SAFETY: the pooled buffer holds at least n * 8 bytes, and u64 has no invalid bit
+            // patterns; the kernel writes all n values before they are read back.
+            let mut out = unsafe { d_out.buf_mut().transmute_mut::<u64>(n) }.expect("pooled buffer holds n hashes");
+            // SAFETY: every item lies inside `data`, which lives until after the synchronising
+            // copy below.
+            unsafe { self.xxh64_batch_device(&self.stream, &d_items.as_view(), seed, &mut out)? };
+            self.stream.clone_dtoh(&out).ctx("copying hashes back")?
+        };
+        Ok(hashes)
     }
 
     /// Records an event on `stream` that can time work (`elapsed_ms`).

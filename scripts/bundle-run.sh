@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The GPU bundle's runner (copied to bundle/run.sh by scripts/gpu-bundle.sh).
+# Runs each GPU test binary, prints one line per binary, exits non-zero on any failure.
+#   run.sh [--bench] [--only NAME[,NAME...]] [--sanitize memcheck|racecheck]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bench=0; only=""; sanitize=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bench) bench=1 ;;
+    --only) only=",$2,"; shift ;;
+    --sanitize) sanitize=$2; shift ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ ! -d "$here/x" ]; then
+  mkdir -p "$here/x" && tar -C "$here/x" -xJf "$here/payload.tar.xz" || { echo "could not unpack payload" >&2; exit 1; }
+fi
+export CUZSTD_TEST_ROOT="$here/root" CUZSTD_SHARED="$here/x/shared" CUZSTD_MODELS="$here/x/models"
+export LD_LIBRARY_PATH="$here/x/lib:${LD_LIBRARY_PATH:-}" NVCOMP_LIB="$here/x/lib/libnvcomp.so.6"
+logs=${OUT:-/tmp/cuzstd-logs}
+mkdir -p "$logs"
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
+
+fail=0; ran=0
+for t in "$here"/bin/*; do
+  name=$(basename "$t")
+  [ -n "$only" ] && [[ "$only" != *",$name,"* ]] && continue
+  ran=$((ran + 1))
+  cmd=("$t")
+  [ -n "$sanitize" ] && cmd=(compute-sanitizer --tool "$sanitize" --error-exitcode 99 "$t")
+  start=$(date +%s.%N)
+  "${cmd[@]}" > "$logs/$name.log" 2>&1
+  rc=$?
+  secs=$(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')" 2>/dev/null || echo "?")
+  summary=$(grep -E '^test result:' "$logs/$name.log" | tail -1)
+  if [ $rc -eq 0 ]; then
+    echo "PASS $name (${secs}s): $summary"
+  else
+    echo "FAIL $name (rc $rc, ${secs}s): $summary"
+    grep -E "panicked|FAILED|failed|error" "$logs/$name.log" | head -20
+    fail=1
+  fi
+done
+[ $ran -gt 0 ] || { echo "no test binary ran" >&2; fail=1; }
+
+if [ $bench -eq 1 ]; then
+  for b in "$here"/bench/*; do
+    name=$(basename "$b")
+    echo "== bench $name"
+    (cd /tmp && "$b" --bench 2>&1 | tee "$logs/bench-$name.log" | grep -vE "^(Benchmarking|Warming|Collecting|Analyzing)") || fail=1
+  done
+fi
+echo "summary: $ran test binaries, $([ $fail -eq 0 ] && echo all passed || echo FAILURES)"
+exit $fail

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds every GPU test, bench and example in release mode into one folder (default:
+# bundle/, git-ignored) with the data they need and a runner, run.sh, for a machine with an
+# NVIDIA driver and no Rust toolchain.
+#
+#   scripts/gpu-bundle.sh [OUT_DIR]
+#   OUT_DIR/run.sh            run every GPU test binary; one line per binary; non-zero on failure
+#   OUT_DIR/run.sh --bench    also run the benches (criterion) after the tests
+#   OUT_DIR/run.sh --only NAME[,NAME]   run only these test binaries (names without hash)
+#
+# Large data (bench files, nvCOMP's library) travels xz-compressed in payload.tar.xz and is
+# unpacked by run.sh on first use. The bundle must stay under 60 MiB.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/bundle}
+cd "$root"
+
+rm -rf "$out"
+mkdir -p "$out/bin" "$out/bench" "$out/examples" "$out/root/tests" "$out/stage/shared" "$out/stage/lib"
+
+artifacts() { # cargo args... -> "kind name path" lines of the executables built
+  cargo "$@" --release --features gpu-tests --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try: m = json.loads(line)
+    except ValueError: continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        print(m["target"]["kind"][0], m["target"]["name"], m["executable"])
+'
+}
+
+echo "building tests, benches and examples (release, --features gpu-tests)..."
+cargo build --release --features gpu-tests --tests --benches --examples
+while read -r kind name path; do
+  case "$kind" in
+    test) [[ "$name" == gpu_* ]] && cp "$path" "$out/bin/$name" ;;
+    bench) cp "$path" "$out/bench/$name" ;;
+    example) cp "$path" "$out/examples/$name" ;;
+  esac
+done < <(artifacts build --tests --benches --examples)
+
+[ -d tests/data ] && cp -r tests/data "$out/root/tests/"
+shared=${CUZSTD_SHARED:-$root/../shared}
+cp -r "$shared/bench-data" "$out/stage/shared/"
+mkdir -p "$out/stage/shared/corpus/zstd-golden"
+cp -r "$shared/corpus/zstd-golden/golden-compression" "$out/stage/shared/corpus/zstd-golden/"
+[ -d models ] && ls models/*.f16 >/dev/null 2>&1 && mkdir -p "$out/stage/models" && cp models/*.f16 "$out/stage/models/"
+
+# nvCOMP for the comparisons, from the PyPI wheel (loaded at run time; optional).
+nvcomp=$(ls "$root"/.whl/nvidia_libnvcomp_cu13-*.whl 2>/dev/null | head -1 || true)
+if [ -z "$nvcomp" ]; then
+  python3 -m pip download -q --no-deps -d "$root/.whl" "nvidia-libnvcomp-cu13==6.0.*" >/dev/null 2>&1 || true
+  nvcomp=$(ls "$root"/.whl/nvidia_libnvcomp_cu13-*.whl 2>/dev/null | head -1 || true)
+fi
+if [ -n "$nvcomp" ]; then
+  python3 - "$nvcomp" "$out/stage/lib" <<'PY'
+import sys, zipfile, os
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for n in z.namelist():
+        if os.path.basename(n).startswith("libnvcomp.so"):
+            open(os.path.join(sys.argv[2], os.path.basename(n)), "wb").write(z.read(n))
+PY
+else
+  echo "nvCOMP wheel not available: the bundle's benches will skip nvCOMP"
+fi
+
+tar -C "$out/stage" -cJf "$out/payload.tar.xz" .
+rm -rf "$out/stage"
+cp scripts/bundle-run.sh "$out/run.sh"
+chmod +x "$out/run.sh"
+[ -f scripts/bench-run.sh ] && cp scripts/bench-run.sh "$out/bench-run.sh"
+
+size=$(du -sm "$out" | cut -f1)
+echo "bundle: $out (${size} MiB)"
+ls -la "$out" "$out/bin" "$out/bench" "$out/examples"
+if [ "$size" -ge 60 ]; then
+  echo "bundle is ${size} MiB, over the 60 MiB limit" >&2
+  exit 1
+fi
