@@ -63,7 +63,8 @@ fn unaligned_device_buffers_match_xxhash_rust() {
     let d_data = stream.clone_htod(&data).unwrap();
     let base = cuzstd::gpu::device_address(&d_data, stream);
     // Starts at every residue mod 16, lengths crossing the 32-byte stripe boundaries.
-    let ranges: Vec<(usize, usize)> = (0..64).map(|i| (i * 997 % 16 + i * 1000, [0, 1, 31, 32, 33, 200, 999][i % 7])).collect();
+    let ranges: Vec<(usize, usize)> =
+        (0..64).map(|i| (i * 997 % 16 + i * 1000, [0, 1, 31, 32, 33, 200, 999][i % 7])).collect();
     let items: Vec<cz_batch_item> = ranges
         .iter()
         .map(|&(o, l)| cz_batch_item { src: base + o as u64, src_size: l as u64, dst: 0, dst_capacity: 0 })
