@@ -9,6 +9,8 @@
 
 pub mod abi;
 pub mod error;
+pub mod gguf;
+pub mod llm;
 #[allow(unsafe_code)]
 pub mod gpu;
 pub mod pool;
