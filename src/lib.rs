@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod abi;
+pub mod bench;
 pub mod error;
 pub mod gguf;
 pub mod llm;
