@@ -56,6 +56,19 @@ pub enum Error {
     /// The caller passed something the call cannot take.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The input is not a well-formed zstd stream (found while splitting it into frames).
+    #[error("corrupt input: {0}")]
+    Format(#[from] crate::format::FormatError),
+    /// A frame failed to decode or encode on a backend that reports errors as text
+    /// (libzstd on the CPU backend).
+    #[error("frame {frame}: {message}")]
+    Frame { frame: usize, message: String },
+    /// The requested backend or feature is not available in this build or on this machine.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// An output would exceed the limit the caller set (or memory could not be reserved).
+    #[error("output of {requested} bytes exceeds the limit of {limit} bytes")]
+    OutputTooLarge { requested: u64, limit: u64 },
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -1,0 +1,338 @@
+//! Whole-buffer compression and decompression, in the shape of the `zstd` crate's `bulk`
+//! module: [`compress`], [`decompress`], [`compress_to_buffer`], and the configurable
+//! [`Compressor`] / [`Decompressor`].
+//!
+//! Inputs are cut into chunks of `chunk_size` bytes, each compressed as an independent
+//! frame with its content size (and XXH64 checksum by default), followed by a seek table in
+//! the zstd seekable format. The result is plain zstd: `zstd -d` reads it, and seekable
+//! readers can jump to any chunk. Decompression accepts any standard zstd stream: chunked
+//! files (frames decoded in parallel), one large frame, concatenated and skippable frames.
+//!
+//! Backends ([`Backend`]): `Cpu` runs libzstd on all cores with the same file layout; `Auto`
+//! picks the best available one and says so once on stderr.
+
+mod cpu;
+pub mod stream;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
+use crate::format::seekable::{SeekEntry, SeekTable};
+use crate::format::{self, FrameKind, FrameSpan};
+
+/// Default chunk size: 1 MiB. Large enough that libzstd's ratio at level 3 is within a few
+/// percent of whole-file compression on the bench files, small enough that a batch of
+/// chunks fills every core.
+pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
+/// Smallest and largest chunk sizes accepted (the seek table stores sizes as u32).
+pub const MIN_CHUNK_SIZE: usize = 1 << 10;
+pub const MAX_CHUNK_SIZE: usize = 1 << 30;
+/// Default compression level, as libzstd's.
+pub const DEFAULT_LEVEL: i32 = 3;
+
+/// Where the codec runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The best backend available here; chosen once per process and reported on stderr.
+    #[default]
+    Auto,
+    /// cuzstd's CUDA kernels.
+    Cuda,
+    /// libzstd on the CPU, multi-threaded over chunks.
+    Cpu,
+    /// The host build of cuzstd's GPU code (slow; for debugging and machines without a GPU).
+    Reference,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(Backend::Auto),
+            "cuda" => Ok(Backend::Cuda),
+            "cpu" => Ok(Backend::Cpu),
+            "reference" => Ok(Backend::Reference),
+            _ => Err(format!("unknown backend `{s}` (auto, cuda, cpu, reference)")),
+        }
+    }
+}
+
+static AUTO_REPORTED: AtomicBool = AtomicBool::new(false);
+
+impl Backend {
+    /// The concrete backend `self` stands for on this machine.
+    pub fn resolve(self) -> Result<Backend> {
+        match self {
+            Backend::Auto => {
+                let reason = match crate::gpu::device_count() {
+                    Ok(n) if n > 0 => "the CUDA codec is not built yet".to_string(),
+                    Ok(_) => "no CUDA device".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                if !AUTO_REPORTED.swap(true, Ordering::Relaxed) {
+                    eprintln!("cuzstd: using the CPU backend ({reason})");
+                }
+                Ok(Backend::Cpu)
+            }
+            Backend::Cpu => Ok(Backend::Cpu),
+            Backend::Cuda | Backend::Reference => {
+                Err(Error::Unsupported(format!("the {self:?} backend's codec is not built yet; use --backend cpu")))
+            }
+        }
+    }
+}
+
+/// Settings of a [`Compressor`].
+#[derive(Debug, Clone)]
+pub struct CompressOptions {
+    pub level: i32,
+    pub chunk_size: usize,
+    /// XXH64 content checksum in every frame, and in the seek table (default on, like the
+    /// zstd CLI).
+    pub checksum: bool,
+    /// Append a seek table (default on).
+    pub seek_table: bool,
+    /// Worker threads for the CPU backend (0 = all cores).
+    pub threads: usize,
+    pub backend: Backend,
+}
+
+impl Default for CompressOptions {
+    fn default() -> Self {
+        Self {
+            level: DEFAULT_LEVEL,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            checksum: true,
+            seek_table: true,
+            threads: 0,
+            backend: Backend::Auto,
+        }
+    }
+}
+
+impl CompressOptions {
+    fn validate(&self) -> Result<()> {
+        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+            return Err(Error::InvalidArgument(format!(
+                "chunk size {} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE}",
+                self.chunk_size
+            )));
+        }
+        let (lo, hi) = (zstd_safe::min_c_level(), zstd_safe::max_c_level());
+        if !(lo..=hi).contains(&self.level) {
+            return Err(Error::InvalidArgument(format!("level {} is outside {lo}..={hi}", self.level)));
+        }
+        Ok(())
+    }
+}
+
+fn threads(n: usize) -> usize {
+    if n > 0 {
+        n
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Compresses whole buffers. Reusable across calls.
+#[derive(Debug, Clone, Default)]
+pub struct Compressor {
+    options: CompressOptions,
+}
+
+impl Compressor {
+    pub fn new(options: CompressOptions) -> Result<Self> {
+        options.validate()?;
+        Ok(Self { options })
+    }
+
+    pub fn options(&self) -> &CompressOptions {
+        &self.options
+    }
+
+    /// Compresses `chunks` into one frame each (in order); returns the frames and their
+    /// seek-table entries.
+    pub(crate) fn compress_chunks(&self, chunks: &[&[u8]]) -> Result<(Vec<Vec<u8>>, Vec<SeekEntry>)> {
+        let o = &self.options;
+        let frames = match o.backend.resolve()? {
+            Backend::Cpu => cpu::compress_chunks(chunks, o.level, o.checksum, threads(o.threads))?,
+            other => unreachable!("resolve() returned {other:?}"),
+        };
+        let entries = chunks
+            .iter()
+            .zip(&frames)
+            .map(|(c, f)| SeekEntry {
+                compressed_size: f.len() as u32,
+                decompressed_size: c.len() as u32,
+                checksum: o.checksum.then(|| xxhash_rust::xxh64::xxh64(c, 0) as u32),
+            })
+            .collect();
+        Ok((frames, entries))
+    }
+
+    /// Compresses `data` into a new buffer.
+    pub fn compress(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let chunks: Vec<&[u8]> = if data.is_empty() { vec![data] } else { data.chunks(self.options.chunk_size).collect() };
+        let (frames, entries) = self.compress_chunks(&chunks)?;
+        let mut out = Vec::with_capacity(frames.iter().map(Vec::len).sum::<usize>() + entries.len() * 12 + 17);
+        for f in &frames {
+            out.extend_from_slice(f);
+        }
+        if self.options.seek_table {
+            out.extend_from_slice(&SeekTable { entries }.to_frame());
+        }
+        Ok(out)
+    }
+
+    /// Compresses `data` into `dst`; returns the bytes written, or an error if `dst` is too
+    /// small (in which case `dst`'s contents are unspecified).
+    pub fn compress_to_buffer(&self, data: &[u8], dst: &mut [u8]) -> Result<usize> {
+        let out = self.compress(data)?;
+        if out.len() > dst.len() {
+            return Err(Error::OutputTooLarge { requested: out.len() as u64, limit: dst.len() as u64 });
+        }
+        dst[..out.len()].copy_from_slice(&out);
+        Ok(out.len())
+    }
+}
+
+/// Settings of a [`Decompressor`].
+#[derive(Debug, Clone)]
+pub struct DecompressOptions {
+    /// Largest window accepted, as log2 (default 27 = 128 MiB, like libzstd).
+    pub window_log_max: u32,
+    /// Largest total output accepted, in bytes (protects against headers that announce
+    /// absurd sizes).
+    pub max_output: u64,
+    /// Raw-content or zstd-format dictionary.
+    pub dictionary: Option<Vec<u8>>,
+    /// Worker threads for the CPU backend (0 = all cores).
+    pub threads: usize,
+    pub backend: Backend,
+}
+
+impl Default for DecompressOptions {
+    fn default() -> Self {
+        Self { window_log_max: 27, max_output: 1 << 40, dictionary: None, threads: 0, backend: Backend::Auto }
+    }
+}
+
+/// Decompresses whole buffers. Reusable across calls.
+#[derive(Debug, Clone, Default)]
+pub struct Decompressor {
+    options: DecompressOptions,
+}
+
+/// A zstd frame to decode, with the output size its header promises (if any).
+pub(crate) struct FrameJob<'a> {
+    pub index: usize,
+    pub data: &'a [u8],
+    pub content_size: Option<u64>,
+}
+
+impl Decompressor {
+    pub fn new(options: DecompressOptions) -> Result<Self> {
+        if !(10..=31).contains(&options.window_log_max) {
+            return Err(Error::InvalidArgument(format!(
+                "window log max {} is outside 10..=31",
+                options.window_log_max
+            )));
+        }
+        Ok(Self { options })
+    }
+
+    pub fn options(&self) -> &DecompressOptions {
+        &self.options
+    }
+
+    /// Decodes the given frames; returns their contents in order.
+    pub(crate) fn decode_frames(&self, jobs: &[FrameJob<'_>]) -> Result<Vec<Vec<u8>>> {
+        let o = &self.options;
+        match o.backend.resolve()? {
+            Backend::Cpu => cpu::decompress_frames(jobs, o, threads(o.threads)),
+            other => unreachable!("resolve() returned {other:?}"),
+        }
+    }
+
+    /// Decompresses a whole zstd stream.
+    pub fn decompress(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let spans = format::frames(data)?;
+        check_seek_table(data, &spans)?;
+        let jobs = frame_jobs(data, &spans);
+        let announced: u64 = jobs.iter().filter_map(|j| j.content_size).sum();
+        if announced > self.options.max_output {
+            return Err(Error::OutputTooLarge { requested: announced, limit: self.options.max_output });
+        }
+        let parts = self.decode_frames(&jobs)?;
+        let total: usize = parts.iter().map(Vec::len).sum();
+        if total as u64 > self.options.max_output {
+            return Err(Error::OutputTooLarge { requested: total as u64, limit: self.options.max_output });
+        }
+        let mut out = Vec::new();
+        out.try_reserve_exact(total).map_err(|_| Error::OutputTooLarge { requested: total as u64, limit: 0 })?;
+        for p in parts {
+            out.extend_from_slice(&p);
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) fn frame_jobs<'a>(data: &'a [u8], spans: &[FrameSpan]) -> Vec<FrameJob<'a>> {
+    spans
+        .iter()
+        .enumerate()
+        .filter_map(|(index, s)| match s.kind {
+            FrameKind::Zstd(h) => {
+                Some(FrameJob { index, data: &data[s.offset..s.offset + s.len], content_size: h.content_size })
+            }
+            FrameKind::Skippable { .. } => None,
+        })
+        .collect()
+}
+
+/// If the stream ends with a seek table, checks that it describes the frames before it.
+fn check_seek_table(data: &[u8], spans: &[FrameSpan]) -> Result<()> {
+    let Some(last) = spans.last() else { return Ok(()) };
+    if !matches!(last.kind, FrameKind::Skippable { magic_low: 0xE }) {
+        return Ok(());
+    }
+    let table = match format::seekable::SeekTable::from_stream_end(data) {
+        Ok(Some((t, _))) => t,
+        Ok(None) => return Ok(()),
+        Err(reason) => {
+            return Err(format::FormatError { offset: last.offset as u64, frame: spans.len() - 1, reason }.into())
+        }
+    };
+    let described = &spans[..spans.len() - 1];
+    let mismatch = table.entries.len() != described.len()
+        || table.entries.iter().zip(described).any(|(e, s)| e.compressed_size as usize != s.len);
+    if mismatch {
+        return Err(format::FormatError {
+            offset: last.offset as u64,
+            frame: spans.len() - 1,
+            reason: format!(
+                "seek table lists {} frames that do not match the {} frames of the stream",
+                table.entries.len(),
+                described.len()
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Compresses `data` at `level` with the default options (chunked frames, checksums, seek
+/// table, automatic backend).
+pub fn compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    Compressor::new(CompressOptions { level, ..Default::default() })?.compress(data)
+}
+
+/// Compresses `data` at `level` into `dst`; returns the bytes written.
+pub fn compress_to_buffer(data: &[u8], dst: &mut [u8], level: i32) -> Result<usize> {
+    Compressor::new(CompressOptions { level, ..Default::default() })?.compress_to_buffer(data, dst)
+}
+
+/// Decompresses any zstd stream with the default options.
+pub fn decompress(data: &[u8]) -> Result<Vec<u8>> {
+    Decompressor::default().decompress(data)
+}
