@@ -99,7 +99,9 @@ impl GpuCodec for NvcompCodec {
         Ok(self.nv.compress_alignments()?.input.max(1))
     }
     fn decompress_input_alignment(&self) -> Result<usize> {
-        Ok(self.nv.decompress_alignments()?.input.max(1))
+        // The header's most restrictive decompression alignment is 8; packing frames at 8
+        // costs nothing and holds whatever the library reports.
+        Ok(self.nv.decompress_alignments()?.input.max(8))
     }
     fn compressor<'a>(&'a self, input: &'a DeviceChunks) -> Result<Box<dyn GpuJob + 'a>> {
         Ok(Box::new(NvCompress(self.nv.compress_job(input)?)))

@@ -139,6 +139,17 @@ impl Row {
     }
 }
 
+/// A throughput with two decimals, or three significant digits below 1 GB/s.
+pub fn format_gbps(x: f64) -> String {
+    if x >= 1.0 {
+        format!("{x:.2}")
+    } else if x >= 0.01 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.5}")
+    }
+}
+
 /// The human table: one line per row, grouped as given.
 pub fn format_table(rows: &[Row]) -> String {
     let header = [
@@ -162,11 +173,11 @@ pub fn format_table(rows: &[Row]) -> String {
     for r in rows {
         let (gb, range, runs) = match &r.outcome {
             Outcome::Verified(s) => (
-                format!("{:.2}", s.gbps(r.measured_bytes)),
+                format_gbps(s.gbps(r.measured_bytes)),
                 format!(
-                    "{:.2}..{:.2}",
-                    r.measured_bytes as f64 / s.max_s / 1e9,
-                    r.measured_bytes as f64 / s.min_s / 1e9
+                    "{}..{}",
+                    format_gbps(r.measured_bytes as f64 / s.max_s / 1e9),
+                    format_gbps(r.measured_bytes as f64 / s.min_s / 1e9)
                 ),
                 s.runs.to_string(),
             ),
