@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use zstd_safe::{CCtx, CParameter, DCtx, DParameter, InBuffer, OutBuffer};
 
-use super::{DecompressOptions, FrameJob};
+use super::{CompressOptions, DecompressOptions, FrameJob};
 use crate::error::{Error, Result};
 
 /// Runs `work(i)` for i in 0..n on `threads` threads; results in order, first error wins.
@@ -48,7 +48,7 @@ fn zerr(frame: usize, code: zstd_safe::ErrorCode) -> Error {
     Error::Frame { frame, message: zstd_safe::get_error_name(code).to_string() }
 }
 
-pub(super) fn compress_chunks(chunks: &[&[u8]], level: i32, checksum: bool, threads: usize) -> Result<Vec<Vec<u8>>> {
+pub(super) fn compress_chunks(chunks: &[&[u8]], o: &CompressOptions, threads: usize) -> Result<Vec<Vec<u8>>> {
     thread_local! {
         static CCTX: std::cell::RefCell<Option<CCtx<'static>>> = const { std::cell::RefCell::new(None) };
     }
@@ -57,9 +57,12 @@ pub(super) fn compress_chunks(chunks: &[&[u8]], level: i32, checksum: bool, thre
             let mut slot = cell.borrow_mut();
             let cctx = slot.get_or_insert_with(CCtx::create);
             cctx.reset(zstd_safe::ResetDirective::SessionAndParameters).map_err(|c| zerr(i, c))?;
-            cctx.set_parameter(CParameter::CompressionLevel(level)).map_err(|c| zerr(i, c))?;
-            cctx.set_parameter(CParameter::ChecksumFlag(checksum)).map_err(|c| zerr(i, c))?;
+            cctx.set_parameter(CParameter::CompressionLevel(o.level)).map_err(|c| zerr(i, c))?;
+            cctx.set_parameter(CParameter::ChecksumFlag(o.checksum)).map_err(|c| zerr(i, c))?;
             cctx.set_parameter(CParameter::ContentSizeFlag(true)).map_err(|c| zerr(i, c))?;
+            if let Some(d) = &o.dictionary {
+                cctx.load_dictionary(d).map_err(|c| zerr(i, c))?;
+            }
             let mut out = Vec::with_capacity(zstd_safe::compress_bound(chunks[i].len()));
             cctx.compress2(&mut out, chunks[i]).map_err(|c| zerr(i, c))?;
             Ok(out)

@@ -95,6 +95,8 @@ pub struct CompressOptions {
     /// Worker threads for the CPU backend (0 = all cores).
     pub threads: usize,
     pub backend: Backend,
+    /// Raw-content or zstd-format dictionary; frames then carry its ID and need it to decode.
+    pub dictionary: Option<Vec<u8>>,
 }
 
 impl Default for CompressOptions {
@@ -106,6 +108,7 @@ impl Default for CompressOptions {
             seek_table: true,
             threads: 0,
             backend: Backend::Auto,
+            dictionary: None,
         }
     }
 }
@@ -155,7 +158,7 @@ impl Compressor {
     pub(crate) fn compress_chunks(&self, chunks: &[&[u8]]) -> Result<(Vec<Vec<u8>>, Vec<SeekEntry>)> {
         let o = &self.options;
         let frames = match o.backend.resolve()? {
-            Backend::Cpu => cpu::compress_chunks(chunks, o.level, o.checksum, threads(o.threads))?,
+            Backend::Cpu => cpu::compress_chunks(chunks, o, threads(o.threads))?,
             other => unreachable!("resolve() returned {other:?}"),
         };
         let entries = chunks
@@ -172,7 +175,8 @@ impl Compressor {
 
     /// Compresses `data` into a new buffer.
     pub fn compress(&self, data: &[u8]) -> Result<Vec<u8>> {
-        let chunks: Vec<&[u8]> = if data.is_empty() { vec![data] } else { data.chunks(self.options.chunk_size).collect() };
+        let chunks: Vec<&[u8]> =
+            if data.is_empty() { vec![data] } else { data.chunks(self.options.chunk_size).collect() };
         let (frames, entries) = self.compress_chunks(&chunks)?;
         let mut out = Vec::with_capacity(frames.iter().map(Vec::len).sum::<usize>() + entries.len() * 12 + 17);
         for f in &frames {

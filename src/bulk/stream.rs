@@ -7,8 +7,8 @@ use std::io::{self, Read, Write};
 
 use super::{Compressor, Decompressor, FrameJob};
 use crate::error::Error;
-use crate::format::seekable::{SeekEntry, SeekTable};
 use crate::format;
+use crate::format::seekable::{SeekEntry, SeekTable};
 
 fn io_err(e: Error) -> io::Error {
     match e {
@@ -199,7 +199,10 @@ impl<R: Read> Decoder<R> {
             .collect();
         let announced: u64 = jobs.iter().filter_map(|j| j.content_size).sum();
         if announced > self.decompressor.options().max_output {
-            return Err(io_err(Error::OutputTooLarge { requested: announced, limit: self.decompressor.options().max_output }));
+            return Err(io_err(Error::OutputTooLarge {
+                requested: announced,
+                limit: self.decompressor.options().max_output,
+            }));
         }
         let parts = self.decompressor.decode_frames(&jobs).map_err(io_err)?;
         self.out.clear();
