@@ -35,7 +35,8 @@ fn sample(len: usize, seed: u64) -> Vec<u8> {
 
 fn libzstd_decompress(data: &[u8], size: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(size + 1);
-    let n = zstd_safe::decompress(&mut out, data).unwrap_or_else(|c| panic!("libzstd: {}", zstd_safe::get_error_name(c)));
+    let n =
+        zstd_safe::decompress(&mut out, data).unwrap_or_else(|c| panic!("libzstd: {}", zstd_safe::get_error_name(c)));
     assert_eq!(n, size);
     out
 }
@@ -162,10 +163,7 @@ fn seek_table_that_does_not_match_the_frames_is_rejected() {
 fn compress_to_buffer_reports_a_small_destination() {
     let data = sample(100_000, 7);
     let mut small = vec![0u8; 100];
-    assert!(matches!(
-        cpu(65_536, 3).compress_to_buffer(&data, &mut small),
-        Err(Error::OutputTooLarge { .. })
-    ));
+    assert!(matches!(cpu(65_536, 3).compress_to_buffer(&data, &mut small), Err(Error::OutputTooLarge { .. })));
     let mut big = vec![0u8; 200_000];
     let n = cpu(65_536, 3).compress_to_buffer(&data, &mut big).unwrap();
     assert_eq!(libzstd_decompress(&big[..n], data.len()), data);

@@ -48,7 +48,9 @@ pub struct FrameHeader {
 pub enum FrameKind {
     Zstd(FrameHeader),
     /// A skippable frame; `magic_low` is the low nibble of its magic (0..=15).
-    Skippable { magic_low: u8 },
+    Skippable {
+        magic_low: u8,
+    },
 }
 
 /// One frame of a stream: where it is and what it is.

@@ -66,7 +66,8 @@ impl SeekTable {
         }
         let checksums = descriptor & 0x80 != 0;
         let entry_len = if checksums { 12 } else { 8 };
-        let size = n.checked_mul(entry_len).and_then(|s| s.checked_add(FOOTER_LEN)).ok_or("seek table size overflows")?;
+        let size =
+            n.checked_mul(entry_len).and_then(|s| s.checked_add(FOOTER_LEN)).ok_or("seek table size overflows")?;
         let frame_len = size.checked_add(8).ok_or("seek table size overflows")?;
         if frame_len > stream.len() {
             return Err(format!("seek table of {n} entries is longer than the stream"));
