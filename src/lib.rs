@@ -9,6 +9,7 @@
 
 pub mod abi;
 pub mod bench;
+pub mod encode;
 pub mod error;
 pub mod gguf;
 pub mod llm;

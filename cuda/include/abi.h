@@ -63,6 +63,11 @@ enum cz_status {
     CZ_STATUS_DICTIONARY_MISSING = 71
 };
 
+/* Flags of the encoder (cz_encode_frame, the compression kernels). */
+enum cz_encode_flags {
+    CZ_ENCODE_CHECKSUM = 1 /* append the XXH64 content checksum (low 32 bits) */
+};
+
 /* One item of a batch: a source range and a destination range, as device (or, in the
  * reference build, host) addresses. */
 typedef struct cz_batch_item {

@@ -1,0 +1,411 @@
+// Frame encoding (host and device): the sequences section (LL/OF/ML codes with
+// predefined, RLE, FSE-compressed or repeated tables chosen by estimated cost), compressed
+// blocks, raw and RLE blocks where they are smaller, the frame header (single segment,
+// content size) and the optional XXH64 content checksum.
+//
+// One call encodes one frame in one thread: cz_encode_frame. Its scratch memory is a
+// caller-provided workspace of cz_encode_workspace_size(src_size, level) bytes; every write
+// to the destination is bounded by its capacity, and cz_compress_bound(src_size) bytes
+// always suffice. The output depends only on the content, the level and the flags.
+#ifndef CUZSTD_FRAME_ENCODE_CUH
+#define CUZSTD_FRAME_ENCODE_CUH
+
+#include "portability.cuh"
+#include "abi.h"
+#include "format.cuh"
+#include "bit_writer.cuh"
+#include "fse_encode.cuh"
+#include "huf_encode.cuh"
+#include "lz77.cuh"
+#include "xxhash64.cuh"
+
+// Blocks shorter than this are stored raw without trying to compress them.
+#define CZ_ENC_MIN_BLOCK 16
+
+// Worst-case size of a frame of src_size content bytes: header, one 3-byte header per
+// block of at most 128 KiB (every block raw at worst), checksum.
+CZ_HD CZ_FORCEINLINE uint64_t cz_compress_bound(uint64_t src_size) {
+    const uint64_t blocks = src_size == 0 ? 1 : (src_size + CZ_BLOCK_SIZE_MAX - 1) / CZ_BLOCK_SIZE_MAX;
+    return 4 + CZ_FRAME_HEADER_MAX + CZ_CHECKSUM_SIZE + CZ_BLOCK_HEADER_SIZE * blocks + src_size;
+}
+
+// A sequence table later blocks may repeat (Repeat_Mode).
+typedef struct cz_seq_table {
+    uint8_t valid;
+    uint8_t is_rle;
+    uint8_t rle_symbol;
+    uint8_t max_symbol;
+    uint8_t table_log;
+    uint8_t pad[3];
+    int16_t norm[CZ_FSE_ENC_MAX_SYMBOL + 1];
+} cz_seq_table;
+
+// Everything a block inherits from the previous compressed block of its frame.
+typedef struct cz_entropy_state {
+    cz_huf_ctable huf;
+    cz_seq_table seq[3];  // literal lengths, offsets, match lengths
+    uint32_t rep[3];
+} cz_entropy_state;
+
+// Fixed-size part of the workspace.
+typedef struct cz_encode_ctx {
+    cz_entropy_state committed;  // the state after the last block written compressed
+    cz_entropy_state trial;      // the state of the block being tried
+    cz_huf_scratch huf;
+    cz_fse_ctable ct[3];
+    uint32_t counts[3][CZ_FSE_ENC_MAX_SYMBOL + 1];
+    int16_t norm[CZ_FSE_ENC_MAX_SYMBOL + 1];
+} cz_encode_ctx;
+
+// Workspace layout for one frame: the context, then the hash table, the chain, the
+// literals of one block, its sequences and their three code arrays.
+typedef struct cz_encode_layout {
+    uint64_t head, chain, lits, seqs, codes, total;
+    uint32_t max_seqs;
+    cz_lz_params prm;
+} cz_encode_layout;
+
+CZ_HD CZ_FORCEINLINE uint64_t cz_align16(uint64_t x) { return (x + 15) & ~15ull; }
+
+CZ_HD inline cz_encode_layout cz_encode_plan(uint64_t src_size, int level) {
+    cz_encode_layout l;
+    l.prm = cz_lz_level_params(level, src_size);
+    const uint64_t block = src_size < CZ_BLOCK_SIZE_MAX ? src_size : CZ_BLOCK_SIZE_MAX;
+    l.max_seqs = (uint32_t)(block / CZ_MIN_MATCH + 1);
+    uint64_t at = cz_align16(sizeof(cz_encode_ctx));
+    l.head = at;
+    at = cz_align16(at + (4ull << l.prm.hash_log));
+    l.chain = at;
+    if (l.prm.chain_log) at = cz_align16(at + (4ull << l.prm.chain_log));
+    l.lits = at;
+    at = cz_align16(at + block + 8);
+    l.seqs = at;
+    at = cz_align16(at + sizeof(cz_seq) * (uint64_t)l.max_seqs);
+    l.codes = at;
+    at = cz_align16(at + 3ull * l.max_seqs);
+    l.total = at;
+    return l;
+}
+
+// Bytes of workspace cz_encode_frame needs for a content of at most src_size bytes.
+CZ_HD inline uint64_t cz_encode_workspace_size(uint64_t src_size, int level) {
+    return cz_encode_plan(src_size, level).total;
+}
+
+// Code of a literal length / match length: the largest code whose baseline is <= value.
+CZ_HD CZ_FORCEINLINE unsigned cz_ll_code(uint32_t ll) {
+    if (ll < 16) return ll;
+    if (ll >= 64) return cz_highbit32(ll) + 19;
+    unsigned c = 16;
+    while (c < 24 && cz_ll_baseline[c + 1] <= ll) c++;
+    return c;
+}
+
+CZ_HD CZ_FORCEINLINE unsigned cz_ml_code(uint32_t ml) {
+    const uint32_t base = ml - 3;
+    if (base < 32) return base;
+    if (base >= 128) return cz_highbit32(base) + 36;
+    unsigned c = 32;
+    while (c < 42 && cz_ml_baseline[c + 1] <= ml) c++;
+    return c;
+}
+
+// Chooses the mode of one of the three code streams and writes its table description at
+// dst (if any). counts[0..max_symbol] are the code counts of nseq sequences. prev is the
+// table Repeat_Mode would use; next receives the table of this block. ct receives the
+// encoding table (unused for RLE). Returns the mode, or -1 if nothing fits; *written gets
+// the description's size.
+CZ_HD inline int cz_choose_seq_table(uint8_t* dst, size_t capacity, size_t* written, const uint32_t* counts,
+                                     unsigned max_symbol, uint32_t nseq, const int16_t* predef_norm,
+                                     unsigned predef_max, unsigned predef_log, unsigned max_log,
+                                     const cz_seq_table* prev, cz_seq_table* next, cz_fse_ctable* ct,
+                                     int16_t* norm) {
+    *written = 0;
+    unsigned distinct = 0, single = 0;
+    for (unsigned s = 0; s <= max_symbol; s++) {
+        if (counts[s]) {
+            distinct++;
+            single = s;
+        }
+    }
+    if (distinct == 1) {
+        if (prev->valid && prev->is_rle && prev->rle_symbol == single) {
+            *next = *prev;
+            return CZ_SEQ_REPEAT;
+        }
+        if (capacity < 1) return -1;
+        dst[0] = (uint8_t)single;
+        *written = 1;
+        next->valid = 1;
+        next->is_rle = 1;
+        next->rle_symbol = (uint8_t)single;
+        return CZ_SEQ_RLE;
+    }
+    const uint64_t none = ~0ull;
+    // Predefined distribution.
+    uint64_t c_predef = max_symbol <= predef_max ? 0 : none;
+    for (unsigned s = 0; s <= max_symbol && c_predef != none; s++) {
+        if (!counts[s]) continue;
+        if (predef_norm[s] == 0) c_predef = none;
+        else c_predef += cz_fse_symbol_cost_q8(counts[s], predef_norm[s], predef_log);
+    }
+    // The previous block's table.
+    uint64_t c_repeat = prev->valid && !prev->is_rle && max_symbol <= prev->max_symbol ? 0 : none;
+    for (unsigned s = 0; s <= max_symbol && c_repeat != none; s++) {
+        if (!counts[s]) continue;
+        if (prev->norm[s] == 0) c_repeat = none;
+        else c_repeat += cz_fse_symbol_cost_q8(counts[s], prev->norm[s], prev->table_log);
+    }
+    // A new table, described at dst.
+    const unsigned log = cz_fse_choose_table_log(nseq, distinct, max_log);
+    cz_fse_normalize(counts, max_symbol, nseq, log, norm);
+    const size_t hsize = cz_fse_write_ncount(dst, capacity, norm, max_symbol, log);
+    uint64_t c_new = hsize ? (uint64_t)hsize * 8 * 256 : none;
+    for (unsigned s = 0; s <= max_symbol && c_new != none; s++) {
+        if (counts[s]) c_new += cz_fse_symbol_cost_q8(counts[s], norm[s], log);
+    }
+    if (c_repeat != none && c_repeat <= c_predef && c_repeat <= c_new) {
+        *next = *prev;
+        cz_fse_build_ctable(ct, prev->norm, prev->max_symbol, prev->table_log);
+        return CZ_SEQ_REPEAT;
+    }
+    if (c_predef != none && c_predef <= c_new) {
+        next->valid = 1;
+        next->is_rle = 0;
+        next->max_symbol = (uint8_t)predef_max;
+        next->table_log = (uint8_t)predef_log;
+        for (unsigned s = 0; s <= CZ_FSE_ENC_MAX_SYMBOL; s++) next->norm[s] = s <= predef_max ? predef_norm[s] : 0;
+        cz_fse_build_ctable(ct, next->norm, predef_max, predef_log);
+        return CZ_SEQ_PREDEFINED;
+    }
+    if (c_new == none) return -1;
+    next->valid = 1;
+    next->is_rle = 0;
+    next->max_symbol = (uint8_t)max_symbol;
+    next->table_log = (uint8_t)log;
+    for (unsigned s = 0; s <= CZ_FSE_ENC_MAX_SYMBOL; s++) next->norm[s] = s <= max_symbol ? norm[s] : 0;
+    if (!cz_fse_build_ctable(ct, norm, max_symbol, log)) return -1;
+    *written = hsize;
+    return CZ_SEQ_FSE;
+}
+
+// Writes the sequences section of seqs[0..nseq) at dst. Returns its size, or 0 if it
+// does not fit. ctx->trial.seq receives the tables later blocks may repeat.
+CZ_HD inline size_t cz_write_sequences(uint8_t* dst, size_t capacity, const cz_seq* seqs, uint32_t nseq,
+                                       uint8_t* codes, cz_encode_ctx* ctx) {
+    size_t pos = 0;
+    if (capacity < 4) return 0;
+    if (nseq < 128) {
+        dst[pos++] = (uint8_t)nseq;
+    } else if (nseq < CZ_LONG_NB_SEQ) {
+        dst[pos++] = (uint8_t)((nseq >> 8) + 0x80);
+        dst[pos++] = (uint8_t)nseq;
+    } else {
+        dst[pos++] = 0xFF;
+        dst[pos++] = (uint8_t)(nseq - CZ_LONG_NB_SEQ);
+        dst[pos++] = (uint8_t)((nseq - CZ_LONG_NB_SEQ) >> 8);
+    }
+    if (nseq == 0) return pos;
+    uint8_t* llc = codes;
+    uint8_t* ofc = codes + nseq;
+    uint8_t* mlc = codes + 2 * (size_t)nseq;
+    for (unsigned k = 0; k < 3; k++) {
+        for (unsigned s = 0; s <= CZ_FSE_ENC_MAX_SYMBOL; s++) ctx->counts[k][s] = 0;
+    }
+    unsigned maxs[3] = {0, 0, 0};
+    for (uint32_t i = 0; i < nseq; i++) {
+        const unsigned l = cz_ll_code(seqs[i].lit_len);
+        const unsigned o = cz_highbit32(seqs[i].off_base);
+        const unsigned m = cz_ml_code(seqs[i].match_len);
+        llc[i] = (uint8_t)l;
+        ofc[i] = (uint8_t)o;
+        mlc[i] = (uint8_t)m;
+        ctx->counts[0][l]++;
+        ctx->counts[1][o]++;
+        ctx->counts[2][m]++;
+        if (l > maxs[0]) maxs[0] = l;
+        if (o > maxs[1]) maxs[1] = o;
+        if (m > maxs[2]) maxs[2] = m;
+    }
+    const size_t mode_at = pos++;
+    int modes[3];
+    const int16_t* predef[3] = {cz_ll_predefined_norm, cz_of_predefined_norm, cz_ml_predefined_norm};
+    const unsigned predef_max[3] = {CZ_LL_MAX_SYMBOL, CZ_OF_PREDEFINED_MAX_SYMBOL, CZ_ML_MAX_SYMBOL};
+    const unsigned predef_log[3] = {CZ_LL_PREDEFINED_LOG, CZ_OF_PREDEFINED_LOG, CZ_ML_PREDEFINED_LOG};
+    const unsigned max_log[3] = {CZ_LL_ACCURACY_MAX, CZ_OF_ACCURACY_MAX, CZ_ML_ACCURACY_MAX};
+    for (unsigned k = 0; k < 3; k++) {
+        size_t w = 0;
+        modes[k] = cz_choose_seq_table(dst + pos, capacity - pos, &w, ctx->counts[k], maxs[k], nseq, predef[k],
+                                       predef_max[k], predef_log[k], max_log[k], &ctx->committed.seq[k],
+                                       &ctx->trial.seq[k], &ctx->ct[k], ctx->norm);
+        if (modes[k] < 0) return 0;
+        pos += w;
+    }
+    dst[mode_at] = (uint8_t)((modes[0] << 6) | (modes[1] << 4) | (modes[2] << 2));
+    const bool rle_ll = ctx->trial.seq[0].is_rle, rle_of = ctx->trial.seq[1].is_rle,
+               rle_ml = ctx->trial.seq[2].is_rle;
+    const cz_fse_ctable* tll = &ctx->ct[0];
+    const cz_fse_ctable* tof = &ctx->ct[1];
+    const cz_fse_ctable* tml = &ctx->ct[2];
+
+    // The bitstream: sequences last to first; per sequence the three states move, then
+    // the extra bits of LL, ML and OF, so the decoder reads OF, ML, LL extras and then
+    // updates LL, ML, OF.
+    cz_bit_writer w;
+    cz_bw_init(&w, dst + pos, capacity - pos);
+    uint32_t sll = 0, sof = 0, sml = 0;
+    const uint32_t last = nseq - 1;
+    if (!rle_ml) sml = cz_fse_init_state(tml, mlc[last]);
+    if (!rle_of) sof = cz_fse_init_state(tof, ofc[last]);
+    if (!rle_ll) sll = cz_fse_init_state(tll, llc[last]);
+    for (int64_t i = last; i >= 0; i--) {
+        const uint8_t l = llc[i], o = ofc[i], m = mlc[i];
+        if (i != (int64_t)last) {
+            if (!rle_of) cz_fse_encode(&w, tof, &sof, o);
+            if (!rle_ml) cz_fse_encode(&w, tml, &sml, m);
+            if (!rle_ll) cz_fse_encode(&w, tll, &sll, l);
+        }
+        cz_bw_add(&w, seqs[i].lit_len - cz_ll_baseline[l], cz_ll_extra_bits[l]);
+        cz_bw_add(&w, seqs[i].match_len - cz_ml_baseline[m], cz_ml_extra_bits[m]);
+        cz_bw_add(&w, seqs[i].off_base - (1u << o), o);
+        if (w.overflow) return 0;
+    }
+    if (!rle_ml) cz_fse_flush_state(&w, tml, sml);
+    if (!rle_of) cz_fse_flush_state(&w, tof, sof);
+    if (!rle_ll) cz_fse_flush_state(&w, tll, sll);
+    const size_t bs = cz_bw_close_stream(&w);
+    if (bs == 0) return 0;
+    return pos + bs;
+}
+
+// Compresses src[block_start .. block_end) into a compressed block body at dst. Returns
+// its size, or 0 if it does not fit in capacity. On success ctx->trial holds the state
+// the next block inherits.
+CZ_HD inline size_t cz_compress_block(cz_encode_ctx* ctx, cz_lz_state* lz, const cz_encode_layout* l,
+                                      uint8_t* ws, uint32_t block_start, uint32_t block_end, uint8_t* dst,
+                                      size_t capacity) {
+    ctx->trial = ctx->committed;
+    uint8_t* lits = ws + l->lits;
+    cz_seq* seqs = (cz_seq*)(ws + l->seqs);
+    uint8_t* codes = ws + l->codes;
+    uint32_t nlits = 0;
+    const uint32_t nseq =
+        cz_lz_parse_block(lz, block_start, block_end, ctx->trial.rep, seqs, l->max_seqs, lits, &nlits);
+    const size_t lsize = cz_write_literals(dst, capacity, lits, nlits, &ctx->committed.huf, &ctx->trial.huf, &ctx->huf);
+    if (lsize == 0) return 0;
+    const size_t ssize = cz_write_sequences(dst + lsize, capacity - lsize, seqs, nseq, codes, ctx);
+    if (ssize == 0) return 0;
+    return lsize + ssize;
+}
+
+CZ_HD CZ_FORCEINLINE void cz_put_block_header(uint8_t* p, unsigned last, unsigned type, uint32_t size) {
+    const uint32_t v = last | (type << 1) | (size << 3);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+}
+
+// Encodes src[0..src_size) as one zstd frame at dst[0..capacity) with `level` and `flags`
+// (CZ_ENCODE_CHECKSUM). ws is a workspace of ws_size bytes, 16-byte aligned. Returns a
+// status: CZ_STATUS_OK with *out_size the frame's size; CZ_STATUS_OUTPUT_TOO_SMALL (capacity
+// below what this input needs; cz_compress_bound always suffices);
+// CZ_STATUS_WORKSPACE_TOO_SMALL; CZ_STATUS_INVALID_ARGUMENT (content of 4 GiB or more, or
+// a null pointer with a non-zero size).
+CZ_HD inline uint32_t cz_encode_frame(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t capacity,
+                                      int level, uint32_t flags, uint8_t* ws, uint64_t ws_size,
+                                      uint64_t* out_size) {
+    *out_size = 0;
+    if (src_size >= 0xFFFFFFFFull) return CZ_STATUS_INVALID_ARGUMENT;
+    if ((src == nullptr && src_size) || (dst == nullptr && capacity)) return CZ_STATUS_INVALID_ARGUMENT;
+    const cz_encode_layout l = cz_encode_plan(src_size, level);
+    if (ws == nullptr || ws_size < l.total) return CZ_STATUS_WORKSPACE_TOO_SMALL;
+    const bool checksum = (flags & CZ_ENCODE_CHECKSUM) != 0;
+    const uint32_t n = (uint32_t)src_size;
+
+    // Frame header: magic, descriptor (single segment, content size), content size.
+    uint8_t header[4 + CZ_FRAME_HEADER_MAX];
+    size_t h = 0;
+    header[h++] = 0x28;
+    header[h++] = 0xB5;
+    header[h++] = 0x2F;
+    header[h++] = 0xFD;
+    unsigned fcs_flag, fcs_bytes;
+    if (n < 256) {
+        fcs_flag = 0;
+        fcs_bytes = 1;
+    } else if (n < 65536 + 256) {
+        fcs_flag = 1;
+        fcs_bytes = 2;
+    } else {
+        fcs_flag = 2;
+        fcs_bytes = 4;
+    }
+    header[h++] = (uint8_t)((fcs_flag << 6) | (1u << 5) | (checksum ? 1u << 2 : 0u));
+    const uint32_t fcs = fcs_flag == 1 ? n - 256 : n;
+    for (unsigned i = 0; i < fcs_bytes; i++) header[h++] = (uint8_t)(fcs >> (8 * i));
+    if (capacity < h) return CZ_STATUS_OUTPUT_TOO_SMALL;
+    memcpy(dst, header, h);
+    uint64_t pos = h;
+
+    cz_encode_ctx* ctx = (cz_encode_ctx*)ws;
+    memset(ws + l.head, 0, 4ull << l.prm.hash_log);
+    if (l.prm.chain_log) memset(ws + l.chain, 0, 4ull << l.prm.chain_log);
+    cz_lz_state lz;
+    lz.src = src;
+    lz.head = (uint32_t*)(ws + l.head);
+    lz.chain = l.prm.chain_log ? (uint32_t*)(ws + l.chain) : nullptr;
+    lz.prm = l.prm;
+    lz.next_insert = 0;
+    ctx->committed.huf.valid = 0;
+    for (unsigned k = 0; k < 3; k++) ctx->committed.seq[k].valid = 0;
+    ctx->committed.rep[0] = CZ_REP_INIT_0;
+    ctx->committed.rep[1] = CZ_REP_INIT_1;
+    ctx->committed.rep[2] = CZ_REP_INIT_2;
+
+    uint32_t bstart = 0;
+    do {
+        const uint32_t bend = n - bstart > CZ_BLOCK_SIZE_MAX ? bstart + CZ_BLOCK_SIZE_MAX : n;
+        const uint32_t len = bend - bstart;
+        const unsigned last = bend == n ? 1u : 0u;
+        if (capacity - pos < CZ_BLOCK_HEADER_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
+        uint8_t* bh = dst + pos;
+        const uint64_t room = capacity - pos - CZ_BLOCK_HEADER_SIZE;
+        bool all_same = len > 1;
+        for (uint32_t i = bstart + 1; i < bend && all_same; i++) all_same = src[i] == src[bstart];
+        if (all_same) {
+            if (room < 1) return CZ_STATUS_OUTPUT_TOO_SMALL;
+            cz_put_block_header(bh, last, CZ_BLOCK_RLE, len);
+            bh[3] = src[bstart];
+            pos += CZ_BLOCK_HEADER_SIZE + 1;
+        } else {
+            size_t csize = 0;
+            if (len >= CZ_ENC_MIN_BLOCK) {
+                // Compressed only if strictly smaller than the raw block.
+                const uint64_t cap = room < (uint64_t)len - 1 ? room : (uint64_t)len - 1;
+                csize = cz_compress_block(ctx, &lz, &l, ws, bstart, bend, bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap);
+            }
+            if (csize) {
+                cz_put_block_header(bh, last, CZ_BLOCK_COMPRESSED, (uint32_t)csize);
+                ctx->committed = ctx->trial;
+                pos += CZ_BLOCK_HEADER_SIZE + csize;
+            } else {
+                if (room < len) return CZ_STATUS_OUTPUT_TOO_SMALL;
+                cz_put_block_header(bh, last, CZ_BLOCK_RAW, len);
+                if (len) memcpy(bh + CZ_BLOCK_HEADER_SIZE, src + bstart, len);
+                pos += CZ_BLOCK_HEADER_SIZE + len;
+            }
+        }
+        bstart = bend;
+    } while (bstart < n);
+
+    if (checksum) {
+        if (capacity - pos < CZ_CHECKSUM_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
+        const uint32_t x = (uint32_t)cz_xxh64(src, n, 0);
+        for (unsigned i = 0; i < 4; i++) dst[pos + i] = (uint8_t)(x >> (8 * i));
+        pos += CZ_CHECKSUM_SIZE;
+    }
+    *out_size = pos;
+    return CZ_STATUS_OK;
+}
+
+#endif  // CUZSTD_FRAME_ENCODE_CUH

@@ -1,0 +1,301 @@
+// Huffman coding of literals (host and device): code lengths limited to 11 bits, canonical
+// codes as RFC 8878 assigns them, the tree description (direct 4-bit weights or
+// FSE-compressed weights, whichever is smaller), 1 or 4 streams, and the literals section
+// (raw, RLE, compressed or treeless, chosen by size).
+#ifndef CUZSTD_HUF_ENCODE_CUH
+#define CUZSTD_HUF_ENCODE_CUH
+
+#include "portability.cuh"
+#include "format.cuh"
+#include "bit_writer.cuh"
+#include "fse_encode.cuh"
+
+#define CZ_HUF_ENC_MAX_BITS 11
+// Fewer literals than this are stored raw or RLE: a tree description costs more than it saves.
+#define CZ_HUF_MIN_LITERALS 32
+// At least this many literals use 4 streams (every stream then holds at least 64 symbols).
+#define CZ_HUF_4_STREAMS_FROM 256
+
+typedef struct cz_huf_ctable {
+    uint16_t code[256];
+    uint8_t len[256];  // 0: symbol has no code
+    unsigned max_bits;
+    unsigned valid;  // 1 when the table holds a usable code
+} cz_huf_ctable;
+
+typedef struct cz_huf_scratch {
+    uint32_t counts[256];
+    uint32_t keys[256];      // (scaled count << 8) | symbol, sorted ascending
+    uint32_t weight[512];    // tree nodes: leaves then internal nodes
+    uint16_t parent[512];
+    uint8_t depth[512];
+    int16_t norm[16];
+    uint8_t weights[256];
+    cz_fse_ctable fse;
+} cz_huf_scratch;
+
+// Code lengths from counts[0..255] with at least two non-zero counts: a Huffman tree of
+// the counts, flattened (counts shifted right) until its depth is at most 11. Writes
+// t->len, t->code, t->max_bits.
+CZ_HD inline void cz_huf_build(cz_huf_ctable* t, const uint32_t* counts, cz_huf_scratch* sc) {
+    for (unsigned shift = 0;; shift++) {
+        unsigned n = 0;
+        for (unsigned s = 0; s < 256; s++) {
+            if (counts[s] == 0) continue;
+            const uint32_t c = shift == 0 ? counts[s] : (counts[s] >> shift) | 1u;
+            const uint32_t key = (c << 8) | s;
+            // Insertion into keys[0..n), ascending.
+            unsigned i = n++;
+            while (i > 0 && sc->keys[i - 1] > key) {
+                sc->keys[i] = sc->keys[i - 1];
+                i--;
+            }
+            sc->keys[i] = key;
+        }
+        for (unsigned i = 0; i < n; i++) sc->weight[i] = sc->keys[i] >> 8;
+        // Two-queue construction: leaves in order, internal nodes created in order of weight.
+        unsigned leaf = 0, inner = n;
+        for (unsigned k = n; k < 2 * n - 1; k++) {
+            unsigned pick[2];
+            for (unsigned j = 0; j < 2; j++) {
+                if (leaf < n && (inner >= k || sc->weight[leaf] <= sc->weight[inner])) {
+                    pick[j] = leaf++;
+                } else {
+                    pick[j] = inner++;
+                }
+            }
+            sc->weight[k] = sc->weight[pick[0]] + sc->weight[pick[1]];
+            sc->parent[pick[0]] = (uint16_t)k;
+            sc->parent[pick[1]] = (uint16_t)k;
+        }
+        const unsigned root = 2 * n - 2;
+        sc->depth[root] = 0;
+        unsigned max_depth = 0;
+        for (int k = (int)root - 1; k >= 0; k--) {
+            sc->depth[k] = (uint8_t)(sc->depth[sc->parent[k]] + 1);
+            if (k < (int)n && sc->depth[k] > max_depth) max_depth = sc->depth[k];
+        }
+        if (max_depth > CZ_HUF_ENC_MAX_BITS) continue;
+        for (unsigned s = 0; s < 256; s++) t->len[s] = 0;
+        for (unsigned i = 0; i < n; i++) t->len[sc->keys[i] & 0xFF] = sc->depth[i];
+        t->max_bits = max_depth;
+        break;
+    }
+    // Canonical codes: longest codes first, then by symbol, counting up.
+    uint32_t per_len[CZ_HUF_ENC_MAX_BITS + 2] = {0};
+    for (unsigned s = 0; s < 256; s++) per_len[t->len[s]]++;
+    uint32_t start[CZ_HUF_ENC_MAX_BITS + 2] = {0};
+    uint32_t next = 0;
+    for (unsigned l = t->max_bits; l >= 1; l--) {
+        start[l] = next;
+        next += per_len[l] << (t->max_bits - l);
+    }
+    for (unsigned s = 0; s < 256; s++) {
+        const unsigned l = t->len[s];
+        if (l == 0) {
+            t->code[s] = 0;
+            continue;
+        }
+        t->code[s] = (uint16_t)(start[l] >> (t->max_bits - l));
+        start[l] += 1u << (t->max_bits - l);
+    }
+    t->valid = 1;
+}
+
+// Bits needed to code the symbols counted in counts[] with table t; UINT64_MAX if some
+// present symbol has no code in t.
+CZ_HD inline uint64_t cz_huf_cost_bits(const cz_huf_ctable* t, const uint32_t* counts) {
+    uint64_t bits = 0;
+    for (unsigned s = 0; s < 256; s++) {
+        if (counts[s] == 0) continue;
+        if (t->len[s] == 0) return ~0ull;
+        bits += (uint64_t)counts[s] * t->len[s];
+    }
+    return bits;
+}
+
+// Writes the Huffman tree description of t (header byte and weights) at dst. Returns its
+// size, or 0 if it cannot be represented in capacity bytes.
+CZ_HD inline size_t cz_huf_write_description(uint8_t* dst, size_t capacity, const cz_huf_ctable* t,
+                                             cz_huf_scratch* sc) {
+    unsigned last = 0;  // the last present symbol: its weight is implied
+    for (unsigned s = 0; s < 256; s++) {
+        if (t->len[s]) last = s;
+    }
+    const unsigned nw = last;
+    uint32_t wcount[16] = {0};
+    unsigned max_w = 0, distinct = 0;
+    for (unsigned s = 0; s < nw; s++) {
+        const uint8_t w = t->len[s] ? (uint8_t)(t->max_bits + 1 - t->len[s]) : 0;
+        sc->weights[s] = w;
+        if (wcount[w]++ == 0) distinct++;
+        if (w > max_w) max_w = w;
+    }
+    size_t direct = nw <= 128 ? 1 + (nw + 1) / 2 : 0;
+    // FSE-compressed weights: 2 states over one stream, accuracy log at most 6.
+    size_t fse = 0;
+    if (nw >= 2 && distinct >= 2 && capacity > 1) {
+        const unsigned log = cz_fse_choose_table_log(nw, distinct, CZ_HUF_WEIGHTS_FSE_LOG_MAX);
+        cz_fse_normalize(wcount, max_w, nw, log, sc->norm);
+        const size_t cap = capacity - 1 < 127 ? capacity - 1 : 127;
+        size_t hsize = cz_fse_write_ncount(dst + 1, cap, sc->norm, max_w, log);
+        if (hsize && cz_fse_build_ctable(&sc->fse, sc->norm, max_w, log)) {
+            cz_bit_writer w;
+            cz_bw_init(&w, dst + 1 + hsize, cap - hsize);
+            // Weight i is coded by state 1 if i is even, by state 2 if odd; the last two
+            // weights start the states, the rest are encoded from the end.
+            uint32_t st[2];
+            st[(nw - 1) & 1] = cz_fse_init_state(&sc->fse, sc->weights[nw - 1]);
+            st[(nw - 2) & 1] = cz_fse_init_state(&sc->fse, sc->weights[nw - 2]);
+            for (int i = (int)nw - 3; i >= 0; i--) {
+                cz_fse_encode(&w, &sc->fse, &st[i & 1], sc->weights[i]);
+            }
+            cz_fse_flush_state(&w, &sc->fse, st[1]);
+            cz_fse_flush_state(&w, &sc->fse, st[0]);
+            const size_t ssize = cz_bw_close_stream(&w);
+            if (ssize) fse = 1 + hsize + ssize;
+        }
+    }
+    if (fse && (direct == 0 || fse < direct)) {
+        dst[0] = (uint8_t)(fse - 1);
+        return fse <= capacity ? fse : 0;
+    }
+    if (direct == 0 || direct > capacity) return 0;
+    dst[0] = (uint8_t)(127 + nw);
+    for (unsigned i = 0; i < nw; i += 2) {
+        const uint8_t hi = sc->weights[i];
+        const uint8_t lo = i + 1 < nw ? sc->weights[i + 1] : 0;
+        dst[1 + i / 2] = (uint8_t)((hi << 4) | lo);
+    }
+    return direct;
+}
+
+// Codes src[0..n) as one Huffman stream (symbols written last to first, so the decoder,
+// reading backward, meets them first to last). Returns its size, 0 if it did not fit.
+CZ_HD inline size_t cz_huf_write_stream(uint8_t* dst, size_t capacity, const uint8_t* src, size_t n,
+                                        const cz_huf_ctable* t) {
+    cz_bit_writer w;
+    cz_bw_init(&w, dst, capacity);
+    size_t i = n;
+    while (i >= 4) {
+        const uint8_t a = src[i - 1], b = src[i - 2], c = src[i - 3], d = src[i - 4];
+        cz_bw_add(&w, t->code[a], t->len[a]);
+        cz_bw_add(&w, t->code[b], t->len[b]);
+        cz_bw_add(&w, t->code[c], t->len[c]);
+        cz_bw_add(&w, t->code[d], t->len[d]);
+        i -= 4;
+        if (w.overflow) return 0;
+    }
+    while (i > 0) {
+        const uint8_t a = src[--i];
+        cz_bw_add(&w, t->code[a], t->len[a]);
+    }
+    return cz_bw_close_stream(&w);
+}
+
+// Codes src[0..n) as 1 stream or as 4 streams with their jump table. Returns the size, or
+// 0 if it did not fit.
+CZ_HD inline size_t cz_huf_write_streams(uint8_t* dst, size_t capacity, const uint8_t* src, size_t n,
+                                         const cz_huf_ctable* t, bool four) {
+    if (!four) return cz_huf_write_stream(dst, capacity, src, n, t);
+    if (capacity < CZ_HUF_JUMP_TABLE_SIZE) return 0;
+    const size_t seg = (n + 3) / 4;
+    size_t pos = CZ_HUF_JUMP_TABLE_SIZE;
+    for (unsigned k = 0; k < 4; k++) {
+        const size_t from = seg * k;
+        const size_t len = k < 3 ? seg : n - 3 * seg;
+        const size_t sz = cz_huf_write_stream(dst + pos, capacity - pos, src + from, len, t);
+        if (sz == 0) return 0;
+        if (k < 3) {
+            if (sz > 0xFFFF) return 0;
+            dst[2 * k] = (uint8_t)sz;
+            dst[2 * k + 1] = (uint8_t)(sz >> 8);
+        }
+        pos += sz;
+    }
+    return pos;
+}
+
+// Writes a raw literals section. Returns its size or 0 if it does not fit.
+CZ_HD inline size_t cz_write_raw_literals(uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
+                                          unsigned type) {
+    size_t h;
+    if (n <= 31) {
+        h = 1;
+        if (capacity < h) return 0;
+        dst[0] = (uint8_t)(type | (n << 3));
+    } else if (n <= 4095) {
+        h = 2;
+        if (capacity < h) return 0;
+        dst[0] = (uint8_t)(type | (1u << 2) | ((n & 15) << 4));
+        dst[1] = (uint8_t)(n >> 4);
+    } else {
+        h = 3;
+        if (capacity < h) return 0;
+        dst[0] = (uint8_t)(type | (3u << 2) | ((n & 15) << 4));
+        dst[1] = (uint8_t)(n >> 4);
+        dst[2] = (uint8_t)(n >> 12);
+    }
+    const size_t body = type == CZ_LITERALS_RLE ? 1 : n;
+    if (capacity - h < body) return 0;
+    if (type == CZ_LITERALS_RLE) {
+        dst[h] = lits[0];
+    } else {
+        memcpy(dst + h, lits, n);
+    }
+    return h + body;
+}
+
+// Writes the literals section of lits[0..n) at dst: RLE when every literal is the same,
+// Huffman-coded (with a new table, or treeless with `prev` when that is cheaper) when it
+// is smaller than raw, raw otherwise. `next` receives the table later blocks may repeat
+// (prev's, unless a new table was written). Returns the size, or 0 if it does not fit.
+CZ_HD inline size_t cz_write_literals(uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
+                                      const cz_huf_ctable* prev, cz_huf_ctable* next, cz_huf_scratch* sc) {
+    if (next != prev) *next = *prev;
+    if (n == 0) return cz_write_raw_literals(dst, capacity, lits, 0, CZ_LITERALS_RAW);
+    uint32_t* counts = sc->counts;
+    for (unsigned s = 0; s < 256; s++) counts[s] = 0;
+    for (size_t i = 0; i < n; i++) counts[lits[i]]++;
+    unsigned distinct = 0;
+    for (unsigned s = 0; s < 256; s++) distinct += counts[s] != 0;
+    if (distinct == 1 && n > 1) return cz_write_raw_literals(dst, capacity, lits, n, CZ_LITERALS_RLE);
+    const size_t raw_size = n + (n <= 31 ? 1 : n <= 4095 ? 2 : 3);
+    if (distinct >= 2 && n >= CZ_HUF_MIN_LITERALS && n < (1u << 18)) {
+        const bool four = n >= CZ_HUF_4_STREAMS_FROM;
+        const size_t header = !four ? 3 : n < 1024 ? 3 : n < 16384 ? 4 : 5;
+        // The sizes a new table and the previous one would give, in bytes (estimates).
+        cz_huf_ctable fresh;
+        cz_huf_build(&fresh, counts, sc);
+        const uint64_t fresh_bits = cz_huf_cost_bits(&fresh, counts);
+        uint8_t* body = dst + 5;  // widest header; moved down once the size is known
+        if (capacity <= 5) return cz_write_raw_literals(dst, capacity, lits, n, CZ_LITERALS_RAW);
+        const size_t body_cap = capacity - 5;
+        const size_t desc = cz_huf_write_description(body, body_cap, &fresh, sc);
+        const uint64_t prev_bits = prev->valid ? cz_huf_cost_bits(prev, counts) : ~0ull;
+        const bool treeless = prev_bits != ~0ull && (prev_bits + 7) / 8 <= (fresh_bits + 7) / 8 + desc;
+        size_t total = 0;
+        if (treeless) {
+            const size_t sz = cz_huf_write_streams(body, body_cap, lits, n, prev, four);
+            if (sz) total = sz;
+        } else if (desc) {
+            const size_t sz = cz_huf_write_streams(body + desc, body_cap - desc, lits, n, &fresh, four);
+            if (sz) total = desc + sz;
+        }
+        if (total && total + header < raw_size && total < (1u << 18) && (four || total < 1024)) {
+            const unsigned type = treeless ? CZ_LITERALS_TREELESS : CZ_LITERALS_COMPRESSED;
+            const size_t h = !four ? 3 : (n < 1024 && total < 1024) ? 3 : (n < 16384 && total < 16384) ? 4 : 5;
+            const unsigned sf = !four ? 0u : h == 3 ? 1u : h == 4 ? 2u : 3u;
+            const unsigned size_bits = h == 3 ? 10 : h == 4 ? 14 : 18;
+            const uint64_t v = (uint64_t)type | ((uint64_t)sf << 2) | ((uint64_t)n << 4) |
+                               ((uint64_t)total << (4 + size_bits));
+            for (size_t i = 0; i < h; i++) dst[i] = (uint8_t)(v >> (8 * i));
+            cz_copy_forward(dst + h, body, total);
+            if (!treeless) *next = fresh;
+            return h + total;
+        }
+    }
+    return cz_write_raw_literals(dst, capacity, lits, n, CZ_LITERALS_RAW);
+}
+
+#endif  // CUZSTD_HUF_ENCODE_CUH
