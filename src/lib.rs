@@ -9,8 +9,10 @@
 
 pub mod abi;
 pub mod bench;
+pub mod bulk;
 pub mod encode;
 pub mod error;
+pub mod format;
 pub mod gguf;
 pub mod llm;
 #[allow(unsafe_code)]
