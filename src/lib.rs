@@ -9,6 +9,7 @@
 
 pub mod abi;
 pub mod bench;
+pub mod decode;
 pub mod bulk;
 pub mod encode;
 pub mod error;

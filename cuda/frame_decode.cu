@@ -1,0 +1,100 @@
+// Batched Zstandard decoding: each item of a batch is a buffer of concatenated frames
+// (Zstandard and skippable) decoded into its own destination, like ZSTD_decompress.
+//
+// Kernel cz_decode_batch
+//   grid mapping: one block per item at a time (block b takes items b, b + gridDim.x, ...);
+//                 thread 0 of the block decodes the item with cz_decode_all, the other
+//                 threads of the block idle. Any block size >= 1 works; launch 32.
+//   workspace:    block b uses workspace[b * ws_stride .. + cz_decode_workspace_size()),
+//                 ws_stride >= cz_decode_workspace_size() and a multiple of 8; the caller
+//                 provides gridDim.x of them.
+//   reads:        items[i] for i < n; items[i].src .. + src_size; dict[0 .. dict_size)
+//                 (dict may be null with dict_size 0). Nothing else of the input.
+//   writes:       items[i].dst .. + dst_capacity (only the first results[i].size bytes are
+//                 meaningful), results[i] exactly once for every i < n, the workspaces.
+//   statuses:     every status cz_decode_all returns: frame header (10..15), blocks (20..23),
+//                 literals (30..33), sequences (40..45), checksum/content size (50, 51),
+//                 OUTPUT_TOO_SMALL (60), dictionary (70, 71); INVALID_ARGUMENT for an item
+//                 with a null src and a non-zero src_size.
+#include "include/abi.h"
+#include "include/frame_decode.cuh"
+
+#if defined(__CUDACC__)
+
+extern "C" __global__ void cz_decode_batch(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,
+                                           uint64_t dict_size, uint8_t* workspace, uint64_t ws_stride,
+                                           uint64_t max_window_size, cz_item_result* __restrict__ results) {
+    if (threadIdx.x != 0) return;
+    cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
+    for (uint32_t i = blockIdx.x; i < n; i += gridDim.x) {
+        const cz_batch_item it = items[i];
+        cz_item_result r;
+        r.detail = 0;
+        r.size = 0;
+        if (it.src == 0 && it.src_size != 0) {
+            r.status = CZ_STATUS_INVALID_ARGUMENT;
+        } else {
+            size_t written = 0;
+            uint32_t detail = 0;
+            r.status = cz_decode_all(reinterpret_cast<const uint8_t*>(it.src), (size_t)it.src_size,
+                                     reinterpret_cast<uint8_t*>(it.dst), (size_t)it.dst_capacity, dict, (size_t)dict_size,
+                                     ws, max_window_size, &written, &detail);
+            r.detail = detail;
+            r.size = r.status == CZ_STATUS_OK ? written : 0;
+        }
+        results[i] = r;
+    }
+}
+
+#else  // reference build
+
+#include <stdlib.h>
+
+CZ_REF_API uint64_t cz_ref_decode_workspace_size(void) { return cz_decode_workspace_size(); }
+
+// Host counterpart of one item of cz_decode_batch: decodes src into dst with a caller
+// workspace of cz_ref_decode_workspace_size() bytes (8-byte aligned).
+CZ_REF_API uint32_t cz_ref_decode_all(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t dst_capacity,
+                                      const uint8_t* dict, uint64_t dict_size, void* workspace,
+                                      uint64_t max_window_size, uint64_t* written, uint32_t* detail) {
+    size_t w = 0;
+    const uint32_t st = cz_decode_all(src, (size_t)src_size, dst, (size_t)dst_capacity, dict, (size_t)dict_size,
+                                      static_cast<cz_decode_workspace*>(workspace), max_window_size, &w, detail);
+    *written = st == CZ_STATUS_OK ? w : 0;
+    return st;
+}
+
+// The batch form of the reference build: same contract as cz_decode_batch, one workspace.
+CZ_REF_API void cz_ref_decode_batch(const cz_batch_item* items, uint32_t n, const uint8_t* dict, uint64_t dict_size,
+                                    void* workspace, uint64_t max_window_size, cz_item_result* results) {
+    for (uint32_t i = 0; i < n; i++) {
+        size_t w = 0;
+        uint32_t detail = 0;
+        const uint32_t st =
+            cz_decode_all(reinterpret_cast<const uint8_t*>(items[i].src), (size_t)items[i].src_size,
+                          reinterpret_cast<uint8_t*>(items[i].dst), (size_t)items[i].dst_capacity, dict,
+                          (size_t)dict_size, static_cast<cz_decode_workspace*>(workspace), max_window_size, &w, &detail);
+        results[i].status = st;
+        results[i].detail = detail;
+        results[i].size = st == CZ_STATUS_OK ? w : 0;
+    }
+}
+
+CZ_REF_API uint32_t cz_ref_scan_frames(const uint8_t* src, uint64_t src_size, uint64_t* content_total,
+                                       uint32_t* all_known, uint64_t* bound, uint64_t* max_window) {
+    return cz_scan_frames(src, (size_t)src_size, content_total, all_known, bound, max_window);
+}
+
+// Dictionary_ID of a zstd-format dictionary (0 for raw content), and whether its entropy
+// tables load. Status: OK or DICTIONARY_CORRUPT.
+CZ_REF_API uint32_t cz_ref_dictionary_check(const uint8_t* dict, uint64_t size, void* workspace, uint32_t* id,
+                                            uint64_t* content_size) {
+    const uint8_t* content = nullptr;
+    size_t csize = 0;
+    const uint32_t st =
+        cz_load_dictionary(dict, (size_t)size, static_cast<cz_decode_workspace*>(workspace), &content, &csize, id);
+    *content_size = csize;
+    return st;
+}
+
+#endif

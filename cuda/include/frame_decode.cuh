@@ -1,0 +1,410 @@
+// Frame decoding (RFC 8878 "Frames", "Blocks", "Literals Section", "Dictionary Format"),
+// host and device: the one-frame decoder that the batched kernel, the reference build and
+// fused kernels all call.
+//
+// Entry points
+//   cz_decode_frame  decodes one Zstandard frame (or skips one skippable frame).
+//   cz_decode_all    decodes a buffer of concatenated frames into one output, like libzstd's
+//                    one-shot ZSTD_decompress.
+//   cz_decode_workspace_size() is the size of the workspace both need.
+//
+// Safety: every read stays inside src[0 .. src_size) and the dictionary, every write inside
+// dst[0 .. dst_capacity) and the workspace; corrupt input returns a named status.
+// Single-threaded: one thread decodes one frame; the workspace must not be shared by two
+// concurrent calls.
+#ifndef CUZSTD_FRAME_DECODE_CUH
+#define CUZSTD_FRAME_DECODE_CUH
+
+#include "portability.cuh"
+#include "abi.h"
+#include "format.cuh"
+#include "fse_common.cuh"
+#include "fse_decode.cuh"
+#include "huf_decode.cuh"
+#include "sequences.cuh"
+#include "xxhash64.cuh"
+
+#define CZ_CONTENT_SIZE_UNKNOWN 0xFFFFFFFFFFFFFFFFull
+// max_window_size value that applies only the format's own limit (windowLog <= 31), as
+// libzstd's one-shot ZSTD_decompress does.
+#define CZ_WINDOW_UNLIMITED 0xFFFFFFFFFFFFFFFFull
+
+typedef struct cz_frame_header {
+    uint64_t window_size;
+    uint64_t content_size;  // CZ_CONTENT_SIZE_UNKNOWN when absent
+    uint32_t dict_id;
+    uint32_t header_size;  // magic included
+    uint32_t checksum;     // Content_Checksum_Flag
+    uint32_t single_segment;
+} cz_frame_header;
+
+// Everything the decoder keeps for one frame. Lives wherever the caller puts it (global
+// memory in the batched kernel); 8-byte aligned.
+typedef struct cz_decode_workspace {
+    uint16_t huf[CZ_HUF_DTABLE_SIZE];
+    cz_seq_tables seq;
+    uint32_t rep[CZ_REP_NUM];
+    uint32_t huf_log;
+    uint32_t huf_valid;
+    union {
+        cz_huf_scratch huf;
+        cz_seq_scratch seq;
+    } scratch;
+    uint8_t literals[CZ_BLOCK_SIZE_MAX];
+} cz_decode_workspace;
+
+CZ_HD CZ_FORCEINLINE size_t cz_decode_workspace_size() { return sizeof(cz_decode_workspace); }
+
+// Parses a frame header at src (magic included). Status: OK, UNKNOWN_MAGIC,
+// FRAME_HEADER_TRUNCATED, FRAME_HEADER_RESERVED_BIT, WINDOW_TOO_LARGE (windowLog > 31).
+CZ_HD inline uint32_t cz_parse_frame_header(const uint8_t* src, size_t size, cz_frame_header* h) {
+    if (size < 4) return CZ_STATUS_FRAME_HEADER_TRUNCATED;
+    if (cz_read_le32(src) != CZ_ZSTD_MAGIC) return CZ_STATUS_UNKNOWN_MAGIC;
+    if (size < 5) return CZ_STATUS_FRAME_HEADER_TRUNCATED;
+    const uint8_t fhd = src[4];
+    const unsigned single = CZ_FHD_SINGLE_SEGMENT(fhd);
+    const unsigned did_size = cz_dict_id_field_size(CZ_FHD_DICT_ID_FLAG(fhd));
+    const unsigned fcs_size = cz_fcs_field_size(CZ_FHD_FCS_FLAG(fhd), single);
+    const size_t hsize = 5 + (single ? 0 : 1) + did_size + fcs_size;
+    if (size < hsize) return CZ_STATUS_FRAME_HEADER_TRUNCATED;
+    if (CZ_FHD_RESERVED_BIT(fhd)) return CZ_STATUS_FRAME_HEADER_RESERVED_BIT;
+    size_t pos = 5;
+    uint64_t window = 0;
+    if (!single) {
+        const uint8_t wd = src[pos++];
+        if ((wd >> 3) + CZ_WINDOWLOG_ABSOLUTE_MIN > CZ_WINDOWLOG_LIMIT_MAX) return CZ_STATUS_WINDOW_TOO_LARGE;
+        window = cz_window_size_of_descriptor(wd);
+    }
+    uint32_t did = 0;
+    if (did_size == 1) did = src[pos];
+    if (did_size == 2) did = cz_read_le16(src + pos);
+    if (did_size == 4) did = cz_read_le32(src + pos);
+    pos += did_size;
+    uint64_t fcs = CZ_CONTENT_SIZE_UNKNOWN;
+    if (fcs_size == 1) fcs = src[pos];
+    if (fcs_size == 2) fcs = (uint64_t)cz_read_le16(src + pos) + 256;
+    if (fcs_size == 4) fcs = cz_read_le32(src + pos);
+    if (fcs_size == 8) fcs = cz_read_le64(src + pos);
+    if (single) window = fcs;
+    h->window_size = window;
+    h->content_size = fcs;
+    h->dict_id = did;
+    h->header_size = (uint32_t)hsize;
+    h->checksum = CZ_FHD_CHECKSUM_FLAG(fhd);
+    h->single_segment = single;
+    return CZ_STATUS_OK;
+}
+
+// Loads a dictionary: a zstd-format dictionary (magic 0xEC30A437, at least 8 bytes) puts
+// its entropy tables and repeat offsets into ws; anything else is raw content.
+// *content/*content_size get the part matches may reference, *id the Dictionary_ID (0 for
+// raw content). Status: OK or DICTIONARY_CORRUPT.
+CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_decode_workspace* ws,
+                                         const uint8_t** content, size_t* content_size, uint32_t* id) {
+    ws->seq.valid = 0;
+    ws->huf_valid = 0;
+    ws->rep[0] = CZ_REP_INIT_0;
+    ws->rep[1] = CZ_REP_INIT_1;
+    ws->rep[2] = CZ_REP_INIT_2;
+    *id = 0;
+    *content = dict;
+    *content_size = dict ? size : 0;
+    if (!dict || size < CZ_DICT_HEADER_SIZE || cz_read_le32(dict) != CZ_DICT_MAGIC) return CZ_STATUS_OK;
+    if (size <= CZ_DICT_HEADER_SIZE) return CZ_STATUS_DICTIONARY_CORRUPT;
+    *id = cz_read_le32(dict + 4);
+    size_t pos = CZ_DICT_HEADER_SIZE;
+    size_t used = 0;
+    unsigned log = 0;
+    if (cz_huf_read_table(dict + pos, size - pos, ws->huf, &log, &used, &ws->scratch.huf) != CZ_STATUS_OK) {
+        return CZ_STATUS_DICTIONARY_CORRUPT;
+    }
+    ws->huf_log = log;
+    pos += used;
+    struct {
+        cz_fse_dentry* table;
+        uint8_t* log;
+        unsigned max_symbol, max_log;
+    } kinds[3] = {{ws->seq.of, &ws->seq.of_log, CZ_OF_MAX_SYMBOL, CZ_OF_ACCURACY_MAX},
+                  {ws->seq.ml, &ws->seq.ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX},
+                  {ws->seq.ll, &ws->seq.ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX}};
+    for (int k = 0; k < 3; k++) {
+        unsigned maxs = kinds[k].max_symbol, tlog = 0;
+        if (!cz_fse_read_ncount(dict + pos, size - pos, ws->scratch.seq.norm, &maxs, &tlog, &used)) {
+            return CZ_STATUS_DICTIONARY_CORRUPT;
+        }
+        if (tlog > kinds[k].max_log) return CZ_STATUS_DICTIONARY_CORRUPT;
+        if (!cz_fse_build_dtable(ws->scratch.seq.norm, maxs, tlog, kinds[k].table, &ws->scratch.seq.build)) {
+            return CZ_STATUS_DICTIONARY_CORRUPT;
+        }
+        *kinds[k].log = (uint8_t)tlog;
+        pos += used;
+    }
+    if (size - pos < 12) return CZ_STATUS_DICTIONARY_CORRUPT;
+    const size_t csize = size - pos - 12;
+    for (int i = 0; i < 3; i++) {
+        const uint32_t r = cz_read_le32(dict + pos + 4 * i);
+        if (r == 0 || r > csize) return CZ_STATUS_DICTIONARY_CORRUPT;
+        ws->rep[i] = r;
+    }
+    ws->seq.valid = 1;
+    ws->huf_valid = 1;
+    *content = dict + pos + 12;
+    *content_size = csize;
+    return CZ_STATUS_OK;
+}
+
+// Decodes a Literals section at src[0 .. size) (the start of a compressed block).
+// *lits points at the literals (inside src for raw literals, else ws->literals),
+// *nlits is their count and *consumed the section size.
+CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t block_max, cz_decode_workspace* ws,
+                                         const uint8_t** lits, size_t* nlits, size_t* consumed) {
+    if (size < 2) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    const unsigned type = src[0] & 3;
+    const unsigned sf = (src[0] >> 2) & 3;
+    if (type == CZ_LITERALS_RAW || type == CZ_LITERALS_RLE) {
+        size_t hsize, n;
+        if (sf == 0 || sf == 2) {
+            hsize = 1;
+            n = src[0] >> 3;
+        } else if (sf == 1) {
+            hsize = 2;
+            n = cz_read_le16(src) >> 4;
+        } else {
+            if (size < 3) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+            hsize = 3;
+            n = (cz_read_le16(src) | ((uint32_t)src[2] << 16)) >> 4;
+        }
+        if (n > block_max) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+        if (type == CZ_LITERALS_RAW) {
+            if (hsize + n > size) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+            *lits = src + hsize;
+            *nlits = n;
+            *consumed = hsize + n;
+        } else {
+            if (hsize + 1 > size) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+            memset(ws->literals, src[hsize], n);
+            *lits = ws->literals;
+            *nlits = n;
+            *consumed = hsize + 1;
+        }
+        return CZ_STATUS_OK;
+    }
+    // Huffman-coded, with a new tree or the previous one.
+    if (size < 5) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    if (type == CZ_LITERALS_TREELESS && !ws->huf_valid) return CZ_STATUS_HUFFMAN_TABLE_MISSING;
+    size_t hsize, n, csize;
+    const uint32_t lhc = cz_read_le32(src);
+    const bool single = sf == 0;
+    if (sf <= 1) {
+        hsize = 3;
+        n = (lhc >> 4) & 0x3FF;
+        csize = (lhc >> 14) & 0x3FF;
+    } else if (sf == 2) {
+        hsize = 4;
+        n = (lhc >> 4) & 0x3FFF;
+        csize = lhc >> 18;
+    } else {
+        hsize = 5;
+        n = (lhc >> 4) & 0x3FFFF;
+        csize = (lhc >> 22) + ((size_t)src[4] << 10);
+    }
+    if (n > block_max) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    if (!single && n < CZ_LITERALS_4_STREAMS_MIN) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    if (hsize + csize > size) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    const uint8_t* p = src + hsize;
+    size_t psize = csize;
+    if (type == CZ_LITERALS_COMPRESSED) {
+        if (!single && psize == 0) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+        size_t used = 0;
+        unsigned log = 0;
+        ws->huf_valid = 0;
+        const uint32_t st = cz_huf_read_table(p, psize, ws->huf, &log, &used, &ws->scratch.huf);
+        if (st != CZ_STATUS_OK) return st;
+        if (used >= psize) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        ws->huf_log = log;
+        ws->huf_valid = 1;
+        p += used;
+        psize -= used;
+    }
+    const uint32_t st = single ? cz_huf_decode_stream(ws->huf, ws->huf_log, p, psize, ws->literals, n)
+                               : cz_huf_decode_4streams(ws->huf, ws->huf_log, p, psize, ws->literals, n);
+    if (st != CZ_STATUS_OK) return st;
+    *lits = ws->literals;
+    *nlits = n;
+    *consumed = hsize + csize;
+    return CZ_STATUS_OK;
+}
+
+// Decodes one frame at src[0 .. src_size) into dst[0 .. dst_capacity) with an optional
+// dictionary (dict may be null). A skippable frame is skipped (0 bytes written).
+// max_window_size: frames whose window (or, single-segment, content size) exceeds it fail
+// with WINDOW_TOO_LARGE; CZ_WINDOW_UNLIMITED keeps only the format's limit.
+// On OK, *src_consumed is the frame's size and *dst_written the bytes it produced.
+// *detail is the index of the block that failed (0 for header errors).
+CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
+                                      const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
+                                      uint64_t max_window_size, size_t* src_consumed, size_t* dst_written,
+                                      uint32_t* detail) {
+    *src_consumed = 0;
+    *dst_written = 0;
+    *detail = 0;
+    if (src_size >= 4 && cz_is_skippable_magic(cz_read_le32(src))) {
+        if (src_size < 8) return CZ_STATUS_SOURCE_TRUNCATED;
+        const uint64_t len = (uint64_t)cz_read_le32(src + 4) + 8;
+        if (len > src_size) return CZ_STATUS_SOURCE_TRUNCATED;
+        *src_consumed = (size_t)len;
+        return CZ_STATUS_OK;
+    }
+    cz_frame_header h;
+    uint32_t st = cz_parse_frame_header(src, src_size, &h);
+    if (st != CZ_STATUS_OK) return st;
+    if (src_size < (size_t)h.header_size + CZ_BLOCK_HEADER_SIZE) return CZ_STATUS_SOURCE_TRUNCATED;
+    if (max_window_size != CZ_WINDOW_UNLIMITED && h.window_size > max_window_size) return CZ_STATUS_WINDOW_TOO_LARGE;
+    cz_output out;
+    uint32_t dict_id = 0;
+    st = cz_load_dictionary(dict, dict_size, ws, &out.dict, &out.dict_size, &dict_id);
+    if (st != CZ_STATUS_OK) return st;
+    if (h.dict_id != 0 && h.dict_id != dict_id) {
+        return dict ? CZ_STATUS_DICTIONARY_ID_MISMATCH : CZ_STATUS_DICTIONARY_MISSING;
+    }
+    out.base = dst;
+    out.pos = 0;
+    out.cap = dst ? dst_capacity : 0;
+    const size_t block_max = h.window_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.window_size : CZ_BLOCK_SIZE_MAX;
+    size_t ip = h.header_size;
+    for (uint32_t block = 0;; block++) {
+        *detail = block;
+        if (src_size - ip < CZ_BLOCK_HEADER_SIZE) return CZ_STATUS_SOURCE_TRUNCATED;
+        const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
+        ip += CZ_BLOCK_HEADER_SIZE;
+        const bool last = bh & 1;
+        const unsigned type = (bh >> 1) & 3;
+        const size_t bsize = bh >> 3;
+        if (type == CZ_BLOCK_RESERVED) return CZ_STATUS_BLOCK_TYPE_RESERVED;
+        if (type == CZ_BLOCK_RLE) {
+            if (src_size - ip < 1) return CZ_STATUS_SOURCE_TRUNCATED;
+            if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
+            memset(out.base + out.pos, src[ip], bsize);
+            out.pos += bsize;
+            ip += 1;
+        } else {
+            if (bsize > src_size - ip) return CZ_STATUS_SOURCE_TRUNCATED;
+            if (type == CZ_BLOCK_RAW) {
+                if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
+                if (bsize) memcpy(out.base + out.pos, src + ip, bsize);
+                out.pos += bsize;
+            } else {
+                if (bsize > block_max) return CZ_STATUS_BLOCK_TOO_LARGE;
+                const uint8_t* lits = nullptr;
+                size_t nlits = 0, lsize = 0;
+                st = cz_decode_literals(src + ip, bsize, block_max, ws, &lits, &nlits, &lsize);
+                if (st != CZ_STATUS_OK) return st;
+                st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, &ws->seq, ws->rep,
+                                         &ws->scratch.seq, &out);
+                if (st != CZ_STATUS_OK) return st;
+            }
+            ip += bsize;
+        }
+        if (last) break;
+    }
+    if (h.content_size != CZ_CONTENT_SIZE_UNKNOWN && out.pos != h.content_size) return CZ_STATUS_CONTENT_SIZE_MISMATCH;
+    if (h.checksum) {
+        if (src_size - ip < CZ_CHECKSUM_SIZE) return CZ_STATUS_SOURCE_TRUNCATED;
+        const uint32_t want = cz_read_le32(src + ip);
+        const uint32_t got = (uint32_t)cz_xxh64(out.base, out.pos, 0);
+        if (want != got) return CZ_STATUS_CHECKSUM_MISMATCH;
+        ip += CZ_CHECKSUM_SIZE;
+    }
+    *src_consumed = ip;
+    *dst_written = out.pos;
+    return CZ_STATUS_OK;
+}
+
+// Decodes every frame of src[0 .. src_size) (Zstandard and skippable, concatenated) into
+// dst, one after another, like ZSTD_decompress: each frame starts afresh (its matches can
+// reach its own output and the dictionary, not earlier frames). 1..4 bytes left after the
+// last frame are TRAILING_BYTES. *detail: (frame index << 16) | block index of the failure.
+CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
+                                    const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
+                                    uint64_t max_window_size, size_t* dst_written, uint32_t* detail) {
+    size_t ip = 0, op = 0;
+    *dst_written = 0;
+    *detail = 0;
+    for (uint32_t frame = 0; src_size - ip >= 5; frame++) {
+        size_t used = 0, wrote = 0;
+        uint32_t block = 0;
+        const uint32_t st = cz_decode_frame(src + ip, src_size - ip, dst ? dst + op : nullptr, dst_capacity - op, dict,
+                                            dict_size, ws, max_window_size, &used, &wrote, &block);
+        if (st != CZ_STATUS_OK) {
+            *detail = (frame << 16) | (block & 0xFFFF);
+            return st;
+        }
+        ip += used;
+        op += wrote;
+    }
+    if (ip != src_size) return CZ_STATUS_TRAILING_BYTES;
+    *dst_written = op;
+    return CZ_STATUS_OK;
+}
+
+// Walks the frames of src[0 .. src_size) without decoding them: checks each header and
+// block header and adds up what the output can need. *content_total is the sum of the
+// frames' Frame_Content_Size where every frame has one (*all_known = 1); *bound is an
+// upper bound on the output of a valid input (content size where known, else raw and RLE
+// block sizes plus Block_Maximum_Size per compressed block); *max_window the largest
+// window. Status: as cz_decode_frame for header-level problems.
+CZ_HD inline uint32_t cz_scan_frames(const uint8_t* src, size_t src_size, uint64_t* content_total, uint32_t* all_known,
+                                     uint64_t* bound, uint64_t* max_window) {
+    *content_total = 0;
+    *all_known = 1;
+    *bound = 0;
+    *max_window = 0;
+    size_t ip = 0;
+    while (src_size - ip >= 5) {
+        const uint8_t* f = src + ip;
+        const size_t left = src_size - ip;
+        if (cz_is_skippable_magic(cz_read_le32(f))) {
+            if (left < 8) return CZ_STATUS_SOURCE_TRUNCATED;
+            const uint64_t len = (uint64_t)cz_read_le32(f + 4) + 8;
+            if (len > left) return CZ_STATUS_SOURCE_TRUNCATED;
+            ip += (size_t)len;
+            continue;
+        }
+        cz_frame_header h;
+        const uint32_t st = cz_parse_frame_header(f, left, &h);
+        if (st != CZ_STATUS_OK) return st;
+        if (h.window_size > *max_window) *max_window = h.window_size;
+        const uint64_t block_max = h.window_size < CZ_BLOCK_SIZE_MAX ? h.window_size : CZ_BLOCK_SIZE_MAX;
+        size_t p = h.header_size;
+        uint64_t frame_bound = 0;
+        for (;;) {
+            if (left - p < CZ_BLOCK_HEADER_SIZE) return CZ_STATUS_SOURCE_TRUNCATED;
+            const uint32_t bh = cz_read_le16(f + p) | ((uint32_t)f[p + 2] << 16);
+            p += CZ_BLOCK_HEADER_SIZE;
+            const unsigned type = (bh >> 1) & 3;
+            const size_t bsize = bh >> 3;
+            if (type == CZ_BLOCK_RESERVED) return CZ_STATUS_BLOCK_TYPE_RESERVED;
+            const size_t csize = type == CZ_BLOCK_RLE ? 1 : bsize;
+            if (csize > left - p) return CZ_STATUS_SOURCE_TRUNCATED;
+            frame_bound += type == CZ_BLOCK_COMPRESSED ? block_max : bsize;
+            p += csize;
+            if (bh & 1) break;
+        }
+        if (h.checksum) {
+            if (left - p < CZ_CHECKSUM_SIZE) return CZ_STATUS_SOURCE_TRUNCATED;
+            p += CZ_CHECKSUM_SIZE;
+        }
+        if (h.content_size == CZ_CONTENT_SIZE_UNKNOWN) {
+            *all_known = 0;
+        } else {
+            *content_total += h.content_size;
+            if (h.content_size < frame_bound) frame_bound = h.content_size;
+        }
+        *bound += frame_bound;
+        ip += p;
+    }
+    if (ip != src_size) return CZ_STATUS_TRAILING_BYTES;
+    return CZ_STATUS_OK;
+}
+
+#endif  // CUZSTD_FRAME_DECODE_CUH

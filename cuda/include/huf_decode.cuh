@@ -1,0 +1,168 @@
+// Huffman literals decoding (RFC 8878 "Huffman Coding"), host and device: the tree
+// description (direct or FSE-compressed weights), the decoding table, and the 1- and
+// 4-stream bitstreams.
+#ifndef CUZSTD_HUF_DECODE_CUH
+#define CUZSTD_HUF_DECODE_CUH
+
+#include "portability.cuh"
+#include "abi.h"
+#include "format.cuh"
+#include "fse_common.cuh"
+#include "fse_decode.cuh"
+#include "bit_reader.cuh"
+
+// Decoding table entry: symbol in the low byte, code length in bits in the high byte.
+// The table has 1 << table_log entries, indexed by the next table_log bits of the stream.
+#define CZ_HUF_DTABLE_SIZE (1u << CZ_HUF_TABLELOG_MAX)
+
+typedef struct cz_huf_scratch {
+    uint8_t weights[CZ_HUF_MAX_SYMBOL + 1];
+    int16_t norm[CZ_HUF_MAX_SYMBOL + 1];
+    cz_fse_dentry fse[1u << CZ_HUF_WEIGHTS_FSE_LOG_MAX];
+    cz_fse_build_scratch build;
+} cz_huf_scratch;
+
+// Decodes the FSE-compressed weights in src[0 .. size) into w; returns the number of
+// weights or -1. Follows libzstd 1.5.6: two interleaved states, decoding stops once the
+// stream is over-read, emitting the other state's symbol last.
+CZ_HD inline int cz_huf_fse_weights(const uint8_t* src, size_t size, uint8_t* w, cz_huf_scratch* s) {
+    unsigned max_symbol = CZ_HUF_MAX_SYMBOL, log = 0;
+    size_t hdr = 0;
+    if (!cz_fse_read_ncount(src, size, s->norm, &max_symbol, &log, &hdr)) return -1;
+    if (log > CZ_HUF_WEIGHTS_FSE_LOG_MAX) return -1;
+    if (!cz_fse_build_dtable(s->norm, max_symbol, log, s->fse, &s->build)) return -1;
+    cz_bit_reader br;
+    if (!cz_br_init(&br, src + hdr, size - hdr)) return -1;
+    uint32_t st1 = cz_fse_init_state(&br, log);
+    cz_br_reload(&br);
+    uint32_t st2 = cz_fse_init_state(&br, log);
+    cz_br_reload(&br);
+    const int limit = CZ_HUF_MAX_SYMBOL;  // at most 255 weights are transmitted
+    int n = 0;
+    for (;;) {
+        if (n > limit - 2) return -1;
+        w[n++] = s->fse[st1].symbol;
+        st1 = cz_fse_next_state(s->fse, st1, &br);
+        if (cz_br_reload(&br) == CZ_BR_OVERFLOW) {
+            w[n++] = s->fse[st2].symbol;
+            break;
+        }
+        if (n > limit - 2) return -1;
+        w[n++] = s->fse[st2].symbol;
+        st2 = cz_fse_next_state(s->fse, st2, &br);
+        if (cz_br_reload(&br) == CZ_BR_OVERFLOW) {
+            w[n++] = s->fse[st1].symbol;
+            break;
+        }
+    }
+    return n;
+}
+
+// Reads a Huffman tree description from src[0 .. size) and builds its decoding table.
+// On success *consumed is the description's size and *table_log the longest code length.
+// Status: CZ_STATUS_OK or CZ_STATUS_HUFFMAN_TABLE_CORRUPT.
+CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_t* dtable, unsigned* table_log,
+                                        size_t* consumed, cz_huf_scratch* s) {
+    if (size == 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    const unsigned header = src[0];
+    int n;
+    size_t used;
+    uint8_t* w = s->weights;
+    if (header >= 128) {
+        n = (int)header - 127;
+        used = ((size_t)n + 1) / 2 + 1;
+        if (used > size) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        for (int i = 0; i < n; i++) {
+            const uint8_t b = src[1 + i / 2];
+            w[i] = (i & 1) ? (b & 15) : (b >> 4);
+        }
+    } else {
+        used = (size_t)header + 1;
+        if (used > size) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        n = cz_huf_fse_weights(src + 1, header, w, s);
+        if (n < 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    }
+    // n weights are transmitted; the last symbol's weight is implied.
+    uint32_t rank[CZ_HUF_TABLELOG_MAX + 2] = {0};
+    uint32_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (w[i] > CZ_HUF_TABLELOG_MAX) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        rank[w[i]]++;
+        total += (1u << w[i]) >> 1;
+    }
+    if (total == 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    const unsigned log = cz_highbit32(total) + 1;
+    if (log > CZ_HUF_TABLELOG_MAX) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    const uint32_t rest = (1u << log) - total;
+    if (rest != (1u << cz_highbit32(rest))) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    const unsigned last_w = cz_highbit32(rest) + 1;
+    w[n] = (uint8_t)last_w;
+    rank[last_w]++;
+    if (rank[1] < 2 || (rank[1] & 1)) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    const int nsym = n + 1;
+    // Codes are assigned from the lowest weight (longest code) upwards, symbols in order
+    // within a weight; a symbol of weight w covers 2^(w-1) consecutive table entries.
+    uint32_t pos[CZ_HUF_TABLELOG_MAX + 2];
+    uint32_t at = 0;
+    for (unsigned k = 1; k <= log; k++) {
+        pos[k] = at;
+        at += rank[k] << (k - 1);
+    }
+    for (int sym = 0; sym < nsym; sym++) {
+        const unsigned wk = w[sym];
+        if (wk == 0) continue;
+        const uint32_t len = 1u << (wk - 1);
+        const uint16_t e = (uint16_t)(sym | ((log + 1 - wk) << 8));
+        for (uint32_t j = 0; j < len; j++) dtable[pos[wk] + j] = e;
+        pos[wk] += len;
+    }
+    *table_log = log;
+    *consumed = used;
+    return CZ_STATUS_OK;
+}
+
+// Decodes exactly n symbols from one stream src[0 .. size) into dst. The stream must be
+// consumed exactly. Status: OK or HUFFMAN_STREAM_CORRUPT.
+CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
+                                           uint8_t* dst, size_t n) {
+    cz_bit_reader br;
+    if (!cz_br_init(&br, src, size)) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    size_t i = 0;
+    // While the container is refilled to >= 57 bits, 4 codes of <= 12 bits fit.
+    while (i + 4 <= n && cz_br_reload(&br) == CZ_BR_UNFINISHED) {
+        for (int k = 0; k < 4; k++) {
+            const uint16_t e = dt[cz_br_peek_padded(&br, log)];
+            dst[i++] = (uint8_t)e;
+            br.consumed += e >> 8;
+        }
+    }
+    for (; i < n; i++) {
+        if (cz_br_reload(&br) == CZ_BR_OVERFLOW) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+        const uint16_t e = dt[cz_br_peek_padded(&br, log)];
+        dst[i] = (uint8_t)e;
+        br.consumed += e >> 8;
+    }
+    cz_br_reload(&br);
+    return cz_br_finished(&br) ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+}
+
+// Decodes n literals from the 4-stream layout src[0 .. size) (6-byte jump table, then
+// four streams; streams 1-3 regenerate ceil(n/4) literals each, stream 4 the rest).
+CZ_HD inline uint32_t cz_huf_decode_4streams(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
+                                             uint8_t* dst, size_t n) {
+    if (size < 10 || n < CZ_LITERALS_4_STREAMS_MIN) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    const size_t l1 = cz_read_le16(src), l2 = cz_read_le16(src + 2), l3 = cz_read_le16(src + 4);
+    const size_t head = CZ_HUF_JUMP_TABLE_SIZE + l1 + l2 + l3;
+    if (head > size) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    const size_t l4 = size - head;
+    const size_t seg = (n + 3) / 4;
+    if (3 * seg > n) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    const uint8_t* p = src + CZ_HUF_JUMP_TABLE_SIZE;
+    uint32_t st;
+    if ((st = cz_huf_decode_stream(dt, log, p, l1, dst, seg)) != CZ_STATUS_OK) return st;
+    if ((st = cz_huf_decode_stream(dt, log, p + l1, l2, dst + seg, seg)) != CZ_STATUS_OK) return st;
+    if ((st = cz_huf_decode_stream(dt, log, p + l1 + l2, l3, dst + 2 * seg, seg)) != CZ_STATUS_OK) return st;
+    return cz_huf_decode_stream(dt, log, p + l1 + l2 + l3, l4, dst + 3 * seg, n - 3 * seg);
+}
+
+#endif  // CUZSTD_HUF_DECODE_CUH

@@ -1,0 +1,151 @@
+//! FFI to the decoder of the reference build (`cuda/frame_decode.cu` compiled for the host).
+//! The safe API over it is `crate::decode`.
+
+use crate::abi::{cz_batch_item, cz_item_result};
+
+extern "C" {
+    fn cz_ref_decode_workspace_size() -> u64;
+    fn cz_ref_decode_all(
+        src: *const u8,
+        src_size: u64,
+        dst: *mut u8,
+        dst_capacity: u64,
+        dict: *const u8,
+        dict_size: u64,
+        workspace: *mut u64,
+        max_window_size: u64,
+        written: *mut u64,
+        detail: *mut u32,
+    ) -> u32;
+    fn cz_ref_decode_batch(
+        items: *const cz_batch_item,
+        n: u32,
+        dict: *const u8,
+        dict_size: u64,
+        workspace: *mut u64,
+        max_window_size: u64,
+        results: *mut cz_item_result,
+    );
+    fn cz_ref_scan_frames(
+        src: *const u8,
+        src_size: u64,
+        content_total: *mut u64,
+        all_known: *mut u32,
+        bound: *mut u64,
+        max_window: *mut u64,
+    ) -> u32;
+    fn cz_ref_dictionary_check(
+        dict: *const u8,
+        size: u64,
+        workspace: *mut u64,
+        id: *mut u32,
+        content_size: *mut u64,
+    ) -> u32;
+}
+
+/// Bytes of the decoder workspace (`cz_decode_workspace_size()` in `cuda/include/frame_decode.cuh`).
+pub fn workspace_size() -> usize {
+    // SAFETY: pure function of the build.
+    unsafe { cz_ref_decode_workspace_size() as usize }
+}
+
+/// A decoder workspace: 8-byte aligned host memory of [`workspace_size`] bytes.
+pub struct Workspace(Vec<u64>);
+
+impl Workspace {
+    pub fn new() -> Self {
+        Workspace(vec![0u64; workspace_size().div_ceil(8)])
+    }
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn dict_parts(dict: Option<&[u8]>) -> (*const u8, u64) {
+    match dict {
+        Some(d) => (d.as_ptr(), d.len() as u64),
+        None => (std::ptr::null(), 0),
+    }
+}
+
+/// Decodes every frame of `src` into `dst`; returns (status, bytes written, detail).
+pub fn decode_all(
+    src: &[u8],
+    dst: &mut [u8],
+    dict: Option<&[u8]>,
+    ws: &mut Workspace,
+    max_window_size: u64,
+) -> (u32, usize, u32) {
+    let (dp, ds) = dict_parts(dict);
+    let mut written = 0u64;
+    let mut detail = 0u32;
+    // SAFETY: src and dict are live slices only read within their lengths; dst is written
+    // only within dst.len(); the workspace holds workspace_size() bytes, 8-byte aligned, and
+    // is borrowed mutably for the call; the out-pointers are valid locals.
+    let st = unsafe {
+        cz_ref_decode_all(
+            src.as_ptr(),
+            src.len() as u64,
+            dst.as_mut_ptr(),
+            dst.len() as u64,
+            dp,
+            ds,
+            ws.0.as_mut_ptr(),
+            max_window_size,
+            &mut written,
+            &mut detail,
+        )
+    };
+    (st, written as usize, detail)
+}
+
+/// Decodes a batch like the GPU kernel: `srcs[i]` into `dsts[i]`, one result per item.
+pub fn decode_batch(
+    srcs: &[&[u8]],
+    dsts: &mut [&mut [u8]],
+    dict: Option<&[u8]>,
+    ws: &mut Workspace,
+    max_window_size: u64,
+) -> Vec<cz_item_result> {
+    assert_eq!(srcs.len(), dsts.len(), "one destination per source");
+    let items: Vec<cz_batch_item> = srcs
+        .iter()
+        .zip(dsts.iter_mut())
+        .map(|(s, d)| cz_batch_item {
+            src: s.as_ptr() as u64,
+            src_size: s.len() as u64,
+            dst: d.as_mut_ptr() as u64,
+            dst_capacity: d.len() as u64,
+        })
+        .collect();
+    let mut results = vec![cz_item_result::default(); items.len()];
+    let n = u32::try_from(items.len()).expect("batch of more than 2^32 items");
+    let (dp, ds) = dict_parts(dict);
+    // SAFETY: each item describes a live source slice (read only) and a live, distinct,
+    // mutably borrowed destination slice; `results` has n entries; the workspace is valid
+    // as in decode_all.
+    unsafe { cz_ref_decode_batch(items.as_ptr(), n, dp, ds, ws.0.as_mut_ptr(), max_window_size, results.as_mut_ptr()) };
+    results
+}
+
+/// What `cz_scan_frames` reports: (status, content total, all frames have a content size,
+/// output bound, largest window).
+pub fn scan_frames(src: &[u8]) -> (u32, u64, bool, u64, u64) {
+    let (mut total, mut known, mut bound, mut window) = (0u64, 0u32, 0u64, 0u64);
+    // SAFETY: src is only read within its length; out-pointers are valid locals.
+    let st =
+        unsafe { cz_ref_scan_frames(src.as_ptr(), src.len() as u64, &mut total, &mut known, &mut bound, &mut window) };
+    (st, total, known != 0, bound, window)
+}
+
+/// Loads a dictionary as the decoder would: (status, Dictionary_ID, content size).
+pub fn dictionary_check(dict: &[u8], ws: &mut Workspace) -> (u32, u32, u64) {
+    let (mut id, mut csize) = (0u32, 0u64);
+    // SAFETY: dict is only read within its length; the workspace is valid as in decode_all.
+    let st =
+        unsafe { cz_ref_dictionary_check(dict.as_ptr(), dict.len() as u64, ws.0.as_mut_ptr(), &mut id, &mut csize) };
+    (st, id, csize)
+}

@@ -1,0 +1,294 @@
+//! The reference-build decoder against libzstd 1.5.6's one-shot verdict on every file of the
+//! shared corpus: byte-exact output where libzstd decodes, an error where it rejects.
+//!
+//! Small sets are packed in tests/data/decode (see its README); the decodecorpus sets
+//! (16 MB of frames) are read from ../shared/corpus, which CI provides.
+
+use std::path::{Path, PathBuf};
+
+use cuzstd::decode::{self, DecodeOptions, Dictionary};
+
+/// Output capacity given to both decoders: what the frame headers promise, when that is
+/// believable, else 1 MiB. Both get the same, so capacity never decides a difference.
+fn capacity(src: &[u8]) -> usize {
+    match decode::frames_info(src) {
+        Ok(info) => info.content_size.unwrap_or(info.bound).min(1 << 28) as usize,
+        Err(_) => 1 << 20,
+    }
+}
+
+fn libzstd(src: &[u8], dict: Option<&[u8]>, cap: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(cap);
+    let mut dctx = zstd_safe::DCtx::create();
+    let r = match dict {
+        Some(d) => dctx.decompress_using_dict(&mut out, src, d),
+        None => dctx.decompress(&mut out, src),
+    };
+    match r {
+        Ok(_) => Ok(out),
+        Err(code) => Err(zstd_safe::get_error_name(code).to_string()),
+    }
+}
+
+/// Compares one input; returns a description of the disagreement, if any.
+fn check(name: &str, src: &[u8], dict: Option<&[u8]>) -> Option<String> {
+    let cap = capacity(src);
+    let want = libzstd(src, dict, cap);
+    let d = dict.map(|b| Dictionary::new(b.to_vec()));
+    let got = match d {
+        Some(Err(e)) => Err(e),
+        Some(Ok(ref d)) => {
+            let mut out = vec![0u8; cap];
+            decode::decompress_into(src, &mut out, Some(d), &DecodeOptions::default().unlimited_window()).map(|n| {
+                out.truncate(n);
+                out
+            })
+        }
+        None => {
+            let mut out = vec![0u8; cap];
+            decode::decompress_into(src, &mut out, None, &DecodeOptions::default().unlimited_window()).map(|n| {
+                out.truncate(n);
+                out
+            })
+        }
+    };
+    match (&want, &got) {
+        (Ok(w), Ok(g)) if w == g => None,
+        (Ok(w), Ok(g)) => {
+            Some(format!("{name}: output differs ({} bytes from libzstd, {} from cuzstd)", w.len(), g.len()))
+        }
+        (Err(_), Err(_)) => None,
+        (Ok(w), Err(e)) => Some(format!("{name}: libzstd decodes {} bytes, cuzstd fails: {e}", w.len())),
+        (Err(e), Ok(g)) => Some(format!("{name}: libzstd fails ({e}), cuzstd decodes {} bytes", g.len())),
+    }
+}
+
+fn unpack(file: &str) -> Vec<(String, Vec<u8>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/decode").join(file);
+    let packed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let raw = zstd_safe_decode_all(&packed);
+    let mut recs = Vec::new();
+    let mut p = 0usize;
+    while p < raw.len() {
+        let nl = u32::from_le_bytes(raw[p..p + 4].try_into().unwrap()) as usize;
+        let name = String::from_utf8(raw[p + 4..p + 4 + nl].to_vec()).unwrap();
+        p += 4 + nl;
+        let dl = u64::from_le_bytes(raw[p..p + 8].try_into().unwrap()) as usize;
+        recs.push((name, raw[p + 8..p + 8 + dl].to_vec()));
+        p += 8 + dl;
+    }
+    recs
+}
+
+fn zstd_safe_decode_all(src: &[u8]) -> Vec<u8> {
+    let size = zstd_safe::get_frame_content_size(src).ok().flatten().expect("pack has a content size") as usize;
+    let mut out = Vec::with_capacity(size);
+    zstd_safe::decompress(&mut out, src).expect("pack decodes");
+    out
+}
+
+fn shared_corpus() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    assert!(
+        p.is_dir(),
+        "{} is missing: the decodecorpus sets live there (see tests/data/decode/README.md)",
+        p.display()
+    );
+    p
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn assert_all_agree(set: &str, failures: Vec<String>, checked: usize) {
+    assert!(checked > 0, "{set}: no files checked");
+    assert!(
+        failures.is_empty(),
+        "{set}: {} of {checked} files disagree with libzstd:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn zstd_golden_files_get_libzstd_verdict() {
+    let recs = unpack("zstd-golden.pack.zst");
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for (name, data) in &recs {
+        if name.starts_with("golden-decompression") {
+            n += 1;
+            failures.extend(check(name, data, None));
+        }
+    }
+    assert_all_agree("zstd golden", failures, n);
+}
+
+#[test]
+fn zstd_golden_must_decode_files_decode() {
+    for (name, data) in unpack("zstd-golden.pack.zst") {
+        if name.starts_with("golden-decompression/") {
+            let out = decode::decompress(&data, None, &DecodeOptions::default());
+            assert!(out.is_ok(), "{name}: {:?}", out.err());
+        }
+    }
+}
+
+#[test]
+fn zstd_golden_must_fail_files_fail_as_libzstd_does() {
+    // libzstd 1.5.6 still accepts truncated_huff_state.zst (decompressor_permissive.md); the
+    // verdict test above checks that we match it. The others must fail.
+    for (name, data) in unpack("zstd-golden.pack.zst") {
+        if name.starts_with("golden-decompression-errors/") && !name.contains("truncated_huff_state") {
+            let r = decode::decompress(&data, None, &DecodeOptions::default());
+            assert!(r.is_err(), "{name} decoded");
+        }
+    }
+}
+
+#[test]
+fn golden_compression_inputs_round_trip_with_golden_dictionaries() {
+    let recs = unpack("zstd-golden.pack.zst");
+    let inputs: Vec<_> = recs.iter().filter(|(n, _)| n.starts_with("golden-compression/")).collect();
+    let dicts: Vec<_> =
+        recs.iter().filter(|(n, _)| n.starts_with("golden-dictionaries/") || n.starts_with("dict-files/")).collect();
+    assert!(!inputs.is_empty() && !dicts.is_empty());
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for (iname, input) in &inputs {
+        for level in [1, 3, 19] {
+            let mut c = Vec::with_capacity(zstd_safe::compress_bound(input.len()));
+            zstd_safe::compress(&mut c, input, level).unwrap();
+            n += 1;
+            failures.extend(check(&format!("{iname} level {level}"), &c, None));
+            for (dname, dict) in &dicts {
+                let mut cctx = zstd_safe::CCtx::create();
+                let mut c = Vec::with_capacity(zstd_safe::compress_bound(input.len()));
+                if cctx.compress_using_dict(&mut c, input, dict, level).is_ok() {
+                    n += 1;
+                    failures.extend(check(&format!("{iname} level {level} dict {dname}"), &c, Some(dict)));
+                }
+            }
+        }
+    }
+    assert_all_agree("golden round trips", failures, n);
+}
+
+#[test]
+fn decodecorpus_frames_without_dictionary_get_libzstd_verdict() {
+    let dir = shared_corpus().join("decodecorpus/nodict/zst");
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for p in read_dir_sorted(&dir) {
+        let data = std::fs::read(&p).unwrap();
+        n += 1;
+        failures.extend(check(&p.display().to_string(), &data, None));
+    }
+    assert_eq!(n, 150);
+    assert_all_agree("decodecorpus nodict", failures, n);
+}
+
+#[test]
+fn decodecorpus_frames_with_dictionary_get_libzstd_verdict() {
+    let dir = shared_corpus().join("decodecorpus/dict/zst");
+    let dict = std::fs::read(dir.join("dictionary")).unwrap();
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for p in read_dir_sorted(&dir) {
+        if p.extension().is_some_and(|e| e == "zst") {
+            let data = std::fs::read(&p).unwrap();
+            n += 1;
+            failures.extend(check(&p.display().to_string(), &data, Some(&dict)));
+        }
+    }
+    assert_eq!(n, 50);
+    assert_all_agree("decodecorpus dict", failures, n);
+}
+
+#[test]
+fn decodecorpus_outputs_match_the_recorded_originals() {
+    // Independent of libzstd: the generator's own record of each frame's content.
+    let base = shared_corpus().join("decodecorpus");
+    let dict = Dictionary::new(std::fs::read(base.join("dict/zst/dictionary")).unwrap()).unwrap();
+    for (sub, d) in [("nodict", None), ("dict", Some(&dict))] {
+        for p in read_dir_sorted(&base.join(sub).join("zst")) {
+            if p.extension().is_none_or(|e| e != "zst") {
+                continue;
+            }
+            let data = std::fs::read(&p).unwrap();
+            let orig = std::fs::read(base.join(sub).join("orig").join(p.file_stem().unwrap())).unwrap();
+            let got = decode::decompress(&data, d, &DecodeOptions::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert!(got == orig, "{}: output differs from orig/", p.display());
+        }
+    }
+}
+
+#[test]
+fn ruzstd_decodecorpus_files_get_libzstd_verdict() {
+    let dir = shared_corpus().join("ruzstd/decodecorpus_files");
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for p in read_dir_sorted(&dir) {
+        if p.extension().is_some_and(|e| e == "zst") {
+            let data = std::fs::read(&p).unwrap();
+            n += 1;
+            failures.extend(check(&p.display().to_string(), &data, None));
+        }
+    }
+    assert_all_agree("ruzstd", failures, n);
+}
+
+fn klauspost_set(pack: &str) {
+    let recs = unpack(pack);
+    let mut failures = Vec::new();
+    for (name, data) in &recs {
+        failures.extend(check(name, data, None));
+    }
+    assert_all_agree(pack, failures, recs.len());
+}
+
+#[test]
+fn klauspost_good_files_get_libzstd_verdict() {
+    klauspost_set("klauspost-good.pack.zst");
+}
+
+#[test]
+fn klauspost_regression_crashers_get_libzstd_verdict() {
+    klauspost_set("klauspost-regression.pack.zst");
+}
+
+#[test]
+fn klauspost_decode_regression_crashers_get_libzstd_verdict() {
+    klauspost_set("klauspost-decode-regression.pack.zst");
+}
+
+#[test]
+fn klauspost_dictionary_frames_get_libzstd_verdict() {
+    let recs = unpack("klauspost-dict-tests-small.pack.zst");
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for (name, data) in &recs {
+        let Some((dir, _)) = name.split_once('/') else { continue };
+        let dict = &recs.iter().find(|(n, _)| *n == format!("{dir}.dict")).unwrap_or_else(|| panic!("{dir}.dict")).1;
+        n += 1;
+        failures.extend(check(name, data, Some(dict)));
+    }
+    assert_all_agree("klauspost dict-tests-small", failures, n);
+}
+
+#[test]
+fn window_beyond_the_default_limit_is_refused_and_accepted_when_allowed() {
+    // A frame header declaring a 256 MiB window (windowLog 28), then one empty raw block.
+    let frame = [0x28, 0xB5, 0x2F, 0xFD, 0x00, (28 - 10) << 3, 0x01, 0x00, 0x00];
+    let e = decode::decompress(&frame, None, &DecodeOptions::default()).unwrap_err();
+    assert_eq!(e.status, cuzstd::Status(cuzstd::abi::CZ_STATUS_WINDOW_TOO_LARGE));
+    let out = decode::decompress(&frame, None, &DecodeOptions::default().window_log_max(28)).unwrap();
+    assert!(out.is_empty());
+}
