@@ -118,9 +118,10 @@ pub struct Row {
 }
 
 impl Row {
-    /// Uncompressed / compressed bytes.
+    /// Uncompressed / compressed bytes, for verified rows.
     pub fn ratio(&self) -> Option<f64> {
-        (self.compressed_bytes > 0).then(|| self.measured_bytes as f64 / self.compressed_bytes as f64)
+        (self.compressed_bytes > 0 && self.stats().is_some())
+            .then(|| self.measured_bytes as f64 / self.compressed_bytes as f64)
     }
 
     /// Median GB/s of uncompressed bytes, for verified rows.
