@@ -5,8 +5,9 @@ Usage:
     scripts/weights-f16.py [GGUF] [OUT] [--max-mib N] [--skip NAME_PART]... [--list]
 
 Defaults: GGUF = models/SmolLM2-135M-Instruct.Q4_1.gguf (scripts/fetch-smollm2.sh puts it
-there), OUT = models/smollm2-135m-f16.bin. Tensors are written in file order, each
-dequantized to f16 (Q4_1, Q8_0, F16 and F32 are supported; anything else is an error).
+there), OUT = models/smollm2-135m.f16 (scripts/gpu-bundle.sh ships models/*.f16). Tensors
+are written in file order, each dequantized to f16 (Q4_1, Q8_0, F16 and F32 are supported;
+anything else is an error).
 --max-mib N stops after N MiB of output (the GPU machine receives at most 64 MiB of files
 per run, so the bundle carries a prefix of the weights); --skip token_embd leaves out the
 Q8_0 embedding (56 MB of f16 at the start of the file) so that a prefix holds the Q4_1
@@ -156,7 +157,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("gguf", nargs="?", default=os.path.join(root, "models", "SmolLM2-135M-Instruct.Q4_1.gguf"))
-    ap.add_argument("out", nargs="?", default=os.path.join(root, "models", "smollm2-135m-f16.bin"))
+    ap.add_argument("out", nargs="?", default=os.path.join(root, "models", "smollm2-135m.f16"))
     ap.add_argument("--max-mib", type=float, default=None, help="stop after this many MiB of output")
     ap.add_argument("--skip", action="append", default=[], help="skip tensors whose name contains this (repeatable)")
     ap.add_argument("--list", action="store_true", help="print the tensors and exit")

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs the comparison benchmark (examples/bench) on the GPU machine, from the bundle that
+# scripts/gpu-bundle.sh builds (copied there as bench-run.sh), or from any folder holding
+# the bench binary, lib/libnvcomp.so.6 and a data folder.
+#
+#   bench-run.sh MODE [extra flags for the bench binary...]
+#
+# MODE (each fits well inside one 10-minute device command; run `sanity` first):
+#   probe    load nvCOMP and print its version, alignments and sizes (seconds)
+#   sanity   nvCOMP only, Silesia xml and the Canterbury texts tiled to 1 GiB, libzstd -3
+#            frames (the issue's cross-check: ~130/~80 GB/s decode, ~18/~8 GB/s compress)
+#   native   every file (and the edge sets, the weights) at native size, all baselines
+#   1g       Silesia xml, the Canterbury texts, bb.binast, the weights and the edge sets
+#            tiled to 1 GiB, all baselines
+#   1g-small the small edge files (pi, e, html, Mark Twain, mapsdatazrh, random_org) at 1 GiB
+#   curve    Silesia xml at 1 MiB .. 1 GiB (libzstd -3 all threads, nvCOMP), plus the PNG
+#   chunks   Silesia xml at 1 GiB with 16 KiB and 256 KiB chunks
+#
+# Writes bench-MODE.csv, bench-MODE.txt (table and progress) and, for curve, bench-curve.png
+# to $OUT when set (else ./bench-results/). The binary refuses to report unverified rows.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+mode=${1:-}
+[ -n "$mode" ] || { sed -n '2,22p' "$0"; exit 2; }
+shift
+
+# The gpu-bundle layout keeps data and libraries in payload.tar.xz; unpack once.
+if [ -f "$here/payload.tar.xz" ] && [ ! -d "$here/x" ]; then
+  mkdir -p "$here/x" && tar -C "$here/x" -xJf "$here/payload.tar.xz" || { echo "could not unpack payload" >&2; exit 1; }
+fi
+first() { for p in "$@"; do [ -e "$p" ] && { echo "$p"; return 0; }; done; return 1; }
+bin=$(first "$here/examples/bench" "$here/bench" "$here/bin/bench" "$here/target/release/examples/bench") ||
+  { echo "bench-run: no bench binary next to $0" >&2; exit 1; }
+[ -d "$bin" ] && bin="$bin/bench"
+data=$(first "${CUZSTD_SHARED:-/nonexistent}/bench-data" "$here/x/shared/bench-data" "$here/data" "$here/../shared/bench-data") ||
+  { echo "bench-run: no data folder (x/shared/bench-data, data/)" >&2; exit 1; }
+lib=$(first "${NVCOMP_LIB:-/nonexistent}" "$here/x/lib/libnvcomp.so.6" "$here/lib/libnvcomp.so.6") && export NVCOMP_LIB="$lib"
+weights=$(ls "$here"/x/models/*.f16 "$here"/models/*.f16 2>/dev/null | head -1)
+out=${OUT:-$here/bench-results}
+mkdir -p "$out"
+
+args=(--data "$data" --csv "$out/bench-$mode.csv")
+[ -n "$weights" ] && args+=(--weights "$weights")
+case "$mode" in
+  probe)    args=(--probe-nvcomp) ;;
+  sanity)   args+=(--files silesia/xml,canterbury --sizes 1g --no-cpu --no-edge --levels 3 --gpu-decode-levels 3) ;;
+  native)   args+=(--sizes native) ;;
+  1g)       args+=(--sizes 1g --files silesia/xml,canterbury,bb.binast,weights-f16,random,all-equal --gpu-decode-levels 1,3) ;;
+  1g-small) args+=(--sizes 1g --no-edge --files pi.txt,e.txt,html.txt,Mark.Twain,mapsdatazrh,random_org --gpu-decode-levels 3) ;;
+  curve)    args+=(--curve-only --curve-files silesia/xml) ;;
+  chunks)   args+=(--sizes 1g --files silesia/xml --no-edge --chunk 16k,256k --gpu-decode-levels 1,3) ;;
+  *) echo "bench-run: unknown mode $mode" >&2; exit 2 ;;
+esac
+
+{
+  echo "# bench-run.sh $mode $*"
+  echo "# host: $(uname -srm), $(nproc) threads"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>/dev/null | sed 's/^/# gpu: /'
+  nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | sed 's/^/# /'
+  echo "# binary: $bin"
+  echo "# nvCOMP: ${NVCOMP_LIB:-not found}"
+  echo "# data: $data${weights:+, weights: $weights}"
+} | tee "$out/bench-$mode.txt"
+
+start=$(date +%s)
+"$bin" "${args[@]}" "$@" 2>&1 | tee -a "$out/bench-$mode.txt"
+rc=${PIPESTATUS[0]}
+echo "# bench-run: $mode finished with status $rc in $(( $(date +%s) - start )) s" | tee -a "$out/bench-$mode.txt"
+
+if [ "$mode" = curve ] && [ -f "$out/bench-curve.csv" ]; then
+  plot=$(first "$here/plot_bench.py" "$here/scripts/plot_bench.py" "$(dirname "$0")/plot_bench.py") &&
+    python3 "$plot" "$out/bench-curve.csv" -o "$out/bench-curve.png" --set silesia/xml ||
+    echo "bench-run: no plot (plot_bench.py or matplotlib missing); make it from bench-curve.csv"
+fi
+exit $rc
