@@ -468,8 +468,8 @@ impl<D: AsRef<[u8]>> Gguf<D> {
                 r.remaining()
             )));
         }
-        let mut metadata = Vec::with_capacity(kv_count as usize);
-        let mut meta_index = HashMap::with_capacity(kv_count as usize);
+        let mut metadata = Vec::with_capacity(kv_count.min(1 << 12) as usize);
+        let mut meta_index = HashMap::with_capacity(kv_count.min(1 << 12) as usize);
         for i in 0..kv_count {
             let key = r.string(&format!("metadata key #{i}"))?;
             let ty = r.u32(&format!("type of metadata {key:?}"))?;
@@ -496,8 +496,8 @@ impl<D: AsRef<[u8]>> Gguf<D> {
                 r.remaining()
             )));
         }
-        let mut tensors = Vec::with_capacity(tensor_count as usize);
-        let mut tensor_index = HashMap::with_capacity(tensor_count as usize);
+        let mut tensors = Vec::with_capacity(tensor_count.min(1 << 14) as usize);
+        let mut tensor_index = HashMap::with_capacity(tensor_count.min(1 << 14) as usize);
         for i in 0..tensor_count {
             let name = r.string(&format!("name of tensor #{i}"))?;
             let n_dims = r.u32(&format!("rank of tensor {name:?}"))?;
@@ -842,7 +842,8 @@ impl<'a> Reader<'a> {
                         format!("array of {count} {elem:?} cannot fit in the {} bytes that follow", self.remaining()),
                     ));
                 }
-                let mut items = Vec::with_capacity(count as usize);
+                // Grown as elements parse, so a large count costs memory only if the bytes exist.
+                let mut items = Vec::with_capacity(count.min(1 << 16) as usize);
                 for _ in 0..count {
                     items.push(self.value(key, elem, depth + 1)?);
                 }
