@@ -125,13 +125,11 @@ fn tensors_dequantize_per_ggml_layouts() {
 
     // Q4_0: element j < 16 from the low nibble of byte j, element j + 16 from its high nibble.
     let v = g.tensor("vec.q4_0").unwrap().to_f32().unwrap();
-    for i in 0..32 {
-        assert_eq!(v[i], ((i % 16) as f32 - 8.0) * 0.25, "q4_0[{i}]");
-    }
+    let want: Vec<f32> = (0..32).map(|i| ((i % 16) as f32 - 8.0) * 0.25).collect();
+    assert_eq!(v, want, "q4_0");
     let v = g.tensor("vec.q4_1").unwrap().to_f32().unwrap();
-    for i in 0..32 {
-        assert_eq!(v[i], (i % 16) as f32 * 0.5 - 1.0, "q4_1[{i}]");
-    }
+    let want: Vec<f32> = (0..32).map(|i| (i % 16) as f32 * 0.5 - 1.0).collect();
+    assert_eq!(v, want, "q4_1");
     let h = g.tensor("vec.q4_1").unwrap().to_f16().unwrap();
     assert_eq!(h[3], f16::from_f32(0.5));
     let via = g.tensor("vec.q4_1").unwrap().to_f32_via_f16().unwrap();
