@@ -292,3 +292,21 @@ fn cpu_run_of_a_set_verifies_and_samples_slow_levels() {
     assert_eq!(l1.measured_bytes, set.len());
     assert!(l1.note.is_empty());
 }
+
+#[test]
+fn layouts_that_would_send_the_device_out_of_bounds_are_refused() {
+    Layout::packed(&[5, 3, 8], 4).validate().unwrap();
+    Layout::slots(&[10, 10], 8).validate().unwrap();
+    let mut l = Layout::packed(&[8, 8], 8);
+    l.total = 15;
+    assert!(l.validate().unwrap_err().contains("past the buffer"));
+    let mut l = Layout::packed(&[8, 8], 8);
+    l.offsets[1] = 4;
+    assert!(l.validate().unwrap_err().contains("overlaps"));
+    let mut l = Layout::packed(&[8, 8], 8);
+    l.lens[0] = 9;
+    assert!(l.validate().unwrap_err().contains("exceeds its capacity"));
+    let mut l = Layout::packed(&[8], 8);
+    l.offsets[0] = usize::MAX;
+    assert!(l.validate().is_err());
+}

@@ -571,6 +571,31 @@ impl Layout {
         l
     }
 
+    /// Checks what the device code relies on: one offset, length and capacity per chunk,
+    /// every length within its capacity, and reservations in increasing order, disjoint,
+    /// inside `total`.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let n = self.offsets.len();
+        if self.lens.len() != n || self.capacities.len() != n {
+            return Err(format!("{n} offsets, {} lengths, {} capacities", self.lens.len(), self.capacities.len()));
+        }
+        let mut end_prev = 0usize;
+        for i in 0..n {
+            let (o, l, c) = (self.offsets[i], self.lens[i], self.capacities[i]);
+            if l > c {
+                return Err(format!("chunk {i}: length {l} exceeds its capacity {c}"));
+            }
+            if o < end_prev {
+                return Err(format!("chunk {i} at {o} overlaps the previous chunk, which ends at {end_prev}"));
+            }
+            end_prev = o.checked_add(c).ok_or_else(|| format!("chunk {i}: offset {o} + capacity {c} overflows"))?;
+        }
+        if end_prev > self.total {
+            return Err(format!("chunks end at {end_prev}, past the buffer's {} bytes", self.total));
+        }
+        Ok(())
+    }
+
     pub fn len(&self) -> usize {
         self.offsets.len()
     }
@@ -610,6 +635,7 @@ pub struct DeviceChunks {
 impl DeviceChunks {
     /// Zeroed device memory for `layout` on `stream`, with its address/size tables.
     pub fn alloc(stream: &Arc<CudaStream>, layout: Layout) -> Result<Self> {
+        layout.validate().map_err(|e| CrateError::InvalidArgument(format!("batch layout: {e}")))?;
         let data = stream.alloc_zeros::<u8>(layout.total.max(1))?;
         let base = super::device_address(&data, stream);
         let ptrs: Vec<u64> = layout.offsets.iter().map(|&o| base + o as u64).collect();
@@ -744,6 +770,12 @@ pub fn time_host_to_host<E: From<NvcompError>>(
         }
         Ok(())
     };
+    if !Arc::ptr_eq(&up_to.stream, stream) || !Arc::ptr_eq(&down_from.stream, stream) {
+        return Err(NvcompError::from(CrateError::InvalidArgument(
+            "host-to-host timing on a stream other than the batch's".into(),
+        ))
+        .into());
+    }
     check("upload", up_bytes, &[up.len(), up_to.data.len()])?;
     check("download", down_bytes, &[down.len(), down_from.data.len()])?;
     let src = &up.buf().as_slice().ctx("mapping pinned memory").map_err(NvcompError::from)?[..up_bytes];
@@ -766,7 +798,12 @@ pub fn time_host_to_host<E: From<NvcompError>>(
         Ok(())
     };
     let r4 = end.record(stream);
-    stream.synchronize().map_err(NvcompError::from)?;
+    if let Err(e) = stream.synchronize() {
+        // Without a completed synchronisation nothing proves the copies are done with the
+        // borrowed pinned buffers; stop rather than hand them back.
+        eprintln!("cuzstd: synchronising the stream after host-to-host copies failed ({e}); aborting");
+        std::process::abort();
+    }
     r1.map_err(NvcompError::from)?;
     r2?;
     r3.map_err(NvcompError::from)?;
