@@ -2,8 +2,9 @@
 //! timed with CUDA events through `iter_custom`) on Silesia xml tiled to 64 MiB in 64 KiB
 //! chunks. The full table comes from `examples/bench.rs`; this is for tracking changes.
 //!
-//! Data folder: `CUZSTD_BENCH_DATA`, else `data/` or `../shared/bench-data`. nvCOMP as in
-//! the example (`NVCOMP_LIB`, next to the executable, `./lib/`).
+//! Data folder: `CUZSTD_BENCH_DATA`, else `$CUZSTD_SHARED/bench-data` (the GPU bundle sets
+//! it), else `data/` or `../shared/bench-data`. nvCOMP is found as in the example
+//! (`NVCOMP_LIB`, next to the executable, `./lib/`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +22,15 @@ fn data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("CUZSTD_BENCH_DATA") {
         return PathBuf::from(d);
     }
-    ["data", "../shared/bench-data"].iter().map(PathBuf::from).find(|p| p.is_dir()).unwrap_or_else(|| "data".into())
+    if let Some(d) = std::env::var_os("CUZSTD_SHARED") {
+        return PathBuf::from(d).join("bench-data");
+    }
+    let beside_repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench-data");
+    ["data", "../shared/bench-data", beside_repo]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| "data".into())
 }
 
 fn xml_set() -> DataSet {
@@ -37,7 +46,10 @@ fn bench_libzstd(c: &mut Criterion, set: &DataSet) -> Vec<Vec<u8>> {
     lz.compress(&chunks, &mut frames).expect("libzstd compresses");
     lz.verify("libzstd -3", &frames, &chunks).expect("libzstd frames decode to the input");
     let mut g = c.benchmark_group("xml-64MiB-64KiB/libzstd-3-all-threads");
-    g.throughput(Throughput::Bytes(set.len() as u64)).sample_size(10);
+    g.throughput(Throughput::Bytes(set.len() as u64))
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     g.bench_function("compress", |b| {
         let mut f = Vec::new();
         b.iter_custom(|iters| (0..iters).map(|_| lz.compress(&chunks, &mut f).unwrap()).sum::<Duration>())
@@ -71,7 +83,10 @@ fn bench_nvcomp(c: &mut Criterion, set: &DataSet, zstd_frames: &[Vec<u8>]) {
     let input = DeviceChunks::upload(&stream, Layout::packed(&set.chunk_lens(), align), &set.bytes).unwrap();
     let mut verifier = Libzstd::new(1, all_threads());
     let mut g = c.benchmark_group("xml-64MiB-64KiB/nvCOMP-device");
-    g.throughput(Throughput::Bytes(set.len() as u64)).sample_size(10);
+    g.throughput(Throughput::Bytes(set.len() as u64))
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
 
     let mut job = codec.compressor(&input).unwrap();
     job.launch().unwrap();

@@ -120,6 +120,11 @@ fn main() {
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("CUZSTD_SHARED").map(|s| PathBuf::from(s).join("bench-data")) {
+        if d.is_dir() {
+            return d;
+        }
+    }
     for p in ["data", "../shared/bench-data", "/work/shared/bench-data"] {
         if Path::new(p).is_dir() {
             return PathBuf::from(p);
