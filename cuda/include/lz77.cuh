@@ -37,8 +37,8 @@ typedef struct cz_lz_params {
 // with tables no larger than a content of src_size bytes needs.
 //
 // | level | search              | depth | min match | tables (log2 entries) |
-// | 1     | greedy, hash only   | 1     | 6         | hash 14               |
-// | 2     | greedy, hash only   | 1     | 5         | hash 15               |
+// | 1     | greedy, hash only   | 1     | 6         | hash 15               |
+// | 2     | greedy, hash only   | 1     | 5         | hash 16               |
 // | 3     | greedy, hash chain  | 4     | 5         | hash 15, chain 16     |
 // | 4     | lazy 1, hash chain  | 6     | 5         | hash 16, chain 16     |
 // | 5     | lazy 1, hash chain  | 8     | 4         | hash 16, chain 16     |
@@ -53,7 +53,7 @@ CZ_HD inline cz_lz_params cz_lz_level_params(int level, uint64_t src_size) {
     if (level > CZ_LEVEL_MAX) level = CZ_LEVEL_MAX;
     // hash, chain, depth, min match, lazy, target, skip, insert_all
     const uint8_t rows[CZ_LEVEL_MAX][8] = {
-        {14, 0, 1, 6, 0, 0, 5, 0},     {15, 0, 1, 5, 0, 0, 6, 0},     {15, 16, 4, 5, 0, 16, 7, 1},
+        {15, 0, 1, 6, 0, 0, 8, 0},     {16, 0, 1, 5, 0, 0, 8, 0},     {15, 16, 4, 5, 0, 16, 7, 1},
         {16, 16, 6, 5, 1, 24, 8, 1},   {16, 16, 8, 4, 1, 32, 8, 1},   {16, 17, 12, 4, 1, 48, 8, 1},
         {16, 17, 16, 4, 2, 64, 8, 1},  {17, 17, 24, 4, 2, 64, 8, 1},  {17, 17, 32, 4, 2, 96, 8, 1},
         {17, 18, 48, 4, 2, 128, 8, 1}, {17, 18, 64, 4, 2, 192, 8, 1}, {17, 18, 128, 4, 2, 255, 8, 1},

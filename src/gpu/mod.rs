@@ -6,6 +6,7 @@
 //! `SAFETY:` comment stating why its arguments satisfy the kernel's contract (written
 //! above the kernel in `cuda/`).
 
+pub mod encode;
 pub mod nvcomp;
 pub mod pool;
 pub mod reference;
@@ -45,15 +46,17 @@ unsafe impl ValidAsZeroBits for crate::abi::cz_item_result {}
 pub enum Module {
     AbiProbe,
     Xxhash64,
+    FrameEncode,
 }
 
 impl Module {
-    const ALL: [Module; 2] = [Module::AbiProbe, Module::Xxhash64];
+    const ALL: [Module; 3] = [Module::AbiProbe, Module::Xxhash64, Module::FrameEncode];
 
     fn image(self) -> &'static [u8] {
         match self {
             Module::AbiProbe => kernels::ABI_PROBE,
             Module::Xxhash64 => kernels::XXHASH64,
+            Module::FrameEncode => kernels::FRAME_ENCODE,
         }
     }
 

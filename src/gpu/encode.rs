@@ -1,0 +1,192 @@
+//! GPU compression: the `cz_encode_batch` kernel (`cuda/frame_encode.cu`), one zstd frame
+//! per item, byte-identical to the reference build's output (`crate::encode`).
+//!
+//! [`Gpu::compress_batch_device`] works on device-resident data; [`BatchCompressor`] is
+//! the host-to-host convenience that stages inputs, launches and gathers the frames.
+
+use cudarc::driver::{CudaStream, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
+
+use super::{device_address, Gpu, Module};
+use crate::abi::{cz_batch_item, cz_item_result};
+use crate::encode::EncodeOptions;
+use crate::error::{CudaContext as _, Error, Result, Status};
+
+/// Alignment of each workspace slot and of each staged buffer.
+const ALIGN: usize = 256;
+
+/// Workspace bytes of one slot: one frame of at most `max_src_size` bytes at `level`,
+/// rounded up to the slot alignment. The kernel encodes as many frames at once as the
+/// workspace has slots.
+pub fn workspace_slot_size(max_src_size: u64, level: i32) -> u64 {
+    crate::gpu::reference_encode::workspace_size(max_src_size, level).next_multiple_of(ALIGN as u64)
+}
+
+impl Gpu {
+    /// Compresses each item's `src .. src + src_size` into one frame at `dst .. dst +
+    /// dst_capacity`, asynchronously on `stream`; `results[i]` receives the status and the
+    /// frame's size (`OUTPUT_TOO_SMALL` when dst_capacity is below what the item needs,
+    /// which `crate::encode::compress_bound(src_size)` never is). `max_src_size` must be at
+    /// least every item's src_size; `workspace` holds one or more slots of
+    /// [`workspace_slot_size`]`(max_src_size, level)` bytes, and at most that many items are
+    /// encoded concurrently.
+    ///
+    /// # Safety
+    /// Until the stream has run this launch: every source range must be readable device
+    /// memory of this context, every destination range writable device memory of this
+    /// context, and no destination may overlap another item's destination, any source, the
+    /// workspace or `results`.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn compress_batch_device(
+        &self,
+        stream: &CudaStream,
+        items: &CudaView<'_, cz_batch_item>,
+        max_src_size: u64,
+        options: &EncodeOptions,
+        workspace: &mut CudaViewMut<'_, u8>,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+    ) -> Result<()> {
+        let n = items.len();
+        if n > results.len() {
+            return Err(Error::InvalidArgument(format!("{n} items but room for {} results", results.len())));
+        }
+        let n32 = u32::try_from(n).map_err(|_| Error::InvalidArgument("more than 2^32 items".into()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let stride = workspace_slot_size(max_src_size, options.level);
+        let slots = workspace.len() as u64 / stride;
+        if slots == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "workspace of {} bytes holds no slot of {stride} bytes",
+                workspace.len()
+            )));
+        }
+        // Thread t uses slot t: never launch more threads than slots (or items).
+        let threads = slots.min(n as u64);
+        let block = threads.min(32);
+        let grid = u32::try_from(threads / block)
+            .map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
+        let f = self.function(Module::FrameEncode, "cz_encode_batch")?;
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (block as u32, 1, 1), shared_mem_bytes: 0 };
+        let level = options.level;
+        let flags = options.flags();
+        let mut b = stream.launch_builder(&f);
+        b.arg(items).arg(&n32).arg(&level).arg(&flags).arg(workspace).arg(&stride).arg(results);
+        // SAFETY: the kernel reads the n descriptors of `items` and the source ranges they
+        // name (readable by this function's contract), writes each destination only inside
+        // its capacity (disjoint from everything else by contract), results[0..n)
+        // (results.len() >= n), and slot t of `stride` bytes for each of the grid * block <=
+        // slots threads, inside `workspace`. stride >= cz_encode_workspace_size of every item,
+        // since every src_size <= max_src_size and the size grows with src_size.
+        unsafe { b.launch(cfg) }.ctx("launching cz_encode_batch")?;
+        Ok(())
+    }
+}
+
+/// Host-to-host batch compression on the GPU: one frame per input, byte-identical to
+/// `crate::encode::compress_batch` with the same options.
+pub struct BatchCompressor<'g> {
+    gpu: &'g Gpu,
+    options: EncodeOptions,
+    workspace_budget: usize,
+}
+
+impl<'g> BatchCompressor<'g> {
+    /// A compressor with `options` whose workspace is at most 1/8 of the device's memory.
+    pub fn new(gpu: &'g Gpu, options: EncodeOptions) -> Self {
+        let workspace_budget = (gpu.props().total_memory / 8).max(64 << 20);
+        Self { gpu, options, workspace_budget }
+    }
+
+    /// Sets the most workspace memory one call may use (at least one slot is always used).
+    pub fn with_workspace_budget(mut self, bytes: usize) -> Self {
+        self.workspace_budget = bytes;
+        self
+    }
+
+    pub fn options(&self) -> &EncodeOptions {
+        &self.options
+    }
+
+    /// Compresses each input into its own frame. The outer error is a device failure; the
+    /// inner results are per input (an input of 4 GiB or more fails with
+    /// `INVALID_ARGUMENT`).
+    pub fn compress(&self, inputs: &[&[u8]]) -> Result<Vec<Result<Vec<u8>>>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let gpu = self.gpu;
+        let stream = gpu.stream();
+        let n = inputs.len();
+        let mut src_off = Vec::with_capacity(n);
+        let mut dst_off = Vec::with_capacity(n);
+        let mut dst_cap = Vec::with_capacity(n);
+        let (mut src_total, mut dst_total) = (0usize, 0usize);
+        for s in inputs {
+            src_off.push(src_total);
+            src_total = (src_total + s.len()).next_multiple_of(ALIGN);
+            let cap = crate::encode::compress_bound(s.len());
+            dst_off.push(dst_total);
+            dst_cap.push(cap);
+            dst_total = (dst_total + cap).next_multiple_of(ALIGN);
+        }
+        let src_total = src_total.max(ALIGN);
+        let max_src = inputs.iter().map(|s| s.len() as u64).max().unwrap_or(0);
+        let stride = workspace_slot_size(max_src, self.options.level) as usize;
+        let slots = (self.workspace_budget / stride).clamp(1, n);
+
+        let mut staging = gpu.pinned_pool().alloc(src_total)?;
+        {
+            let host = staging.buf_mut().as_mut_slice().ctx("mapping pinned memory")?;
+            for (s, &o) in inputs.iter().zip(&src_off) {
+                host[o..o + s.len()].copy_from_slice(s);
+            }
+        }
+        let mut d_src = gpu.pool().alloc(src_total)?;
+        {
+            let mut dst = d_src.buf_mut().slice_mut(..src_total);
+            stream
+                .memcpy_htod(&staging.buf().as_slice().ctx("mapping pinned memory")?[..src_total], &mut dst)
+                .ctx("copying inputs to the device")?;
+        }
+        let d_dst = gpu.pool().alloc(dst_total)?;
+        let mut d_ws = gpu.pool().alloc(stride * slots)?;
+        let src_base = device_address(d_src.buf(), stream);
+        let dst_base = device_address(d_dst.buf(), stream);
+        let items: Vec<cz_batch_item> = (0..n)
+            .map(|i| cz_batch_item {
+                src: src_base + src_off[i] as u64,
+                src_size: inputs[i].len() as u64,
+                dst: dst_base + dst_off[i] as u64,
+                dst_capacity: dst_cap[i] as u64,
+            })
+            .collect();
+        let d_items = stream.clone_htod(&items).ctx("copying descriptors")?;
+        let mut d_results = gpu.pool().alloc(n * std::mem::size_of::<cz_item_result>())?;
+        let results = {
+            // SAFETY: the pooled buffer holds at least n results, and every bit pattern of
+            // cz_item_result ({u32, u32, u64}) is a valid value; the kernel writes all n.
+            let mut res = unsafe { d_results.buf_mut().transmute_mut::<cz_item_result>(n) }
+                .expect("pooled buffer holds n results");
+            let mut ws = d_ws.buf_mut().slice_mut(..stride * slots);
+            // SAFETY: sources lie inside d_src and destinations inside d_dst at disjoint,
+            // aligned offsets of compress_bound bytes each; both buffers, the workspace and
+            // the results live until the synchronising copies below.
+            unsafe {
+                gpu.compress_batch_device(stream, &d_items.as_view(), max_src, &self.options, &mut ws, &mut res)?
+            };
+            stream.clone_dtoh(&res).ctx("copying results back")?
+        };
+        let host = stream.clone_dtoh(&d_dst.buf().slice(..dst_total)).ctx("copying frames back")?;
+        Ok(results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if r.status != crate::abi::CZ_STATUS_OK {
+                    return Err(Error::Item { index: i, status: Status(r.status) });
+                }
+                Ok(host[dst_off[i]..dst_off[i] + r.size as usize].to_vec())
+            })
+            .collect())
+    }
+}
