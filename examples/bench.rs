@@ -15,7 +15,7 @@ use clap::Parser;
 use cuzstd::bench::cpu::{self, all_threads};
 use cuzstd::bench::data::{self, format_size, parse_size, DataSet, Input, SetSize, Source};
 use cuzstd::bench::gpu::{GpuBench, GpuCodec, NvcompCodec};
-use cuzstd::bench::report::{format_csv, format_table, utc_string, Outcome, Row};
+use cuzstd::bench::report::{format_csv, format_summary, format_table, utc_string, Outcome, Row};
 use cuzstd::bench::run::{run_set, Config};
 use cuzstd::gpu::nvcomp::{Nvcomp, NvcompError};
 use cuzstd::gpu::Gpu;
@@ -332,6 +332,13 @@ fn run(args: &Args) -> AnyResult<usize> {
 
     println!();
     print!("{}", format_table(&rows));
+    for level in [3, 1] {
+        if cfg.levels.contains(&level) || cfg.gpu_decode_levels.contains(&level) {
+            println!();
+            println!("Summary at libzstd level {level} (GB/s of uncompressed bytes, medians; all rows above):");
+            print!("{}", format_summary(&rows, level));
+        }
+    }
     println!();
     println!(
         "GB/s = uncompressed bytes / median time / 1e9 over {} timed runs after {} warm-up runs; every row's output was verified once.",

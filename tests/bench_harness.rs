@@ -310,3 +310,30 @@ fn layouts_that_would_send_the_device_out_of_bounds_are_refused() {
     l.offsets[0] = usize::MAX;
     assert!(l.validate().is_err());
 }
+
+#[test]
+fn summary_pivots_one_level_into_columns() {
+    let stats = || Outcome::Verified(Stats::from_times(&[0.01]).unwrap());
+    let mut zc = row(stats());
+    zc.codec = "libzstd".into();
+    zc.level = "3".into();
+    zc.threads = "16".into();
+    zc.direction = Direction::Compress;
+    zc.frames = "-".into();
+    zc.mode = Mode::Cpu;
+    let mut z1 = zc.clone();
+    z1.level = "1".into();
+    let mut nvd = row(stats());
+    nvd.frames = "libzstd -3".into();
+    let mut nv1 = nvd.clone();
+    nv1.frames = "libzstd -1".into();
+    let mut nvc = row(Outcome::Failed("bad".into()));
+    nvc.direction = Direction::Compress;
+    nvc.frames = "-".into();
+    let s = cuzstd::bench::report::format_summary(&[zc, z1, nvd, nv1, nvc], 3);
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines.len(), 3, "{s}");
+    assert!(lines[0].contains("zstd-3 16T comp") && lines[0].contains("nvCOMP dec zstd-3 device"), "{s}");
+    assert!(!lines[0].contains("zstd-1") && !s.contains("dec zstd-1"), "{s}");
+    assert!(lines[2].contains("107.37") && lines[2].contains("FAILED") && lines[2].contains("8.000"), "{s}");
+}

@@ -318,3 +318,93 @@ pub fn utc_string(secs: u64) -> String {
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
 }
+
+/// Short column label of a row's configuration for [`format_summary`].
+fn summary_label(r: &Row) -> String {
+    let who = if r.codec == "libzstd" { format!("zstd-{} {}T", r.level, r.threads) } else { r.codec.clone() };
+    let op = match r.direction {
+        Direction::Compress => "comp".to_string(),
+        Direction::Decompress if r.codec == "libzstd" => "dec".to_string(),
+        Direction::Decompress if r.frames == r.codec => "dec own".to_string(),
+        Direction::Decompress => format!("dec {}", r.frames.replace("libzstd ", "zstd")),
+    };
+    match r.mode {
+        Mode::Cpu => format!("{who} {op}"),
+        m => format!("{who} {op} {}", m.as_str()),
+    }
+}
+
+/// A pivot of the rows at one libzstd level: one line per (set, size, chunk), one column
+/// per configuration (GB/s; FAILED where verification failed), plus the level's ratio.
+/// Rows of other levels are left out; GPU rows decoding other levels' frames too.
+pub fn format_summary(rows: &[Row], level: i32) -> String {
+    let lvl = level.to_string();
+    let frames = format!("libzstd -{level}");
+    let keep = |r: &&Row| {
+        (r.codec == "libzstd" && r.level == lvl)
+            || (r.codec != "libzstd"
+                && (r.direction == Direction::Compress || r.frames == frames || r.frames == r.codec))
+    };
+    let mut cols: Vec<String> = Vec::new();
+    let mut keys: Vec<(String, String, usize)> = Vec::new();
+    for r in rows.iter().filter(keep) {
+        let c = summary_label(r);
+        if !cols.contains(&c) {
+            cols.push(c);
+        }
+        let k = (r.set.clone(), r.size.clone(), r.chunk_size);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let mut header = vec!["set".to_string(), "size".into(), "chunk".into(), format!("ratio -{level}")];
+    header.extend(cols.iter().cloned());
+    let mut cells = vec![header];
+    for (set, size, chunk) in &keys {
+        let mine: Vec<&Row> =
+            rows.iter().filter(keep).filter(|r| &r.set == set && &r.size == size && r.chunk_size == *chunk).collect();
+        let ratio = mine
+            .iter()
+            .find(|r| r.codec == "libzstd" && r.measured_bytes == r.set_bytes && r.ratio().is_some())
+            .or_else(|| mine.iter().find(|r| r.codec == "libzstd" && r.ratio().is_some()))
+            .and_then(|r| r.ratio())
+            .map_or("-".into(), |x| format!("{x:.3}"));
+        let mut line = vec![set.clone(), size.clone(), format_size(*chunk), ratio];
+        for c in &cols {
+            let cell = match mine.iter().find(|r| &summary_label(r) == c) {
+                None => "-".into(),
+                Some(r) => match &r.outcome {
+                    Outcome::Verified(s) => format_gbps(s.gbps(r.measured_bytes)),
+                    Outcome::Failed(_) => "FAILED".into(),
+                },
+            };
+            line.push(cell);
+        }
+        cells.push(line);
+    }
+    let widths: Vec<usize> =
+        (0..cells[0].len()).map(|c| cells.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, row) in cells.iter().enumerate() {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(
+                |(c, cell)| {
+                    if c < 3 {
+                        format!("{cell:<w$}", w = widths[c])
+                    } else {
+                        format!("{cell:>w$}", w = widths[c])
+                    }
+                },
+            )
+            .collect();
+        out.push_str(line.join(" | ").trim_end());
+        out.push('\n');
+        if i == 0 {
+            out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
+            out.push('\n');
+        }
+    }
+    out
+}
