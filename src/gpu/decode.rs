@@ -1,0 +1,254 @@
+//! GPU decompression: the `cz_decode_batch` kernel (`cuda/frame_decode.cu`). Each item is a
+//! buffer of concatenated frames decoded into its own destination, with the same results
+//! as the reference build (`crate::decode`).
+//!
+//! [`Gpu::decompress_batch_device`] works on device-resident data on the caller's stream;
+//! [`BatchDecompressor`] is the host-to-host convenience (stage, launch, gather), with
+//! dictionaries uploaded once and reused across batches.
+
+use cudarc::driver::{CudaSlice, CudaStream, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
+
+use super::{device_address, Gpu, Module};
+use crate::abi::{cz_batch_item, cz_item_result, CZ_STATUS_OK};
+use crate::decode::{DecodeOptions, Dictionary};
+use crate::error::{CudaContext as _, Error, Result, Status};
+
+/// Alignment of each workspace slot and of each staged buffer.
+const ALIGN: usize = 256;
+/// Threads per block of `cz_decode_batch` (one block decodes one item at a time).
+const BLOCK: u32 = 32;
+
+/// Bytes of one decoder workspace slot (`cz_decode_workspace_size()`, rounded up to the slot
+/// alignment). The kernel decodes as many items at once as the workspace has slots.
+pub fn workspace_slot_size() -> u64 {
+    (crate::gpu::reference_decode::workspace_size() as u64).next_multiple_of(ALIGN as u64)
+}
+
+/// A dictionary resident on the device, for [`Gpu::decompress_batch_device`].
+pub struct DeviceDictionary {
+    bytes: CudaSlice<u8>,
+    id: u32,
+}
+
+impl DeviceDictionary {
+    /// The Dictionary_ID (0 for raw content).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The dictionary bytes on the device.
+    pub fn bytes(&self) -> &CudaSlice<u8> {
+        &self.bytes
+    }
+}
+
+impl Gpu {
+    /// Copies a dictionary to the device (synchronously on the work stream) for reuse by
+    /// any number of batches.
+    pub fn upload_dictionary(&self, dict: &Dictionary) -> Result<DeviceDictionary> {
+        let bytes = self.stream.clone_htod(dict.as_bytes()).ctx("copying a dictionary to the device")?;
+        Ok(DeviceDictionary { bytes, id: dict.id() })
+    }
+
+    /// Decodes each item's `src .. src + src_size` (concatenated frames) into `dst .. dst +
+    /// dst_capacity`, asynchronously on `stream`; `results[i]` receives the status, the
+    /// failing frame and block in `detail` ((frame << 16) | block) and the decoded size.
+    /// `workspace` holds one or more slots of [`workspace_slot_size`] bytes; at most that
+    /// many items are decoded concurrently. `dict`, when given, is used for every item.
+    ///
+    /// # Safety
+    /// Until the stream has run this launch: every source range must be readable device
+    /// memory of this context, every destination range writable device memory of this
+    /// context, and no destination may overlap another item's destination, any source, the
+    /// dictionary, the workspace or `results`.
+    pub unsafe fn decompress_batch_device(
+        &self,
+        stream: &CudaStream,
+        items: &CudaView<'_, cz_batch_item>,
+        dict: Option<&DeviceDictionary>,
+        options: &DecodeOptions,
+        workspace: &mut CudaViewMut<'_, u8>,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+    ) -> Result<()> {
+        let n = items.len();
+        if n > results.len() {
+            return Err(Error::InvalidArgument(format!("{n} items but room for {} results", results.len())));
+        }
+        let n32 = u32::try_from(n).map_err(|_| Error::InvalidArgument("more than 2^32 items".into()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let stride = workspace_slot_size();
+        let slots = workspace.len() as u64 / stride;
+        if slots == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "workspace of {} bytes holds no slot of {stride} bytes",
+                workspace.len()
+            )));
+        }
+        let grid = u32::try_from(slots.min(n as u64))
+            .map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
+        let (dict_addr, dict_size) = match dict {
+            Some(d) => (device_address(&d.bytes, stream), d.bytes.len() as u64),
+            None => (0u64, 0u64),
+        };
+        let f = self.function(Module::FrameDecode, "cz_decode_batch")?;
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 };
+        let max_window = options.max_window_size;
+        let mut b = stream.launch_builder(&f);
+        b.arg(items)
+            .arg(&n32)
+            .arg(&dict_addr)
+            .arg(&dict_size)
+            .arg(workspace)
+            .arg(&stride)
+            .arg(&max_window)
+            .arg(results);
+        // SAFETY: the kernel reads the n descriptors of `items`, the source ranges they name
+        // (readable by this function's contract) and dict[0 .. dict_size) (a live device
+        // slice of that length, or null with size 0); it writes each destination only inside
+        // its capacity (disjoint from everything else by contract), results[0..n)
+        // (results.len() >= n), and for block b < grid <= slots the slot b of `stride` >=
+        // cz_decode_workspace_size() bytes inside `workspace`.
+        unsafe { b.launch(cfg) }.ctx("launching cz_decode_batch")?;
+        Ok(())
+    }
+}
+
+/// Host-to-host batch decompression on the GPU: one output per input buffer, each the
+/// concatenation of the input's frames, as `crate::decode::decompress` gives.
+pub struct BatchDecompressor<'g> {
+    gpu: &'g Gpu,
+    options: DecodeOptions,
+    dict: Option<DeviceDictionary>,
+    workspace_budget: usize,
+}
+
+impl<'g> BatchDecompressor<'g> {
+    /// A decompressor with `options` whose workspace is at most 1/8 of the device's memory.
+    pub fn new(gpu: &'g Gpu, options: DecodeOptions) -> Self {
+        let workspace_budget = (gpu.props().total_memory / 8).max(64 << 20);
+        Self { gpu, options, dict: None, workspace_budget }
+    }
+
+    /// Uses `dict` for every input of every later batch (uploaded once, here).
+    pub fn with_dictionary(mut self, dict: &Dictionary) -> Result<Self> {
+        self.dict = Some(self.gpu.upload_dictionary(dict)?);
+        Ok(self)
+    }
+
+    /// Sets the most workspace memory one call may use (at least one slot is always used).
+    pub fn with_workspace_budget(mut self, bytes: usize) -> Self {
+        self.workspace_budget = bytes;
+        self
+    }
+
+    pub fn options(&self) -> &DecodeOptions {
+        &self.options
+    }
+
+    /// Decodes each input into a buffer sized from its frame headers (content sizes where
+    /// present, else the block-size bound; inputs whose headers do not parse get 0 bytes and
+    /// fail on the device). The outer error is a device failure; the inner results are per
+    /// input (`Error::Item` with the input's index).
+    pub fn decompress(&self, inputs: &[&[u8]]) -> Result<Vec<Result<Vec<u8>>>> {
+        let caps: Vec<usize> = inputs
+            .iter()
+            .map(|s| match crate::decode::frames_info(s) {
+                Ok(i) => i.content_size.unwrap_or(i.bound).min(self.options.max_output_size) as usize,
+                Err(_) => 0,
+            })
+            .collect();
+        self.decompress_with_capacities(inputs, &caps)
+    }
+
+    /// Decodes each input into a buffer of `capacities[i]` bytes.
+    pub fn decompress_with_capacities(&self, inputs: &[&[u8]], capacities: &[usize]) -> Result<Vec<Result<Vec<u8>>>> {
+        if inputs.len() != capacities.len() {
+            return Err(Error::InvalidArgument(format!("{} inputs and {} capacities", inputs.len(), capacities.len())));
+        }
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let gpu = self.gpu;
+        let stream = gpu.stream();
+        let n = inputs.len();
+        let mut src_off = Vec::with_capacity(n);
+        let mut dst_off = Vec::with_capacity(n);
+        let (mut src_total, mut dst_total) = (0usize, 0usize);
+        for (s, &cap) in inputs.iter().zip(capacities) {
+            src_off.push(src_total);
+            src_total = (src_total + s.len()).next_multiple_of(ALIGN);
+            dst_off.push(dst_total);
+            dst_total = (dst_total + cap).next_multiple_of(ALIGN);
+        }
+        let src_total = src_total.max(ALIGN);
+        let dst_total = dst_total.max(ALIGN);
+        let stride = workspace_slot_size() as usize;
+        let slots = (self.workspace_budget / stride).clamp(1, n);
+
+        let mut staging = gpu.pinned_pool().alloc(src_total)?;
+        {
+            let host = staging.buf_mut().as_mut_slice().ctx("mapping pinned memory")?;
+            for (s, &o) in inputs.iter().zip(&src_off) {
+                host[o..o + s.len()].copy_from_slice(s);
+            }
+        }
+        let mut d_src = gpu.pool().alloc(src_total)?;
+        {
+            let mut dst = d_src.buf_mut().slice_mut(..src_total);
+            stream
+                .memcpy_htod(&staging.buf().as_slice().ctx("mapping pinned memory")?[..src_total], &mut dst)
+                .ctx("copying inputs to the device")?;
+        }
+        let d_dst = gpu.pool().alloc(dst_total)?;
+        let mut d_ws = gpu.pool().alloc(stride * slots)?;
+        let src_base = device_address(d_src.buf(), stream);
+        let dst_base = device_address(d_dst.buf(), stream);
+        let items: Vec<cz_batch_item> = (0..n)
+            .map(|i| cz_batch_item {
+                src: src_base + src_off[i] as u64,
+                src_size: inputs[i].len() as u64,
+                dst: dst_base + dst_off[i] as u64,
+                dst_capacity: capacities[i] as u64,
+            })
+            .collect();
+        let d_items = stream.clone_htod(&items).ctx("copying descriptors")?;
+        let mut d_results = gpu.pool().alloc(n * std::mem::size_of::<cz_item_result>())?;
+        let results = {
+            // SAFETY: the pooled buffer holds at least n results, and every bit pattern of
+            // cz_item_result ({u32, u32, u64}) is a valid value; the kernel writes all n.
+            let mut res = unsafe { d_results.buf_mut().transmute_mut::<cz_item_result>(n) }
+                .expect("pooled buffer holds n results");
+            let mut ws = d_ws.buf_mut().slice_mut(..stride * slots);
+            // SAFETY: sources lie inside d_src and destinations inside d_dst at disjoint,
+            // aligned offsets of the given capacities; both buffers, the dictionary (owned by
+            // self), the workspace and the results live until the synchronising copies below.
+            unsafe {
+                gpu.decompress_batch_device(
+                    stream,
+                    &d_items.as_view(),
+                    self.dict.as_ref(),
+                    &self.options,
+                    &mut ws,
+                    &mut res,
+                )?
+            };
+            stream.clone_dtoh(&res).ctx("copying results back")?
+        };
+        let host = stream.clone_dtoh(&d_dst.buf().slice(..dst_total)).ctx("copying outputs back")?;
+        Ok(results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if r.status != CZ_STATUS_OK {
+                    return Err(Error::Item { index: i, status: Status(r.status) });
+                }
+                if r.size as usize > capacities[i] {
+                    return Err(Error::Item { index: i, status: Status(crate::abi::CZ_STATUS_INTERNAL) });
+                }
+                Ok(host[dst_off[i]..dst_off[i] + r.size as usize].to_vec())
+            })
+            .collect())
+    }
+}

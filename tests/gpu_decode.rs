@@ -1,0 +1,290 @@
+//! The GPU decoder (`cz_decode_batch`) on the shared corpus and on libzstd-made frames: each
+//! batch item must get libzstd 1.5.6's one-shot verdict (byte-exact output, or an error),
+//! and a corrupt item must not disturb the other items of its batch.
+//!
+//! Needs an NVIDIA GPU; fails loudly without one. Run with
+//! `cargo test --release --features gpu-tests --test gpu_decode`.
+
+use std::path::{Path, PathBuf};
+
+use cuzstd::decode::{self, DecodeOptions, Dictionary};
+use cuzstd::gpu::decode::{workspace_slot_size, BatchDecompressor};
+use cuzstd::gpu::Gpu;
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+
+fn gpu() -> &'static Gpu {
+    static GPU: std::sync::OnceLock<Gpu> = std::sync::OnceLock::new();
+    GPU.get_or_init(|| Gpu::new(0).expect("the GPU decode tests need a CUDA device"))
+}
+
+fn options() -> DecodeOptions {
+    DecodeOptions::default().unlimited_window()
+}
+
+fn capacity(src: &[u8]) -> usize {
+    match decode::frames_info(src) {
+        Ok(info) => info.content_size.unwrap_or(info.bound).min(1 << 28) as usize,
+        Err(_) => 1 << 20,
+    }
+}
+
+fn libzstd(src: &[u8], dict: Option<&[u8]>, cap: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(cap);
+    let mut dctx = zstd_safe::DCtx::create();
+    let r = match dict {
+        Some(d) => dctx.decompress_using_dict(&mut out, src, d),
+        None => dctx.decompress(&mut out, src),
+    };
+    r.map(|_| out).map_err(|c| zstd_safe::get_error_name(c).to_string())
+}
+
+/// Decodes `inputs` as one GPU batch and compares every item with libzstd; returns the
+/// disagreements.
+fn gpu_batch_disagreements(names: &[String], inputs: &[&[u8]], dict: Option<&[u8]>) -> Vec<String> {
+    let caps: Vec<usize> = inputs.iter().map(|s| capacity(s)).collect();
+    let mut dec = BatchDecompressor::new(gpu(), options());
+    if let Some(d) = dict {
+        dec = dec.with_dictionary(&Dictionary::new(d.to_vec()).expect("dictionary loads")).unwrap();
+    }
+    let got = dec.decompress_with_capacities(inputs, &caps).expect("device failure");
+    assert_eq!(got.len(), inputs.len());
+    let mut bad = Vec::new();
+    for (i, g) in got.iter().enumerate() {
+        let want = libzstd(inputs[i], dict, caps[i]);
+        match (&want, g) {
+            (Ok(w), Ok(g)) if w == g => {}
+            (Err(_), Err(_)) => {}
+            (Ok(w), Ok(g)) => bad.push(format!("{}: output differs ({} vs {} bytes)", names[i], w.len(), g.len())),
+            (Ok(w), Err(e)) => bad.push(format!("{}: libzstd decodes {} bytes, GPU fails: {e}", names[i], w.len())),
+            (Err(e), Ok(g)) => bad.push(format!("{}: libzstd fails ({e}), GPU decodes {} bytes", names[i], g.len())),
+        }
+    }
+    bad
+}
+
+fn unpack(file: &str) -> Vec<(String, Vec<u8>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/decode").join(file);
+    let packed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let size = zstd_safe::get_frame_content_size(&packed).ok().flatten().expect("pack has a content size") as usize;
+    let mut raw = Vec::with_capacity(size);
+    zstd_safe::decompress(&mut raw, &packed).expect("pack decodes");
+    let mut recs = Vec::new();
+    let mut p = 0usize;
+    while p < raw.len() {
+        let nl = u32::from_le_bytes(raw[p..p + 4].try_into().unwrap()) as usize;
+        let name = String::from_utf8(raw[p + 4..p + 4 + nl].to_vec()).unwrap();
+        p += 4 + nl;
+        let dl = u64::from_le_bytes(raw[p..p + 8].try_into().unwrap()) as usize;
+        recs.push((name, raw[p + 8..p + 8 + dl].to_vec()));
+        p += 8 + dl;
+    }
+    recs
+}
+
+fn shared_corpus() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    assert!(p.is_dir(), "{} is missing", p.display());
+    p
+}
+
+fn files(dir: &Path, ext: &str) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v.into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+fn check_set(set: &str, recs: &[(String, Vec<u8>)], dict: Option<&[u8]>) {
+    assert!(!recs.is_empty(), "{set}: empty");
+    let names: Vec<String> = recs.iter().map(|r| r.0.clone()).collect();
+    let inputs: Vec<&[u8]> = recs.iter().map(|r| r.1.as_slice()).collect();
+    let bad = gpu_batch_disagreements(&names, &inputs, dict);
+    assert!(bad.is_empty(), "{set}: {} of {} items disagree with libzstd:\n{}", bad.len(), recs.len(), bad.join("\n"));
+}
+
+#[test]
+fn gpu_decodecorpus_without_dictionary_matches_libzstd() {
+    let recs = files(&shared_corpus().join("decodecorpus/nodict/zst"), "zst");
+    assert_eq!(recs.len(), 150);
+    check_set("decodecorpus nodict", &recs, None);
+}
+
+#[test]
+fn gpu_decodecorpus_with_dictionary_matches_libzstd() {
+    let dir = shared_corpus().join("decodecorpus/dict/zst");
+    let dict = std::fs::read(dir.join("dictionary")).unwrap();
+    let recs = files(&dir, "zst");
+    assert_eq!(recs.len(), 50);
+    check_set("decodecorpus dict", &recs, Some(&dict));
+}
+
+#[test]
+fn gpu_ruzstd_files_match_libzstd() {
+    check_set("ruzstd", &files(&shared_corpus().join("ruzstd/decodecorpus_files"), "zst"), None);
+}
+
+#[test]
+fn gpu_zstd_golden_and_klauspost_sets_match_libzstd() {
+    let golden: Vec<_> =
+        unpack("zstd-golden.pack.zst").into_iter().filter(|(n, _)| n.starts_with("golden-decompression")).collect();
+    check_set("zstd golden", &golden, None);
+    for pack in ["klauspost-good.pack.zst", "klauspost-regression.pack.zst", "klauspost-decode-regression.pack.zst"] {
+        check_set(pack, &unpack(pack), None);
+    }
+    let dict_recs = unpack("klauspost-dict-tests-small.pack.zst");
+    for d in ["d0", "d1", "d2", "d3"] {
+        let dict = dict_recs.iter().find(|(n, _)| *n == format!("{d}.dict")).unwrap().1.clone();
+        let frames: Vec<_> = dict_recs.iter().filter(|(n, _)| n.starts_with(&format!("{d}/"))).cloned().collect();
+        check_set(d, &frames, Some(&dict));
+    }
+}
+
+fn sample(seed: u64, len: usize) -> Vec<u8> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut v: Vec<u8> = Vec::with_capacity(len);
+    while v.len() < len {
+        if v.len() > 8 && rng.random_bool(0.6) {
+            let off = rng.random_range(1..v.len().min(5000));
+            let n = rng.random_range(3..200);
+            let s = v.len() - off;
+            for i in 0..n {
+                let b = v[s + i];
+                v.push(b);
+            }
+        } else {
+            let n = rng.random_range(1..40);
+            for _ in 0..n {
+                v.push(rng.random_range(b'a'..=b'z'));
+            }
+        }
+    }
+    v.truncate(len);
+    v
+}
+
+fn compress(data: &[u8], level: i32, checksum: bool) -> Vec<u8> {
+    let mut cctx = zstd_safe::CCtx::create();
+    cctx.set_parameter(zstd_safe::CParameter::CompressionLevel(level)).unwrap();
+    cctx.set_parameter(zstd_safe::CParameter::ChecksumFlag(checksum)).unwrap();
+    let mut out = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
+    cctx.compress2(&mut out, data).unwrap();
+    out
+}
+
+#[test]
+fn gpu_corrupt_items_do_not_disturb_the_rest_of_the_batch() {
+    let datas: Vec<Vec<u8>> = (0..64).map(|i| sample(i, 1000 + 3000 * i as usize)).collect();
+    let mut frames: Vec<Vec<u8>> =
+        datas.iter().enumerate().map(|(i, d)| compress(d, (i % 20) as i32 - 1, true)).collect();
+    // Every third item is corrupted: truncated, bit-flipped, garbage, or empty.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    for (i, f) in frames.iter_mut().enumerate() {
+        if i % 3 != 1 {
+            continue;
+        }
+        match (i / 3) % 4 {
+            0 => f.truncate(f.len() / 2),
+            1 => {
+                let at = rng.random_range(4..f.len());
+                f[at] ^= 0x10;
+            }
+            2 => f.iter_mut().for_each(|b| *b = rng.random()),
+            _ => f.truncate(3),
+        }
+    }
+    let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+    // A small workspace budget forces several items per block (slot reuse).
+    let dec = BatchDecompressor::new(gpu(), options()).with_workspace_budget(4 * workspace_slot_size() as usize);
+    let caps: Vec<usize> = datas.iter().map(|d| d.len()).collect();
+    let got = dec.decompress_with_capacities(&inputs, &caps).unwrap();
+    for (i, g) in got.iter().enumerate() {
+        if i % 3 != 1 {
+            assert!(g.as_ref().is_ok_and(|o| *o == datas[i]), "intact item {i}: {:?}", g.as_ref().err());
+        } else {
+            let want = libzstd(inputs[i], None, caps[i]);
+            assert_eq!(want.is_ok(), g.is_ok(), "corrupt item {i}: libzstd {want:?}, GPU {:?}", g.as_ref().err());
+            if let (Ok(w), Ok(g)) = (&want, g) {
+                assert!(w == g, "corrupt item {i}: outputs differ");
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_matches_the_reference_build_status_for_status() {
+    // Same code on both sides: the status (not only the verdict) must agree.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut frames = Vec::new();
+    for i in 0..200u64 {
+        let mut f = compress(&sample(i, rng.random_range(0..50_000)), rng.random_range(-5..=19), i % 2 == 0);
+        for _ in 0..rng.random_range(0..3) {
+            let at = rng.random_range(0..f.len());
+            f[at] ^= 1 << rng.random_range(0..8);
+        }
+        frames.push(f);
+    }
+    let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+    let caps: Vec<usize> = inputs.iter().map(|s| capacity(s)).collect();
+    let got = BatchDecompressor::new(gpu(), options()).decompress_with_capacities(&inputs, &caps).unwrap();
+    for (i, g) in got.iter().enumerate() {
+        let mut out = vec![0u8; caps[i]];
+        let r = decode::decompress_into(inputs[i], &mut out, None, &options());
+        match (r, g) {
+            (Ok(n), Ok(g)) => assert!(out[..n] == g[..], "item {i}: outputs differ"),
+            (Err(e), Err(cuzstd::Error::Item { index, status })) => {
+                assert_eq!(*index, i);
+                assert_eq!(e.status, *status, "item {i}");
+            }
+            (r, g) => panic!("item {i}: reference {r:?}, GPU {:?}", g.as_ref().map(Vec::len)),
+        }
+    }
+}
+
+#[test]
+fn gpu_dictionary_is_reused_across_batches() {
+    let samples: Vec<Vec<u8>> = (0..300).map(|i| sample(500 + i, 400)).collect();
+    let flat = samples.concat();
+    let sizes: Vec<usize> = samples.iter().map(Vec::len).collect();
+    let mut dict_bytes = Vec::with_capacity(16 << 10);
+    zstd_safe::train_from_buffer(&mut dict_bytes, &flat, &sizes).unwrap();
+    let dict = Dictionary::new(dict_bytes.clone()).unwrap();
+    let dec = BatchDecompressor::new(gpu(), options()).with_dictionary(&dict).unwrap();
+    for batch in 0..3u64 {
+        let datas: Vec<Vec<u8>> = (0..20).map(|i| sample(batch * 100 + i, 2000)).collect();
+        let frames: Vec<Vec<u8>> = datas
+            .iter()
+            .map(|d| {
+                let mut cctx = zstd_safe::CCtx::create();
+                let mut out = Vec::with_capacity(zstd_safe::compress_bound(d.len()));
+                cctx.compress_using_dict(&mut out, d, &dict_bytes, 5).unwrap();
+                out
+            })
+            .collect();
+        let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        let got = dec.decompress(&inputs).unwrap();
+        for (i, g) in got.into_iter().enumerate() {
+            assert!(g.unwrap() == datas[i], "batch {batch} item {i}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn gpu_batches_of_libzstd_frames_decode_like_libzstd(
+        seeds in proptest::collection::vec((any::<u64>(), 0usize..150_000, -7i32..=22, any::<bool>()), 1..12),
+    ) {
+        let datas: Vec<Vec<u8>> = seeds.iter().map(|&(s, len, _, _)| sample(s, len)).collect();
+        let frames: Vec<Vec<u8>> =
+            datas.iter().zip(&seeds).map(|(d, &(_, _, level, ck))| compress(d, level, ck)).collect();
+        let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        let got = BatchDecompressor::new(gpu(), options()).decompress(&inputs).unwrap();
+        for (i, g) in got.into_iter().enumerate() {
+            prop_assert!(g.unwrap() == datas[i], "item {} differs", i);
+        }
+    }
+}
