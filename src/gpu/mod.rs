@@ -6,6 +6,7 @@
 //! `SAFETY:` comment stating why its arguments satisfy the kernel's contract (written
 //! above the kernel in `cuda/`).
 
+pub mod decode;
 pub mod encode;
 pub mod nvcomp;
 pub mod pool;
@@ -47,16 +48,18 @@ pub enum Module {
     AbiProbe,
     Xxhash64,
     FrameEncode,
+    FrameDecode,
 }
 
 impl Module {
-    const ALL: [Module; 3] = [Module::AbiProbe, Module::Xxhash64, Module::FrameEncode];
+    const ALL: [Module; 4] = [Module::AbiProbe, Module::Xxhash64, Module::FrameEncode, Module::FrameDecode];
 
     fn image(self) -> &'static [u8] {
         match self {
             Module::AbiProbe => kernels::ABI_PROBE,
             Module::Xxhash64 => kernels::XXHASH64,
             Module::FrameEncode => kernels::FRAME_ENCODE,
+            Module::FrameDecode => kernels::FRAME_DECODE,
         }
     }
 
