@@ -5,10 +5,10 @@
 use cuzstd::encode::{self, EncodeOptions, LEVEL_DEFAULT, LEVEL_FAST, LEVEL_HIGH, LEVEL_MAX, LEVEL_MIN};
 use cuzstd::gpu::encode::BatchCompressor;
 use cuzstd::gpu::Gpu;
-use std::path::PathBuf;
+mod common;
 
 fn gpu() -> Gpu {
-    Gpu::new(0).expect("these tests need a CUDA device (they fail rather than skip without one)")
+    common::gpu()
 }
 
 fn noise(len: usize, seed: u64) -> Vec<u8> {
@@ -24,7 +24,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 fn shared_file(rel: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    let p = common::shared().join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
 

@@ -7,8 +7,10 @@ use cuzstd::encode::{self, EncodeOptions, LEVEL_DEFAULT, LEVEL_FAST, LEVEL_HIGH,
 use proptest::prelude::*;
 use std::path::PathBuf;
 
+mod common;
+
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
+    common::shared()
 }
 
 fn read_shared(rel: &str) -> Vec<u8> {
