@@ -7,8 +7,10 @@
 //! ```
 //!
 //! Only the CPU path exists so far: dense weights dequantized to f16 and computed in f32. The
-//! GPU weight modes (`--weights int8|zipper`, `--stream`, `--stream-all`, `--vram-budget`) and
-//! `--json` are accepted and refused with a message until they are implemented.
+//! GPU weight modes (`--device gpu`, `--weights int8|zipper`, `--stream`, `--stream-all`,
+//! `--vram-budget`) are accepted and refused with a message until they are implemented.
+//! `--json` prints the report as one JSON object on stdout (the generated text then goes only
+//! into the JSON).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -67,7 +69,7 @@ struct Args {
     /// VRAM budget in bytes for streamed modes.
     #[arg(long)]
     vram_budget: Option<u64>,
-    /// Print the report as JSON.
+    /// Print the report as one JSON object on stdout instead of streaming text.
     #[arg(long)]
     json: bool,
     /// Instead of generating, report perplexity over the first `--ppl-tokens` tokens of FILE.
@@ -96,9 +98,6 @@ fn unsupported(args: &Args) -> Option<String> {
     }
     if args.vram_budget.is_some() {
         missing.push("--vram-budget".into());
-    }
-    if args.json {
-        missing.push("--json".into());
     }
     (!missing.is_empty()).then(|| {
         format!(
@@ -152,12 +151,30 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let (ppl, scored) = llm::perplexity(&model, &ids, args.ppl_chunk)?;
         let secs = t.elapsed().as_secs_f64();
-        println!(
-            "perplexity {ppl:.4} over {scored} predicted tokens (first {} tokens of {}), {:.1} tokens/s",
-            ids.len(),
-            path.display(),
-            ids.len() as f64 / secs
-        );
+        if args.json {
+            let report = serde_json::json!({
+                "model": args.model.display().to_string(),
+                "device": "cpu",
+                "weights": "f16",
+                "load_s": load_s,
+                "perplexity": ppl,
+                "perplexity_file": path.display().to_string(),
+                "perplexity_tokens": ids.len(),
+                "predicted_tokens": scored,
+                "chunk_tokens": args.ppl_chunk,
+                "seconds": secs,
+                "tokens_per_s": ids.len() as f64 / secs,
+            });
+            println!("{report}");
+        } else {
+            println!(
+                "perplexity {ppl:.4} over {scored} predicted tokens (first {} tokens of {}, chunks of {}), {secs:.1} s, {:.1} tokens/s",
+                ids.len(),
+                path.display(),
+                args.ppl_chunk,
+                ids.len() as f64 / secs
+            );
+        }
         return Ok(());
     }
 
@@ -168,14 +185,41 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         sampling: SamplingParams { temperature: args.temperature, top_p: args.top_p, seed: args.seed },
         stop_tokens: tokenizer.eos_id().into_iter().collect(),
     };
-    if !args.chat {
-        print!("{}", args.prompt);
-    }
     let mut stdout = std::io::stdout();
-    let gen = llm::generate(&model, &tokenizer, &prompt, &opts, |piece| {
-        print!("{piece}");
+    if !args.chat && !args.json {
+        print!("{}", args.prompt);
         let _ = stdout.flush();
+    }
+    let gen = llm::generate(&model, &tokenizer, &prompt, &opts, |piece| {
+        if !args.json {
+            print!("{piece}");
+            let _ = stdout.flush();
+        }
     })?;
+    if args.json {
+        let report = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "device": "cpu",
+            "weights": "f16",
+            "threads": rayon::current_num_threads(),
+            "load_s": load_s,
+            "prompt": prompt_text,
+            "prompt_tokens": gen.prompt_tokens,
+            "generated_ids": gen.tokens,
+            "text": gen.text,
+            "stopped_on_eos": gen.stopped_on_token,
+            "prefill_s": gen.prefill_time.as_secs_f64(),
+            "prefill_tokens_per_s": gen.prefill_tokens_per_s(),
+            "decode_s": gen.decode_time.as_secs_f64(),
+            "decode_steps": gen.decode_steps,
+            "decode_tokens_per_s": gen.decode_tokens_per_s(),
+            "temperature": args.temperature,
+            "top_p": args.top_p,
+            "seed": args.seed,
+        });
+        println!("{report}");
+        return Ok(());
+    }
     println!();
     eprintln!(
         "prompt {} tokens: prefill {:.3} s ({:.1} tokens/s); generated {} tokens{}: decode {:.3} s over {} steps ({:.2} tokens/s)",

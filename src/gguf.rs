@@ -23,6 +23,7 @@ use std::fmt;
 use std::path::Path;
 
 use half::{bf16, f16};
+use rayon::prelude::*;
 
 /// `GGUF` read as a little-endian u32.
 pub const GGUF_MAGIC: [u8; 4] = *b"GGUF";
@@ -30,6 +31,8 @@ pub const GGUF_MAGIC: [u8; 4] = *b"GGUF";
 pub const DEFAULT_ALIGNMENT: u64 = 32;
 /// ggml's limit on tensor rank.
 pub const MAX_DIMS: u32 = 4;
+/// Elements per parallel dequantization task.
+const DEQUANT_TASK_ELEMS: usize = 1 << 16;
 /// Nesting limit for arrays of arrays in metadata (the format allows nesting; files use one level).
 const MAX_ARRAY_DEPTH: u32 = 8;
 
@@ -683,13 +686,16 @@ impl TensorView<'_> {
     /// All elements as f32.
     pub fn to_f32(&self) -> Result<Vec<f32>> {
         self.check_type()?;
+        let ty = self.info.ggml_type;
         let mut out = vec![0f32; self.info.n_elems as usize];
-        dequantize_into(self.info.ggml_type, self.bytes, &mut out);
+        // Whole blocks per task, decoded in parallel.
+        let elems = (DEQUANT_TASK_ELEMS / ty.block_elems() as usize).max(1) * ty.block_elems() as usize;
+        let bytes = elems / ty.block_elems() as usize * ty.block_bytes() as usize;
+        out.par_chunks_mut(elems).zip(self.bytes.par_chunks(bytes)).for_each(|(o, b)| dequantize_into(ty, b, o));
         Ok(out)
     }
 
-    /// All elements rounded to f16 (exact for F16 and for the Q8_0/Q4_0 formats whose values are
-    /// products of an f16 scale and a small integer only up to f16 rounding).
+    /// All elements rounded to f16 (the dequantized value computed in f32, then rounded once).
     pub fn to_f16(&self) -> Result<Vec<f16>> {
         Ok(self.to_f32()?.into_iter().map(f16::from_f32).collect())
     }
@@ -698,9 +704,11 @@ impl TensorView<'_> {
     /// computes with.
     pub fn to_f32_via_f16(&self) -> Result<Vec<f32>> {
         let mut v = self.to_f32()?;
-        for x in &mut v {
-            *x = f16::from_f32(*x).to_f32();
-        }
+        v.par_chunks_mut(DEQUANT_TASK_ELEMS).for_each(|c| {
+            for x in c {
+                *x = f16::from_f32(*x).to_f32();
+            }
+        });
         Ok(v)
     }
 }

@@ -64,8 +64,15 @@ impl Linear for DenseLinear {
         out_t.par_chunks_mut(ROWS_PER_TASK * batch).zip(self.weight.par_chunks(ROWS_PER_TASK * cols)).for_each(
             |(out, w)| {
                 for (o, row) in out.chunks_exact_mut(batch).zip(w.chunks_exact(cols)) {
-                    for (b, ob) in o.iter_mut().enumerate() {
-                        *ob = dot(row, &x[b * cols..(b + 1) * cols]);
+                    // Four inputs at a time share each load of the weight row.
+                    let mut b = 0;
+                    while b + 4 <= batch {
+                        let xs = [0, 1, 2, 3].map(|i| &x[(b + i) * cols..(b + i + 1) * cols]);
+                        o[b..b + 4].copy_from_slice(&dot4(row, xs));
+                        b += 4;
+                    }
+                    for (bi, ob) in o.iter_mut().enumerate().skip(b) {
+                        *ob = dot(row, &x[bi * cols..(bi + 1) * cols]);
                     }
                 }
             },
@@ -103,6 +110,32 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// Four dot products of `w` with `xs[0..4]`, each summed in the same order as [`dot`].
+#[inline]
+fn dot4(w: &[f32], xs: [&[f32]; 4]) -> [f32; 4] {
+    let n = w.len();
+    assert!(xs.iter().all(|x| x.len() == n));
+    let mut acc = [[0f32; 8]; 4];
+    let full = n / 8 * 8;
+    for (c, wc) in w[..full].chunks_exact(8).enumerate() {
+        for (a, x) in acc.iter_mut().zip(&xs) {
+            let xc = &x[c * 8..c * 8 + 8];
+            for i in 0..8 {
+                a[i] += wc[i] * xc[i];
+            }
+        }
+    }
+    let mut out = [0f32; 4];
+    for ((o, a), x) in out.iter_mut().zip(&acc).zip(&xs) {
+        let mut tail = 0f32;
+        for (wi, xi) in w[full..].iter().zip(&x[full..]) {
+            tail += wi * xi;
+        }
+        *o = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + tail;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,7 +145,7 @@ mod tests {
         let (rows, cols) = (131, 37);
         let w: Vec<f32> = (0..rows * cols).map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.1).collect();
         let lin = DenseLinear::new(w.clone().into(), rows, cols);
-        for batch in [1, 2, 5] {
+        for batch in [1, 2, 4, 5, 9] {
             let x: Vec<f32> = (0..batch * cols).map(|i| ((i * 5 % 17) as f32 - 8.0) * 0.25).collect();
             let y = lin.forward(&x, batch);
             for b in 0..batch {
