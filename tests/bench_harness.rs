@@ -133,7 +133,16 @@ fn shared_bench_data_is_found_with_relative_names() {
     assert!(names.contains(&"canterbury/alice29.txt"), "{names:?}");
     assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted");
     let some = cuzstd::bench::data::select(files, &["canterbury".to_string()]);
-    assert_eq!(some.len(), 4);
+    assert_eq!(some.len(), 5, "four texts and canterbury/*");
+    let all = some.iter().find(|i| i.name == "canterbury/*").expect("the folder as one set");
+    let set = DataSet::build(all, SetSize::Native, 64 * KIB).unwrap();
+    let parts: usize = some
+        .iter()
+        .filter(|i| i.name != "canterbury/*")
+        .map(|i| DataSet::build(i, SetSize::Native, 64 * KIB).unwrap().len())
+        .sum();
+    assert_eq!(set.len(), parts);
+    assert!(set.bytes.starts_with(&std::fs::read(dir.join("canterbury/alice29.txt")).unwrap()));
 }
 
 #[test]

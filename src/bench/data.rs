@@ -81,6 +81,8 @@ impl SetSize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     File(PathBuf),
+    /// Several files one after the other (a folder of related files as one set).
+    Concat(Vec<PathBuf>),
     /// Incompressible: a fixed-seed pseudo-random stream.
     Random,
     /// Every byte the same.
@@ -121,6 +123,16 @@ impl DataSet {
         let bytes = match (&input.source, size) {
             (Source::File(p), SetSize::Native) => read_file(p)?,
             (Source::File(p), SetSize::Bytes(n)) => tile(&read_file(p)?, n),
+            (Source::Concat(ps), s) => {
+                let mut all = Vec::new();
+                for p in ps {
+                    all.extend_from_slice(&read_file(p)?);
+                }
+                match s {
+                    SetSize::Native => all,
+                    SetSize::Bytes(n) => tile(&all, n),
+                }
+            }
             (Source::Random, s) => random_bytes(native_or(s, EDGE_NATIVE), 0x6375_7a73_7464),
             (Source::AllEqual(b), s) => vec![*b; native_or(s, EDGE_NATIVE)],
         };
@@ -217,8 +229,30 @@ pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// Every regular file under `dir` (recursively), named by its path relative to `dir`
-/// with `/` separators, sorted by name.
+/// with `/` separators, sorted by name; and for every subfolder holding several files, one
+/// more set `folder/*` of its files concatenated in name order (e.g. `canterbury/*`).
 pub fn find_files(dir: &Path) -> Result<Vec<Input>> {
+    let files = find_plain_files(dir)?;
+    let mut folders: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for i in &files {
+        if let (Some((folder, _)), Source::File(p)) = (i.name.rsplit_once('/'), &i.source) {
+            match folders.iter_mut().find(|(f, _)| f == folder) {
+                Some((_, v)) => v.push(p.clone()),
+                None => folders.push((folder.to_string(), vec![p.clone()])),
+            }
+        }
+    }
+    let mut out = files;
+    for (folder, paths) in folders {
+        if paths.len() > 1 {
+            out.push(Input { name: format!("{folder}/*"), source: Source::Concat(paths) });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn find_plain_files(dir: &Path) -> Result<Vec<Input>> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<Input>) -> Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| BenchError::Data(format!("{}: {e}", dir.display())))?
