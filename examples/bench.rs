@@ -347,5 +347,8 @@ fn run(args: &Args) -> AnyResult<usize> {
     println!("cpu: wall clock around libzstd calls; device: CUDA events around the batch call, data on the GPU; h2h: events around pinned upload + call + pinned download.");
     println!("total time {:.1} s", t0.elapsed().as_secs_f64());
     write_csv(&rows)?;
+    if rows.is_empty() {
+        return Err("nothing was measured (no GPU codec available and libzstd skipped, or no data set)".into());
+    }
     Ok(rows.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count())
 }
