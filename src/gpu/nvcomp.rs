@@ -276,9 +276,11 @@ impl Nvcomp {
         format!("{}.{}.{}", v / 1000, (v % 1000) / 100, v % 100)
     }
 
-    /// The CUDA runtime version nvCOMP was built with, e.g. "13.0".
+    /// The CUDA runtime version nvCOMP was built with, e.g. "13.0 (13000)" (raw value in
+    /// parentheses, as `nvcompGetProperties` reports it).
     pub fn cudart_version(&self) -> String {
-        format!("{}.{}", self.cudart_version / 1000, (self.cudart_version % 1000) / 10)
+        let v = self.cudart_version;
+        format!("{}.{} ({v})", v / 1000, (v % 1000) / 10)
     }
 
     /// nvCOMP's sentence for a status.
