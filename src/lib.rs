@@ -20,5 +20,6 @@ pub mod llm;
 pub mod gpu;
 pub mod pool;
 pub mod reference;
+pub mod zipper;
 
 pub use error::{Error, Result, Status};

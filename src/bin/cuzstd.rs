@@ -285,6 +285,9 @@ fn main() -> ExitCode {
     if args.get(1).map(String::as_str) == Some("bench") {
         return bench(&args[2..]);
     }
+    if args.get(1).map(String::as_str) == Some("zipper") {
+        return cuzstd::zipper::cli::main(&args[2..]);
+    }
     let cli = match Cli::try_parse_from(normalise_args(args.into_iter())) {
         Ok(c) => c,
         Err(e) => {
