@@ -62,4 +62,13 @@ CZ_REF_API void cz_ref_encode_batch(const cz_batch_item* items, uint32_t n, int3
     }
 }
 
+// One frame of base[prefix_size .. prefix_size + src_size) with base[0..prefix_size) as a
+// raw-content dictionary (cz_encode_frame_prefixed); returns the status, *out_size the size.
+CZ_REF_API uint32_t cz_ref_encode_prefixed(const uint8_t* base, uint64_t prefix_size, uint64_t src_size,
+                                           uint8_t* dst, uint64_t capacity, int32_t level, uint32_t flags,
+                                           uint8_t* ws, uint64_t ws_size, uint64_t* out_size) {
+    return cz_encode_frame_prefixed(base, prefix_size, src_size, dst, capacity, level, flags, ws, ws_size,
+                                    out_size);
+}
+
 #endif

@@ -247,3 +247,39 @@ proptest! {
         roundtrip(&data, &EncodeOptions { level, checksum });
     }
 }
+
+/// Raw-content dictionaries: libzstd decodes with the same bytes as dictionary, the frames
+/// are smaller than without it when the content resembles the dictionary.
+#[test]
+fn raw_content_dictionary() {
+    let dict = words(30_000, 20);
+    let mut dctx = zstd_safe::DCtx::create();
+    let ours = cuzstd::decode::Dictionary::new(dict.clone()).expect("any bytes make a raw-content dictionary");
+    for (i, data) in
+        [words(20_000, 21), words(100, 22), Vec::new(), noise(5000, 23, 256), words(300_000, 24)].iter().enumerate()
+    {
+        for level in [LEVEL_FAST, 2, LEVEL_DEFAULT, LEVEL_HIGH] {
+            let options = EncodeOptions::level(level);
+            let frame = encode::compress_with_dictionary(data, &dict, &options).expect("compression succeeds");
+            assert!(frame.len() <= encode::compress_bound(data.len()));
+            let mut out = vec![0u8; data.len().max(1)];
+            let n = dctx.decompress_using_dict(&mut out[..], &frame, &dict).unwrap_or_else(|c| {
+                panic!("case {i}, level {level}: libzstd rejects the frame: {}", zstd_safe::get_error_name(c))
+            });
+            assert!(&out[..n] == data.as_slice(), "case {i}, level {level}: output differs");
+            let back = cuzstd::decode::decompress(&frame, Some(&ours), &cuzstd::decode::DecodeOptions::default())
+                .unwrap_or_else(|e| panic!("case {i}, level {level}: our decoder rejects the frame: {e}"));
+            assert!(back == *data, "case {i}, level {level}: our decoder's output differs");
+            if i == 1 {
+                // 100 bytes of the dictionary's vocabulary: mostly matches into the dictionary.
+                let plain = encode::compress_with(data, &options).unwrap();
+                assert!(
+                    frame.len() < plain.len(),
+                    "level {level}: {} with the dictionary, {} without",
+                    frame.len(),
+                    plain.len()
+                );
+            }
+        }
+    }
+}

@@ -305,42 +305,69 @@ CZ_HD CZ_FORCEINLINE void cz_put_block_header(uint8_t* p, unsigned last, unsigne
     p[2] = (uint8_t)(v >> 16);
 }
 
-// Encodes src[0..src_size) as one zstd frame at dst[0..capacity) with `level` and `flags`
-// (CZ_ENCODE_CHECKSUM). ws is a workspace of ws_size bytes, 16-byte aligned. Returns a
-// status: CZ_STATUS_OK with *out_size the frame's size; CZ_STATUS_OUTPUT_TOO_SMALL (capacity
-// below what this input needs; cz_compress_bound always suffices);
-// CZ_STATUS_WORKSPACE_TOO_SMALL; CZ_STATUS_INVALID_ARGUMENT (content of 4 GiB or more, or
-// a null pointer with a non-zero size).
-CZ_HD inline uint32_t cz_encode_frame(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t capacity,
-                                      int level, uint32_t flags, uint8_t* ws, uint64_t ws_size,
-                                      uint64_t* out_size) {
+// Encodes content[0..src_size) as one zstd frame at dst[0..capacity) with `level` and
+// `flags` (CZ_ENCODE_CHECKSUM), where content = base + prefix_size and base[0..prefix_size)
+// is a raw-content dictionary that matches may reference (prefix_size 0: no dictionary).
+// ws is a workspace of ws_size bytes, 16-byte aligned, of at least
+// cz_encode_workspace_size(prefix_size + src_size, level).
+//
+// Without a dictionary the frame is single-segment (window = content size); with one, it
+// declares a window covering dictionary and content. The content size is always written.
+// Returns a status: CZ_STATUS_OK with *out_size the frame's size;
+// CZ_STATUS_OUTPUT_TOO_SMALL (capacity below what this input needs; cz_compress_bound
+// always suffices); CZ_STATUS_WORKSPACE_TOO_SMALL; CZ_STATUS_INVALID_ARGUMENT (dictionary
+// and content of 4 GiB or more together, or a null pointer with a non-zero size).
+CZ_HD inline uint32_t cz_encode_frame_prefixed(const uint8_t* base, uint64_t prefix_size, uint64_t src_size,
+                                               uint8_t* dst, uint64_t capacity, int level, uint32_t flags,
+                                               uint8_t* ws, uint64_t ws_size, uint64_t* out_size) {
     *out_size = 0;
-    if (src_size >= 0xFFFFFFFFull) return CZ_STATUS_INVALID_ARGUMENT;
-    if ((src == nullptr && src_size) || (dst == nullptr && capacity)) return CZ_STATUS_INVALID_ARGUMENT;
-    const cz_encode_layout l = cz_encode_plan(src_size, level);
+    if (src_size >= 0xFFFFFFFFull || prefix_size >= 0xFFFFFFFFull - src_size) return CZ_STATUS_INVALID_ARGUMENT;
+    if ((base == nullptr && (src_size || prefix_size)) || (dst == nullptr && capacity)) {
+        return CZ_STATUS_INVALID_ARGUMENT;
+    }
+    const uint32_t prefix = (uint32_t)prefix_size;
+    const uint32_t n = (uint32_t)src_size;
+    const uint8_t* src = base + prefix;
+    const cz_encode_layout l = cz_encode_plan(prefix_size + src_size, level);
     if (ws == nullptr || ws_size < l.total) return CZ_STATUS_WORKSPACE_TOO_SMALL;
     const bool checksum = (flags & CZ_ENCODE_CHECKSUM) != 0;
-    const uint32_t n = (uint32_t)src_size;
 
-    // Frame header: magic, descriptor (single segment, content size), content size.
+    // Frame header: magic, descriptor, window descriptor (with a dictionary), content size.
     uint8_t header[4 + CZ_FRAME_HEADER_MAX];
     size_t h = 0;
     header[h++] = 0x28;
     header[h++] = 0xB5;
     header[h++] = 0x2F;
     header[h++] = 0xFD;
+    const bool single = prefix == 0;
     unsigned fcs_flag, fcs_bytes;
-    if (n < 256) {
+    if (single && n < 256) {
         fcs_flag = 0;
         fcs_bytes = 1;
-    } else if (n < 65536 + 256) {
+    } else if (n >= 256 && n < 65536 + 256) {
         fcs_flag = 1;
         fcs_bytes = 2;
     } else {
         fcs_flag = 2;
         fcs_bytes = 4;
     }
-    header[h++] = (uint8_t)((fcs_flag << 6) | (1u << 5) | (checksum ? 1u << 2 : 0u));
+    header[h++] = (uint8_t)((fcs_flag << 6) | (single ? 1u << 5 : 0u) | (checksum ? 1u << 2 : 0u));
+    if (!single) {
+        // The smallest window (1 KiB .. 3.75 TiB in steps of 1/8 of a power of two) that
+        // covers the dictionary and the content.
+        const uint64_t need = (uint64_t)prefix + n;
+        uint8_t wd = 0;
+        for (unsigned e = 0; e < 32; e++) {
+            const uint64_t b = 1ull << (CZ_WINDOWLOG_ABSOLUTE_MIN + e);
+            unsigned m = 0;
+            while (m < 8 && b + (b >> 3) * m < need) m++;
+            if (m < 8) {
+                wd = (uint8_t)((e << 3) | m);
+                break;
+            }
+        }
+        header[h++] = wd;
+    }
     const uint32_t fcs = fcs_flag == 1 ? n - 256 : n;
     for (unsigned i = 0; i < fcs_bytes; i++) header[h++] = (uint8_t)(fcs >> (8 * i));
     if (capacity < h) return CZ_STATUS_OUTPUT_TOO_SMALL;
@@ -351,11 +378,15 @@ CZ_HD inline uint32_t cz_encode_frame(const uint8_t* src, uint64_t src_size, uin
     memset(ws + l.head, 0, 4ull << l.prm.hash_log);
     if (l.prm.chain_log) memset(ws + l.chain, 0, 4ull << l.prm.chain_log);
     cz_lz_state lz;
-    lz.src = src;
+    lz.src = base;
     lz.head = (uint32_t*)(ws + l.head);
     lz.chain = l.prm.chain_log ? (uint32_t*)(ws + l.chain) : nullptr;
     lz.prm = l.prm;
     lz.next_insert = 0;
+    if (!l.prm.insert_all) {
+        // Index the dictionary (insert_all mode indexes it on the first search).
+        for (uint32_t i = 0; i < prefix && i + CZ_LZ_TAIL <= prefix + n; i++) cz_lz_insert(&lz, i);
+    }
     ctx->committed.huf.valid = 0;
     for (unsigned k = 0; k < 3; k++) ctx->committed.seq[k].valid = 0;
     ctx->committed.rep[0] = CZ_REP_INIT_0;
@@ -382,7 +413,8 @@ CZ_HD inline uint32_t cz_encode_frame(const uint8_t* src, uint64_t src_size, uin
             if (len >= CZ_ENC_MIN_BLOCK) {
                 // Compressed only if strictly smaller than the raw block.
                 const uint64_t cap = room < (uint64_t)len - 1 ? room : (uint64_t)len - 1;
-                csize = cz_compress_block(ctx, &lz, &l, ws, bstart, bend, bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap);
+                csize = cz_compress_block(ctx, &lz, &l, ws, prefix + bstart, prefix + bend,
+                                          bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap);
             }
             if (csize) {
                 cz_put_block_header(bh, last, CZ_BLOCK_COMPRESSED, (uint32_t)csize);
@@ -406,6 +438,14 @@ CZ_HD inline uint32_t cz_encode_frame(const uint8_t* src, uint64_t src_size, uin
     }
     *out_size = pos;
     return CZ_STATUS_OK;
+}
+
+// cz_encode_frame_prefixed without a dictionary: src[0..src_size) as one single-segment
+// frame, workspace of cz_encode_workspace_size(src_size, level) bytes.
+CZ_HD inline uint32_t cz_encode_frame(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t capacity,
+                                      int level, uint32_t flags, uint8_t* ws, uint64_t ws_size,
+                                      uint64_t* out_size) {
+    return cz_encode_frame_prefixed(src, 0, src_size, dst, capacity, level, flags, ws, ws_size, out_size);
 }
 
 #endif  // CUZSTD_FRAME_ENCODE_CUH

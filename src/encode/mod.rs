@@ -152,6 +152,24 @@ pub fn compress_batch(inputs: &[&[u8]], options: &EncodeOptions) -> Vec<Result<V
         .collect()
 }
 
+/// Compresses `src` into one frame that references `dictionary`, a raw-content dictionary
+/// (any bytes; the decoder must be given the same bytes, e.g. libzstd's
+/// `ZSTD_decompress_usingDict`). The frame declares a window covering dictionary and
+/// content, and no dictionary ID. Reference build only; the GPU kernel takes no dictionary.
+pub fn compress_with_dictionary(src: &[u8], dictionary: &[u8], options: &EncodeOptions) -> Result<Vec<u8>> {
+    check_size(0, src.len() + dictionary.len())?;
+    let mut joined = Vec::with_capacity(dictionary.len() + src.len());
+    joined.extend_from_slice(dictionary);
+    joined.extend_from_slice(src);
+    let mut out = vec![0u8; compress_bound(src.len())];
+    let (status, size) = ffi::encode_prefixed(&joined, dictionary.len(), &mut out, options.level, options.flags());
+    if status != abi::CZ_STATUS_OK {
+        return Err(Error::Item { index: 0, status: Status(status) });
+    }
+    out.truncate(size as usize);
+    Ok(out)
+}
+
 /// Splits `data` into chunks of `chunk_size` bytes (the last one shorter) and compresses
 /// each into its own frame. Concatenated, the frames decode to `data`.
 ///

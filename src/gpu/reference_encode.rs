@@ -15,6 +15,18 @@ extern "C" {
         ws_size: u64,
         results: *mut cz_item_result,
     );
+    fn cz_ref_encode_prefixed(
+        base: *const u8,
+        prefix_size: u64,
+        src_size: u64,
+        dst: *mut u8,
+        capacity: u64,
+        level: i32,
+        flags: u32,
+        ws: *mut u8,
+        ws_size: u64,
+        out_size: *mut u64,
+    ) -> u32;
 }
 
 /// Largest frame the encoder writes for `src_size` content bytes.
@@ -68,4 +80,34 @@ pub fn encode_batch(srcs: &[&[u8]], dsts: &mut [&mut [u8]], level: i32, flags: u
         )
     };
     results
+}
+
+/// Encodes `joined[prefix..]` as one frame into `dst`, with `joined[..prefix]` as a
+/// raw-content dictionary. Returns (status, bytes written).
+///
+/// # Panics
+/// If `prefix > joined.len()`.
+pub fn encode_prefixed(joined: &[u8], prefix: usize, dst: &mut [u8], level: i32, flags: u32) -> (u32, u64) {
+    assert!(prefix <= joined.len(), "prefix longer than the buffer");
+    let ws_bytes = workspace_size(joined.len() as u64, level);
+    let mut ws = vec![0u128; (ws_bytes as usize).div_ceil(16)];
+    let mut size = 0u64;
+    // SAFETY: `joined` is read in full (prefix_size + src_size == joined.len()); `dst` is
+    // written only inside its length; the workspace is 16-byte aligned and as large as
+    // cz_encode_workspace_size asks for the whole buffer at this level.
+    let status = unsafe {
+        cz_ref_encode_prefixed(
+            joined.as_ptr(),
+            prefix as u64,
+            (joined.len() - prefix) as u64,
+            dst.as_mut_ptr(),
+            dst.len() as u64,
+            level,
+            flags,
+            ws.as_mut_ptr().cast::<u8>(),
+            ws.len() as u64 * 16,
+            &mut size,
+        )
+    };
+    (status, size)
 }
