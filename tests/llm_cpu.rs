@@ -174,3 +174,46 @@ fn sampling_is_reproducible_by_seed() {
     assert!(!first.is_empty());
     assert_eq!(first, run(42));
 }
+
+/// The `zipper-infer` example binary, which `cargo test` builds next to the test binaries.
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/llm_cpu-<hash> → target/<profile>/examples/zipper-infer
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile folder");
+    let bin = dir.join("examples").join(format!("zipper-infer{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds it; with a test filter run `cargo build --example zipper-infer` first",
+        bin.display()
+    );
+    bin
+}
+
+#[test]
+fn example_runs_end_to_end_on_the_cpu() {
+    let bin = example_binary();
+    let model = model_path();
+    assert!(model.exists(), "model file {} is missing: run scripts/fetch-smollm2.sh", model.display());
+    let out = std::process::Command::new(&bin)
+        .args(["--model", model.to_str().unwrap(), "--chat", "--prompt", "What is the capital of France?"])
+        .args(["--max-tokens", "12", "--json"])
+        .output()
+        .expect("running zipper-infer");
+    assert!(out.status.success(), "zipper-infer failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report on stdout");
+    assert_eq!(report["text"], "The capital of France is Paris.");
+    assert_eq!(report["stopped_on_eos"], true);
+    assert_eq!(report["prompt_tokens"], 16);
+    assert!(report["decode_tokens_per_s"].as_f64().unwrap() > 0.0);
+    assert!(report["prefill_tokens_per_s"].as_f64().unwrap() > 0.0);
+
+    // Modes that do not exist yet are refused, not faked.
+    let out = std::process::Command::new(&bin)
+        .args(["--model", model.to_str().unwrap(), "--weights", "zipper", "--stream"])
+        .output()
+        .expect("running zipper-infer");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not implemented yet"), "{err}");
+    assert!(out.stdout.is_empty());
+}
