@@ -486,6 +486,8 @@ impl ZipperFile {
             round_to,
             nnz: wm.nnz,
         };
+        // Both tables strictly increasing (with the ends checked above, every range is then
+        // inside the delta and the rows) before any frame is looked at.
         for i in 0..t as usize {
             let (o0, o1) = (p.tile_offsets[i], p.tile_offsets[i + 1]);
             if o1 <= o0 {
@@ -499,6 +501,9 @@ impl ZipperFile {
                     format!("rows {r0}..{r1} are empty, decreasing or more than {}", m.tile_rows),
                 ));
             }
+        }
+        for i in 0..t as usize {
+            let (r0, r1) = (p.tile_rows[i], p.tile_rows[i + 1]);
             let size = frame::inspect_tile(p.tile_frame(i), p.max_tile_bytes).map_err(|s| tile_err(name, i, s))?;
             if size < 2 * (r1 - r0) as usize {
                 return Err(tile_err(
