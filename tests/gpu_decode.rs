@@ -288,3 +288,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn gpu_device_resident_batch_runs_on_the_callers_stream() {
+    use cuzstd::abi::{cz_batch_item, cz_item_result};
+    use cuzstd::gpu::device_address;
+    let gpu = gpu();
+    let stream = gpu.new_stream().unwrap();
+    let datas: Vec<Vec<u8>> = (0..8).map(|i| sample(700 + i, 10_000 * (i as usize + 1))).collect();
+    let frames: Vec<Vec<u8>> = datas.iter().map(|d| compress(d, 7, true)).collect();
+    // One device buffer per source and destination; descriptors point into them.
+    let d_src: Vec<_> = frames.iter().map(|f| stream.clone_htod(f).unwrap()).collect();
+    let d_dst: Vec<_> = datas.iter().map(|d| stream.alloc_zeros::<u8>(d.len()).unwrap()).collect();
+    let items: Vec<cz_batch_item> = (0..frames.len())
+        .map(|i| cz_batch_item {
+            src: device_address(&d_src[i], &stream),
+            src_size: frames[i].len() as u64,
+            dst: device_address(&d_dst[i], &stream),
+            dst_capacity: datas[i].len() as u64,
+        })
+        .collect();
+    let d_items = stream.clone_htod(&items).unwrap();
+    let mut ws = stream.alloc_zeros::<u8>(3 * workspace_slot_size() as usize).unwrap();
+    let mut results = stream.alloc_zeros::<cz_item_result>(frames.len()).unwrap();
+    // SAFETY: every descriptor names a live device allocation of exactly the given size;
+    // destinations are distinct allocations; all of them outlive the synchronising copies.
+    unsafe {
+        gpu.decompress_batch_device(
+            &stream,
+            &d_items.as_view(),
+            None,
+            &options(),
+            &mut ws.as_view_mut(),
+            &mut results.as_view_mut(),
+        )
+        .unwrap()
+    };
+    let res = stream.clone_dtoh(&results).unwrap();
+    for (i, r) in res.iter().enumerate() {
+        assert_eq!(r.status, cuzstd::abi::CZ_STATUS_OK, "item {i}");
+        assert_eq!(r.size as usize, datas[i].len());
+        assert!(stream.clone_dtoh(&d_dst[i]).unwrap() == datas[i], "item {i}");
+    }
+}
