@@ -239,18 +239,165 @@ pub fn perplexity(model: &Llama, tokens: &[u32], chunk: usize) -> Result<(f64, u
             if next >= tokens.len() {
                 break;
             }
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let lse: f64 = row.iter().map(|&l| f64::from(l - max).exp()).sum::<f64>().ln() + f64::from(max);
-            nll += lse - f64::from(row[tokens[next] as usize]);
+            nll += neg_log_prob(row, tokens[next]);
             scored += 1;
         }
     }
     Ok(((nll / scored as f64).exp(), scored))
 }
 
+/// How far a candidate model's logits are from a reference's on the same tokens (teacher
+/// forcing): the quality numbers of a compressed or quantized mode against f16.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogitComparison {
+    /// Positions compared.
+    pub positions: usize,
+    /// Fraction of positions where both models' most likely next token is the same.
+    pub top1_agreement: f64,
+    /// Largest |candidate − reference| over every logit of every position.
+    pub max_abs_diff: f32,
+    /// Perplexity of each model over the same tokens (positions 1.. scored).
+    pub reference_perplexity: f64,
+    pub candidate_perplexity: f64,
+}
+
+/// Runs `tokens` through both models in chunks of `chunk` and compares their logits.
+pub fn compare_logits(
+    reference: &Llama,
+    candidate: &Llama,
+    tokens: &[u32],
+    chunk: usize,
+) -> Result<LogitComparison, LlmError> {
+    let vocab = reference.config.vocab_size;
+    if candidate.config.vocab_size != vocab {
+        return Err(LlmError::InvalidArgument("models have different vocabularies".into()));
+    }
+    if tokens.len() < 2 {
+        return Err(LlmError::InvalidArgument("comparison needs at least two tokens".into()));
+    }
+    let chunk = chunk.max(1);
+    let (mut ca, mut cb) = (reference.new_cache(), candidate.new_cache());
+    let (mut agree, mut positions, mut max_abs_diff) = (0usize, 0usize, 0f32);
+    let (mut nll_a, mut nll_b, mut scored) = (0f64, 0f64, 0usize);
+    for (ci, part) in tokens.chunks(chunk).enumerate() {
+        let la = reference.forward(part, &mut ca, true)?;
+        let lb = candidate.forward(part, &mut cb, true)?;
+        for (j, (ra, rb)) in la.chunks_exact(vocab).zip(lb.chunks_exact(vocab)).enumerate() {
+            positions += 1;
+            agree += usize::from(argmax(ra) == argmax(rb));
+            for (x, y) in ra.iter().zip(rb) {
+                max_abs_diff = max_abs_diff.max((x - y).abs());
+            }
+            if let Some(&next) = tokens.get(ci * chunk + j + 1) {
+                nll_a += neg_log_prob(ra, next);
+                nll_b += neg_log_prob(rb, next);
+                scored += 1;
+            }
+        }
+    }
+    Ok(LogitComparison {
+        positions,
+        top1_agreement: agree as f64 / positions as f64,
+        max_abs_diff,
+        reference_perplexity: (nll_a / scored as f64).exp(),
+        candidate_perplexity: (nll_b / scored as f64).exp(),
+    })
+}
+
+/// −log softmax(logits)[token], computed stably in f64.
+fn neg_log_prob(logits: &[f32], token: u32) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let lse: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum::<f64>().ln() + f64::from(max);
+    lse - f64::from(logits[token as usize])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gguf::{GgmlType, Gguf, GgufWriter, Value};
+
+    /// A one-block llama (width 32, 4 heads, 2 kv heads, FFN 64, vocab 16) with F32 weights from
+    /// a seeded generator; `scale` multiplies the weights of the matrices.
+    fn tiny_llama(seed: u64, scale: f32) -> Llama {
+        let (d, ff, vocab, kv) = (32u64, 64u64, 16u64, 16u64);
+        let mut rng = SplitMix64::new(seed);
+        let mut rand = |n: u64, s: f32| -> Vec<u8> {
+            (0..n).flat_map(|_| ((rng.next_f64() as f32 * 2.0 - 1.0) * s).to_le_bytes()).collect()
+        };
+        let ones = |n: u64| -> Vec<u8> { (0..n).flat_map(|_| 1f32.to_le_bytes()).collect() };
+        let mut w = GgufWriter::new();
+        w.metadata("general.architecture", Value::String("llama".into()));
+        for (k, v) in [
+            ("block_count", 1u32),
+            ("context_length", 64),
+            ("embedding_length", d as u32),
+            ("feed_forward_length", ff as u32),
+            ("attention.head_count", 4),
+            ("attention.head_count_kv", 2),
+            ("vocab_size", vocab as u32),
+        ] {
+            w.metadata(&format!("llama.{k}"), Value::U32(v));
+        }
+        w.metadata("llama.rope.freq_base", Value::F32(10000.0));
+        w.metadata("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5));
+        w.tensor("token_embd.weight", &[d, vocab], GgmlType::F32, rand(d * vocab, 1.0));
+        w.tensor("output_norm.weight", &[d], GgmlType::F32, ones(d));
+        w.tensor("blk.0.attn_norm.weight", &[d], GgmlType::F32, ones(d));
+        w.tensor("blk.0.ffn_norm.weight", &[d], GgmlType::F32, ones(d));
+        for (name, inp, out) in [
+            ("attn_q", d, d),
+            ("attn_k", d, kv),
+            ("attn_v", d, kv),
+            ("attn_output", d, d),
+            ("ffn_gate", d, ff),
+            ("ffn_up", d, ff),
+            ("ffn_down", ff, d),
+        ] {
+            w.tensor(&format!("blk.0.{name}.weight"), &[inp, out], GgmlType::F32, rand(inp * out, 0.3 * scale));
+        }
+        Llama::from_gguf(&Gguf::parse(w.to_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn tiny_model_cache_matches_batched_forward() {
+        let m = tiny_llama(1, 1.0);
+        assert_eq!((m.config.head_dim, m.config.kv_dim()), (8, 16));
+        let tokens = [3u32, 1, 4, 1, 5, 9, 2, 6];
+        let mut c = m.new_cache();
+        let all = m.forward(&tokens, &mut c, true).unwrap();
+        assert_eq!(c.len(), tokens.len());
+        // Token by token, and in two chunks after truncating the cache.
+        let mut c1 = m.new_cache();
+        for (i, &t) in tokens.iter().enumerate() {
+            let l = m.forward(&[t], &mut c1, false).unwrap();
+            for (x, y) in l.iter().zip(&all[i * 16..(i + 1) * 16]) {
+                assert!((x - y).abs() < 1e-5, "position {i}");
+            }
+        }
+        c1.truncate(5);
+        let tail = m.forward(&tokens[5..], &mut c1, true).unwrap();
+        for (x, y) in tail.iter().zip(&all[5 * 16..]) {
+            assert!((x - y).abs() < 1e-5);
+        }
+        assert!(m.forward(&[16], &mut m.new_cache(), false).is_err(), "token outside the vocabulary");
+        let mut long = m.new_cache();
+        assert!(m.forward(&[0; 65], &mut long, false).is_err(), "past the context length");
+    }
+
+    #[test]
+    fn comparison_of_a_model_with_itself_and_another() {
+        let a = tiny_llama(1, 1.0);
+        let tokens: Vec<u32> = (0..20).map(|i| (i * 7 % 16) as u32).collect();
+        let same = compare_logits(&a, &tiny_llama(1, 1.0), &tokens, 6).unwrap();
+        assert_eq!((same.positions, same.top1_agreement, same.max_abs_diff), (20, 1.0, 0.0));
+        assert_eq!(same.reference_perplexity, same.candidate_perplexity);
+        let (ppl, scored) = perplexity(&a, &tokens, 6).unwrap();
+        assert_eq!(scored, 19);
+        assert!((ppl - same.reference_perplexity).abs() < 1e-9 * ppl);
+        let other = compare_logits(&a, &tiny_llama(1, 1.5), &tokens, 20).unwrap();
+        assert!(other.max_abs_diff > 0.0);
+        assert!(other.top1_agreement <= 1.0);
+    }
 
     #[test]
     fn greedy_and_top_p_sampling() {
