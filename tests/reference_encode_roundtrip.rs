@@ -283,3 +283,35 @@ fn raw_content_dictionary() {
         }
     }
 }
+
+/// The ratio goal for the high level, checked against libzstd itself: level 9 on
+/// 64 KiB chunks of every bench file is at least as small as libzstd -3 on the same chunks.
+#[test]
+fn high_level_beats_libzstd_3_on_bench_files() {
+    let files = [
+        "html.txt",
+        "e.txt",
+        "pi.txt",
+        "mapsdatazrh",
+        "Mark.Twain-Tom.Sawyer.txt",
+        "silesia/xml",
+        "canterbury/alice29.txt",
+        "random_org_10k.bin",
+    ];
+    for f in files {
+        let data = read_shared(&format!("bench-data/{f}"));
+        // libzstd writes no checksum by default; neither do we here.
+        let options = EncodeOptions { level: LEVEL_HIGH, checksum: false };
+        let frames = encode::compress_chunks(&data, 65_536, &options).expect("compression succeeds");
+        let ours: usize = frames.iter().map(Vec::len).sum();
+        let libzstd: usize = data
+            .chunks(65_536)
+            .map(|c| {
+                let mut out = vec![0u8; zstd_safe::compress_bound(c.len())];
+                zstd_safe::compress(&mut out[..], c, 3).expect("libzstd compresses")
+            })
+            .sum();
+        println!("{f}: level {LEVEL_HIGH}: {ours} bytes, libzstd -3: {libzstd} bytes");
+        assert!(ours <= libzstd, "{f}: level {LEVEL_HIGH} gives {ours} bytes, libzstd -3 {libzstd}");
+    }
+}

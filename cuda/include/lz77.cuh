@@ -39,24 +39,24 @@ typedef struct cz_lz_params {
 // | level | search              | depth | min match | tables (log2 entries) |
 // | 1     | greedy, hash only   | 1     | 6         | hash 15               |
 // | 2     | greedy, hash only   | 1     | 5         | hash 16               |
-// | 3     | greedy, hash chain  | 4     | 5         | hash 15, chain 16     |
+// | 3     | greedy, hash chain  | 4     | 6         | hash 15, chain 16     |
 // | 4     | lazy 1, hash chain  | 6     | 5         | hash 16, chain 16     |
-// | 5     | lazy 1, hash chain  | 8     | 4         | hash 16, chain 16     |
-// | 6     | lazy 1, hash chain  | 12    | 4         | hash 16, chain 17     |
-// | 7     | lazy 2, hash chain  | 16    | 4         | hash 16, chain 17     |
-// | 8     | lazy 2, hash chain  | 24    | 4         | hash 17, chain 17     |
-// | 9     | lazy 2, hash chain  | 32    | 4         | hash 17, chain 17     |
-// | 10-12 | lazy 2, hash chain  | 48-128| 4         | hash 17, chain 18     |
+// | 5     | lazy 1, hash chain  | 8     | 5         | hash 16, chain 16     |
+// | 6     | lazy 1, hash chain  | 12    | 5         | hash 16, chain 17     |
+// | 7     | lazy 2, hash chain  | 16    | 5         | hash 16, chain 17     |
+// | 8     | lazy 2, hash chain  | 24    | 5         | hash 17, chain 17     |
+// | 9     | lazy 2, hash chain  | 32    | 5         | hash 17, chain 17     |
+// | 10-12 | lazy 2, hash chain  | 48-128| 5         | hash 17, chain 18     |
 CZ_HD inline cz_lz_params cz_lz_level_params(int level, uint64_t src_size) {
     if (level == 0) level = CZ_LEVEL_DEFAULT;
     if (level < CZ_LEVEL_MIN) level = CZ_LEVEL_MIN;
     if (level > CZ_LEVEL_MAX) level = CZ_LEVEL_MAX;
     // hash, chain, depth, min match, lazy, target, skip, insert_all
     const uint8_t rows[CZ_LEVEL_MAX][8] = {
-        {15, 0, 1, 6, 0, 0, 8, 0},     {16, 0, 1, 5, 0, 0, 8, 0},     {15, 16, 4, 5, 0, 16, 7, 1},
-        {16, 16, 6, 5, 1, 24, 8, 1},   {16, 16, 8, 4, 1, 32, 8, 1},   {16, 17, 12, 4, 1, 48, 8, 1},
-        {16, 17, 16, 4, 2, 64, 8, 1},  {17, 17, 24, 4, 2, 64, 8, 1},  {17, 17, 32, 4, 2, 96, 8, 1},
-        {17, 18, 48, 4, 2, 128, 8, 1}, {17, 18, 64, 4, 2, 192, 8, 1}, {17, 18, 128, 4, 2, 255, 8, 1},
+        {15, 0, 1, 6, 0, 0, 8, 0},     {16, 0, 1, 5, 0, 0, 8, 0},     {15, 16, 4, 6, 0, 16, 7, 1},
+        {16, 16, 6, 5, 1, 24, 8, 1},   {16, 16, 8, 5, 1, 32, 8, 1},   {16, 17, 12, 5, 1, 48, 8, 1},
+        {16, 17, 16, 5, 2, 64, 8, 1},  {17, 17, 24, 5, 2, 64, 8, 1},  {17, 17, 32, 5, 2, 96, 8, 1},
+        {17, 18, 48, 5, 2, 128, 8, 1}, {17, 18, 64, 5, 2, 192, 8, 1}, {17, 18, 128, 5, 2, 255, 8, 1},
     };
     const uint8_t* row = rows[level - 1];
     cz_lz_params p;
