@@ -6,9 +6,13 @@
 //! cargo run --release --example zipper-infer -- --perplexity ../shared/bench-data/canterbury/alice29.txt
 //! ```
 //!
-//! Only the CPU path exists so far: dense weights dequantized to f16 and computed in f32. The
-//! GPU weight modes (`--device gpu`, `--weights int8|zipper`, `--stream`, `--stream-all`,
-//! `--vram-budget`) are accepted and refused with a message until they are implemented.
+//! Only the CPU path exists so far: dense weights dequantized to f16 and computed in f32
+//! (`--weights f16`), or the zipper's CPU layer over a container from `cuzstd zipper pack`
+//! (`--weights zipper --packed FILE`; `--weights int8` takes a base-only container, packed with
+//! `--density 0`). `--compare-f16` with `--perplexity` reports the quality of a packed mode
+//! against f16: top-1 agreement, largest logit difference and both perplexities. The GPU modes
+//! (`--device gpu`, `--stream`, `--stream-all`, `--vram-budget`) are accepted and refused with a
+//! message until they are implemented.
 //! `--json` prints the report as one JSON object on stdout (the generated text then goes only
 //! into the JSON).
 
@@ -20,6 +24,7 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use cuzstd::gguf::Gguf;
 use cuzstd::llm::{self, GenerateOptions, Llama, SamplingParams, Tokenizer};
+use cuzstd::zipper::ZipperFile;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Device {
@@ -57,9 +62,15 @@ struct Args {
     seed: u64,
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
-    /// Weight representation (only f16 exists on the CPU path).
+    /// Weight representation: f16 (dense), or int8 / zipper from the container given by --packed.
     #[arg(long, value_enum, default_value_t = Weights::F16)]
     weights: Weights,
+    /// Zipper container (`cuzstd zipper pack`) for --weights int8|zipper.
+    #[arg(long, value_name = "FILE")]
+    packed: Option<PathBuf>,
+    /// With --perplexity and a packed mode: also run the f16 model and compare logits.
+    #[arg(long)]
+    compare_f16: bool,
     /// Stream the deltas (zipper) or the dense layers (f16) from host memory.
     #[arg(long)]
     stream: bool,
@@ -87,9 +98,6 @@ fn unsupported(args: &Args) -> Option<String> {
     if args.device != Device::Cpu {
         missing.push("--device gpu".to_string());
     }
-    if args.weights != Weights::F16 {
-        missing.push(format!("--weights {:?}", args.weights).to_lowercase());
-    }
     if args.stream {
         missing.push("--stream".into());
     }
@@ -101,7 +109,7 @@ fn unsupported(args: &Args) -> Option<String> {
     }
     (!missing.is_empty()).then(|| {
         format!(
-            "{}: not implemented yet on the CPU path (only --device cpu --weights f16 runs today)",
+            "{}: not implemented yet on the CPU path (--device cpu with --weights f16|int8|zipper runs today)",
             missing.join(", ")
         )
     })
@@ -126,15 +134,52 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if !args.model.exists() {
         return Err(format!("model file {} not found; run scripts/fetch-smollm2.sh first", args.model.display()).into());
     }
+    let weights_name = format!("{:?}", args.weights).to_lowercase();
+    let packed = match (args.weights, &args.packed) {
+        (Weights::F16, None) => None,
+        (Weights::F16, Some(_)) => return Err("--packed needs --weights int8 or --weights zipper".into()),
+        (_, None) => {
+            return Err(format!("--weights {weights_name} needs --packed FILE (from `cuzstd zipper pack`)").into())
+        }
+        (w, Some(path)) => {
+            let f = ZipperFile::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let base_only = f.meta.mode == "topk" && f.meta.density == 0.0;
+            if w == Weights::Int8 && !(base_only && f.meta.base == "int8") {
+                return Err(format!(
+                    "--weights int8 needs an int8 base-only container (packed with --density 0); {} has base {}, mode {}, density {}",
+                    path.display(),
+                    f.meta.base,
+                    f.meta.mode,
+                    f.meta.density
+                )
+                .into());
+            }
+            Some(f)
+        }
+    };
+    if args.compare_f16 && (packed.is_none() || args.perplexity.is_none()) {
+        return Err("--compare-f16 needs --perplexity FILE and --weights int8|zipper".into());
+    }
     let t0 = Instant::now();
     let gguf = Gguf::open(&args.model)?;
     let tokenizer = Tokenizer::from_gguf(&gguf)?;
-    let model = Llama::from_gguf(&gguf)?;
+    let model = match &packed {
+        None => Llama::from_gguf(&gguf)?,
+        Some(f) => cuzstd::zipper::layer::load_llama(&gguf, f)?,
+    };
+    let dense = if args.compare_f16 { Some(Llama::from_gguf(&gguf)?) } else { None };
     drop(gguf);
     let load_s = t0.elapsed().as_secs_f64();
     let c = &model.config;
+    let weights_desc = match &packed {
+        None => "f16 (as f32)".to_string(),
+        Some(f) => format!(
+            "{weights_name} ({} base, {} delta, density {}, CPU ZipperLinear)",
+            f.meta.base, f.meta.mode, f.meta.density
+        ),
+    };
     eprintln!(
-        "loaded {} in {load_s:.2} s: {} blocks, width {}, {} heads ({} kv), vocab {}; device cpu, weights f16 (as f32), {} threads",
+        "loaded {} in {load_s:.2} s: {} blocks, width {}, {} heads ({} kv), vocab {}; device cpu, weights {weights_desc}, {} threads",
         args.model.display(),
         c.n_layer,
         c.n_embd,
@@ -151,13 +196,24 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let (ppl, scored) = llm::perplexity(&model, &ids, args.ppl_chunk)?;
         let secs = t.elapsed().as_secs_f64();
+        let comparison = match &dense {
+            Some(d) => Some(llm::compare_logits(d, &model, &ids, args.ppl_chunk)?),
+            None => None,
+        };
         if args.json {
             let report = serde_json::json!({
                 "model": args.model.display().to_string(),
                 "device": "cpu",
-                "weights": "f16",
+                "weights": weights_name,
                 "load_s": load_s,
                 "perplexity": ppl,
+                "compare_f16": comparison.as_ref().map(|c| serde_json::json!({
+                    "positions": c.positions,
+                    "top1_agreement": c.top1_agreement,
+                    "max_abs_logit_diff": c.max_abs_diff,
+                    "f16_perplexity": c.reference_perplexity,
+                    "perplexity": c.candidate_perplexity,
+                })),
                 "perplexity_file": path.display().to_string(),
                 "perplexity_tokens": ids.len(),
                 "predicted_tokens": scored,
@@ -174,6 +230,12 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 args.ppl_chunk,
                 ids.len() as f64 / secs
             );
+            if let Some(c) = &comparison {
+                println!(
+                    "against f16 over {} positions: top-1 agreement {:.4}, largest logit difference {:.4}, perplexity {:.4} (f16 {:.4})",
+                    c.positions, c.top1_agreement, c.max_abs_diff, c.candidate_perplexity, c.reference_perplexity
+                );
+            }
         }
         return Ok(());
     }
@@ -200,7 +262,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let report = serde_json::json!({
             "model": args.model.display().to_string(),
             "device": "cpu",
-            "weights": "f16",
+            "weights": weights_name,
             "threads": rayon::current_num_threads(),
             "load_s": load_s,
             "prompt": prompt_text,
