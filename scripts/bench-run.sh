@@ -30,7 +30,7 @@ if [ -f "$here/payload.tar.xz" ] && [ ! -d "$here/x" ]; then
   mkdir -p "$here/x" && tar -C "$here/x" -xJf "$here/payload.tar.xz" || { echo "could not unpack payload" >&2; exit 1; }
 fi
 first() { for p in "$@"; do [ -e "$p" ] && { echo "$p"; return 0; }; done; return 1; }
-bin=$(first "$here/examples/bench" "$here/bench" "$here/bin/bench" "$here/target/release/examples/bench") ||
+bin=$(first "$here/x/examples/bench" "$here/examples/bench" "$here/bench" "$here/bin/bench" "$here/target/release/examples/bench") ||
   { echo "bench-run: no bench binary next to $0" >&2; exit 1; }
 [ -d "$bin" ] && bin="$bin/bench"
 data=$(first "${CUZSTD_SHARED:-/nonexistent}/bench-data" "$here/x/shared/bench-data" "$here/data" "$here/../shared/bench-data") ||

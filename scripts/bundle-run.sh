@@ -18,7 +18,7 @@ done
 if [ ! -d "$here/x" ]; then
   mkdir -p "$here/x" && tar -C "$here/x" -xJf "$here/payload.tar.xz" || { echo "could not unpack payload" >&2; exit 1; }
 fi
-export CUZSTD_TEST_ROOT="$here/root" CUZSTD_SHARED="$here/x/shared" CUZSTD_MODELS="$here/x/models"
+export CUZSTD_TEST_ROOT="$here/x/root" CUZSTD_SHARED="$here/x/shared" CUZSTD_MODELS="$here/x/models"
 export LD_LIBRARY_PATH="$here/x/lib:${LD_LIBRARY_PATH:-}" NVCOMP_LIB="$here/x/lib/libnvcomp.so.6"
 logs=${OUT:-/tmp/cuzstd-logs}
 mkdir -p "$logs"
@@ -26,7 +26,7 @@ mkdir -p "$logs"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
 
 fail=0; ran=0
-for t in "$here"/bin/*; do
+for t in "$here"/x/bin/*; do
   name=$(basename "$t")
   [ -n "$only" ] && [[ "$only" != *",$name,"* ]] && continue
   ran=$((ran + 1))
@@ -48,7 +48,7 @@ done
 [ $ran -gt 0 ] || { echo "no test binary ran" >&2; fail=1; }
 
 if [ $bench -eq 1 ]; then
-  for b in "$here"/bench/*; do
+  for b in "$here"/x/bench/*; do
     name=$(basename "$b")
     echo "== bench $name"
     (cd /tmp && "$b" --bench 2>&1 | tee "$logs/bench-$name.log" | grep -vE "^(Benchmarking|Warming|Collecting|Analyzing)") || fail=1

@@ -8,15 +8,16 @@
 #   OUT_DIR/run.sh --bench    also run the benches (criterion) after the tests
 #   OUT_DIR/run.sh --only NAME[,NAME]   run only these test binaries (names without hash)
 #
-# Large data (bench files, nvCOMP's library) travels xz-compressed in payload.tar.xz and is
-# unpacked by run.sh on first use. The bundle must stay under 60 MiB.
+# Everything but the runners travels xz-compressed in payload.tar.xz (executables, test data,
+# bench files, nvCOMP's library) and is unpacked by run.sh into x/ on first use. The bundle must stay under 60 MiB.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/bundle}
 cd "$root"
 
 rm -rf "$out"
-mkdir -p "$out/bin" "$out/bench" "$out/examples" "$out/root/tests" "$out/stage/shared" "$out/stage/lib"
+stage="$out/stage"
+mkdir -p "$stage/bin" "$stage/bench" "$stage/examples" "$stage/root/tests" "$stage/shared" "$stage/lib"
 
 artifacts() { # cargo args... -> "kind name path" lines of the executables built
   cargo "$@" --release --features gpu-tests --message-format=json 2>/dev/null | python3 -c '
@@ -33,18 +34,18 @@ echo "building tests, benches and examples (release, --features gpu-tests)..."
 cargo build --release --features gpu-tests --tests --benches --examples
 while read -r kind name path; do
   case "$kind" in
-    test) [[ "$name" == gpu_* ]] && cp "$path" "$out/bin/$name" ;;
-    bench) cp "$path" "$out/bench/$name" ;;
-    example) cp "$path" "$out/examples/$name" ;;
+    test) [[ "$name" == gpu_* ]] && cp "$path" "$stage/bin/$name" ;;
+    bench) cp "$path" "$stage/bench/$name" ;;
+    example) cp "$path" "$stage/examples/$name" ;;
   esac
 done < <(artifacts build --tests --benches --examples)
 
-[ -d tests/data ] && cp -r tests/data "$out/root/tests/"
+[ -d tests/data ] && cp -r tests/data "$stage/root/tests/"
 shared=${CUZSTD_SHARED:-$root/../shared}
-cp -r "$shared/bench-data" "$out/stage/shared/"
-mkdir -p "$out/stage/shared/corpus/zstd-golden"
-cp -r "$shared/corpus/zstd-golden/golden-compression" "$out/stage/shared/corpus/zstd-golden/"
-[ -d models ] && ls models/*.f16 >/dev/null 2>&1 && mkdir -p "$out/stage/models" && cp models/*.f16 "$out/stage/models/"
+cp -r "$shared/bench-data" "$stage/shared/"
+mkdir -p "$stage/shared/corpus/zstd-golden"
+cp -r "$shared/corpus/zstd-golden/golden-compression" "$stage/shared/corpus/zstd-golden/"
+[ -d models ] && ls models/*.f16 >/dev/null 2>&1 && mkdir -p "$stage/models" && cp models/*.f16 "$stage/models/"
 
 # nvCOMP for the comparisons, from the PyPI wheel (loaded at run time; optional).
 nvcomp=$(ls "$root"/.whl/nvidia_libnvcomp_cu13-*.whl 2>/dev/null | head -1 || true)
@@ -53,7 +54,7 @@ if [ -z "$nvcomp" ]; then
   nvcomp=$(ls "$root"/.whl/nvidia_libnvcomp_cu13-*.whl 2>/dev/null | head -1 || true)
 fi
 if [ -n "$nvcomp" ]; then
-  python3 - "$nvcomp" "$out/stage/lib" <<'PY'
+  python3 - "$nvcomp" "$stage/lib" <<'PY'
 import sys, zipfile, os
 with zipfile.ZipFile(sys.argv[1]) as z:
     for n in z.namelist():
@@ -64,15 +65,17 @@ else
   echo "nvCOMP wheel not available: the bundle's benches will skip nvCOMP"
 fi
 
-tar -C "$out/stage" -cJf "$out/payload.tar.xz" .
-rm -rf "$out/stage"
+tar -C "$stage" -cf - . | xz -T0 -6 > "$out/payload.tar.xz"
+rm -rf "$stage"
 cp scripts/bundle-run.sh "$out/run.sh"
 chmod +x "$out/run.sh"
 [ -f scripts/bench-run.sh ] && cp scripts/bench-run.sh "$out/bench-run.sh"
+[ -f scripts/plot_bench.py ] && cp scripts/plot_bench.py "$out/plot_bench.py"
 
 size=$(du -sm "$out" | cut -f1)
 echo "bundle: $out (${size} MiB)"
-ls -la "$out" "$out/bin" "$out/bench" "$out/examples"
+ls -la "$out"
+tar -tJvf "$out/payload.tar.xz" | awk '{print $3, $6}' | grep -vE '/$' | sort -k2 | grep -E 'bin/|bench/|examples/|lib/' 
 if [ "$size" -ge 60 ]; then
   echo "bundle is ${size} MiB, over the 60 MiB limit" >&2
   exit 1
