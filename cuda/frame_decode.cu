@@ -16,10 +16,52 @@
 //                 literals (30..33), sequences (40..45), checksum/content size (50, 51),
 //                 OUTPUT_TOO_SMALL (60), dictionary (70, 71); INVALID_ARGUMENT for an item
 //                 with a null src and a non-zero src_size.
+//
+// Kernel cz_decode_batch_warp
+//   grid mapping: one warp per item at a time: block b (blockDim.x == 32, one warp) takes
+//                 items b, b + gridDim.x, ...; lane 0 decodes with cz_decode_all and shares
+//                 output copies of >= 64 bytes with lanes 1..31 (decode_team.cuh: a mailbox
+//                 in shared memory and __syncwarp); lane 0 writes the result.
+//   workspace, reads, writes, statuses: as cz_decode_batch, with block b using slot b.
 #include "include/abi.h"
 #include "include/frame_decode.cuh"
 
 #if defined(__CUDACC__)
+
+extern "C" __global__ void cz_decode_batch_warp(const cz_batch_item* __restrict__ items, uint32_t n,
+                                                const uint8_t* dict, uint64_t dict_size, uint8_t* workspace,
+                                                uint64_t ws_stride, uint64_t max_window_size,
+                                                cz_item_result* __restrict__ results) {
+    __shared__ cz_team_cmd box;
+    const unsigned lane = threadIdx.x & 31u;
+    if (threadIdx.x >= 32) return;  // one warp per block
+    cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
+    for (uint32_t i = blockIdx.x; i < n; i += gridDim.x) {
+        if (lane != 0) {
+            cz_team_help(&box, lane);
+            continue;
+        }
+        const cz_batch_item it = items[i];
+        cz_item_result r;
+        r.detail = 0;
+        r.size = 0;
+        if (it.src == 0 && it.src_size != 0) {
+            r.status = CZ_STATUS_INVALID_ARGUMENT;
+        } else {
+            cz_team team;
+            team.box = &box;
+            size_t written = 0;
+            uint32_t detail = 0;
+            r.status = cz_decode_all(reinterpret_cast<const uint8_t*>(it.src), (size_t)it.src_size,
+                                     reinterpret_cast<uint8_t*>(it.dst), (size_t)it.dst_capacity, dict, (size_t)dict_size,
+                                     ws, max_window_size, &written, &detail, team);
+            r.detail = detail;
+            r.size = r.status == CZ_STATUS_OK ? written : 0;
+        }
+        results[i] = r;
+        cz_team_finish(&box);
+    }
+}
 
 extern "C" __global__ void cz_decode_batch(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,
                                            uint64_t dict_size, uint8_t* workspace, uint64_t ws_stride,

@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use cuzstd::decode::{self, DecodeOptions, Dictionary};
-use cuzstd::gpu::decode::{workspace_slot_size, BatchDecompressor};
+use cuzstd::gpu::decode::{workspace_slot_size, BatchDecompressor, DecodeKernel};
+
+const KERNELS: [DecodeKernel; 2] = [DecodeKernel::Thread, DecodeKernel::Warp];
 use cuzstd::gpu::Gpu;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -41,9 +43,14 @@ fn libzstd(src: &[u8], dict: Option<&[u8]>, cap: usize) -> Result<Vec<u8>, Strin
 
 /// Decodes `inputs` as one GPU batch and compares every item with libzstd; returns the
 /// disagreements.
-fn gpu_batch_disagreements(names: &[String], inputs: &[&[u8]], dict: Option<&[u8]>) -> Vec<String> {
+fn gpu_batch_disagreements(
+    names: &[String],
+    inputs: &[&[u8]],
+    dict: Option<&[u8]>,
+    kernel: DecodeKernel,
+) -> Vec<String> {
     let caps: Vec<usize> = inputs.iter().map(|s| capacity(s)).collect();
-    let mut dec = BatchDecompressor::new(gpu(), options());
+    let mut dec = BatchDecompressor::new(gpu(), options()).with_kernel(kernel);
     if let Some(d) = dict {
         dec = dec.with_dictionary(&Dictionary::new(d.to_vec()).expect("dictionary loads")).unwrap();
     }
@@ -101,8 +108,16 @@ fn check_set(set: &str, recs: &[(String, Vec<u8>)], dict: Option<&[u8]>) {
     assert!(!recs.is_empty(), "{set}: empty");
     let names: Vec<String> = recs.iter().map(|r| r.0.clone()).collect();
     let inputs: Vec<&[u8]> = recs.iter().map(|r| r.1.as_slice()).collect();
-    let bad = gpu_batch_disagreements(&names, &inputs, dict);
-    assert!(bad.is_empty(), "{set}: {} of {} items disagree with libzstd:\n{}", bad.len(), recs.len(), bad.join("\n"));
+    for kernel in KERNELS {
+        let bad = gpu_batch_disagreements(&names, &inputs, dict, kernel);
+        assert!(
+            bad.is_empty(),
+            "{set}, {kernel:?} kernel: {} of {} items disagree with libzstd:\n{}",
+            bad.len(),
+            recs.len(),
+            bad.join("\n")
+        );
+    }
 }
 
 #[test]
@@ -196,18 +211,26 @@ fn gpu_corrupt_items_do_not_disturb_the_rest_of_the_batch() {
         }
     }
     let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-    // A small workspace budget forces several items per block (slot reuse).
-    let dec = BatchDecompressor::new(gpu(), options()).with_workspace_budget(4 * workspace_slot_size() as usize);
+    // A small workspace budget makes each block (slot) decode several items in turn.
     let caps: Vec<usize> = datas.iter().map(|d| d.len()).collect();
-    let got = dec.decompress_with_capacities(&inputs, &caps).unwrap();
-    for (i, g) in got.iter().enumerate() {
-        if i % 3 != 1 {
-            assert!(g.as_ref().is_ok_and(|o| *o == datas[i]), "intact item {i}: {:?}", g.as_ref().err());
-        } else {
-            let want = libzstd(inputs[i], None, caps[i]);
-            assert_eq!(want.is_ok(), g.is_ok(), "corrupt item {i}: libzstd {want:?}, GPU {:?}", g.as_ref().err());
-            if let (Ok(w), Ok(g)) = (&want, g) {
-                assert!(w == g, "corrupt item {i}: outputs differ");
+    for kernel in KERNELS {
+        let dec = BatchDecompressor::new(gpu(), options())
+            .with_kernel(kernel)
+            .with_workspace_budget(4 * workspace_slot_size() as usize);
+        let got = dec.decompress_with_capacities(&inputs, &caps).unwrap();
+        for (i, g) in got.iter().enumerate() {
+            if i % 3 != 1 {
+                assert!(
+                    g.as_ref().is_ok_and(|o| *o == datas[i]),
+                    "{kernel:?}: intact item {i}: {:?}",
+                    g.as_ref().err()
+                );
+            } else {
+                let want = libzstd(inputs[i], None, caps[i]);
+                assert_eq!(want.is_ok(), g.is_ok(), "corrupt item {i}: libzstd {want:?}, GPU {:?}", g.as_ref().err());
+                if let (Ok(w), Ok(g)) = (&want, g) {
+                    assert!(w == g, "corrupt item {i}: outputs differ");
+                }
             }
         }
     }
@@ -228,17 +251,22 @@ fn gpu_matches_the_reference_build_status_for_status() {
     }
     let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
     let caps: Vec<usize> = inputs.iter().map(|s| capacity(s)).collect();
-    let got = BatchDecompressor::new(gpu(), options()).decompress_with_capacities(&inputs, &caps).unwrap();
-    for (i, g) in got.iter().enumerate() {
-        let mut out = vec![0u8; caps[i]];
-        let r = decode::decompress_into(inputs[i], &mut out, None, &options());
-        match (r, g) {
-            (Ok(n), Ok(g)) => assert!(out[..n] == g[..], "item {i}: outputs differ"),
-            (Err(e), Err(cuzstd::Error::Item { index, status })) => {
-                assert_eq!(*index, i);
-                assert_eq!(e.status, *status, "item {i}");
+    for kernel in KERNELS {
+        let got = BatchDecompressor::new(gpu(), options())
+            .with_kernel(kernel)
+            .decompress_with_capacities(&inputs, &caps)
+            .unwrap();
+        for (i, g) in got.iter().enumerate() {
+            let mut out = vec![0u8; caps[i]];
+            let r = decode::decompress_into(inputs[i], &mut out, None, &options());
+            match (r, g) {
+                (Ok(n), Ok(g)) => assert!(out[..n] == g[..], "item {i}: outputs differ"),
+                (Err(e), Err(cuzstd::Error::Item { index, status })) => {
+                    assert_eq!(*index, i);
+                    assert_eq!(e.status, *status, "item {i}");
+                }
+                (r, g) => panic!("{kernel:?}: item {i}: reference {r:?}, GPU {:?}", g.as_ref().map(Vec::len)),
             }
-            (r, g) => panic!("item {i}: reference {r:?}, GPU {:?}", g.as_ref().map(Vec::len)),
         }
     }
 }
@@ -251,22 +279,24 @@ fn gpu_dictionary_is_reused_across_batches() {
     let mut dict_bytes = Vec::with_capacity(16 << 10);
     zstd_safe::train_from_buffer(&mut dict_bytes, &flat, &sizes).unwrap();
     let dict = Dictionary::new(dict_bytes.clone()).unwrap();
-    let dec = BatchDecompressor::new(gpu(), options()).with_dictionary(&dict).unwrap();
-    for batch in 0..3u64 {
-        let datas: Vec<Vec<u8>> = (0..20).map(|i| sample(batch * 100 + i, 2000)).collect();
-        let frames: Vec<Vec<u8>> = datas
-            .iter()
-            .map(|d| {
-                let mut cctx = zstd_safe::CCtx::create();
-                let mut out = Vec::with_capacity(zstd_safe::compress_bound(d.len()));
-                cctx.compress_using_dict(&mut out, d, &dict_bytes, 5).unwrap();
-                out
-            })
-            .collect();
-        let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-        let got = dec.decompress(&inputs).unwrap();
-        for (i, g) in got.into_iter().enumerate() {
-            assert!(g.unwrap() == datas[i], "batch {batch} item {i}");
+    for kernel in KERNELS {
+        let dec = BatchDecompressor::new(gpu(), options()).with_kernel(kernel).with_dictionary(&dict).unwrap();
+        for batch in 0..3u64 {
+            let datas: Vec<Vec<u8>> = (0..20).map(|i| sample(batch * 100 + i, 2000)).collect();
+            let frames: Vec<Vec<u8>> = datas
+                .iter()
+                .map(|d| {
+                    let mut cctx = zstd_safe::CCtx::create();
+                    let mut out = Vec::with_capacity(zstd_safe::compress_bound(d.len()));
+                    cctx.compress_using_dict(&mut out, d, &dict_bytes, 5).unwrap();
+                    out
+                })
+                .collect();
+            let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+            let got = dec.decompress(&inputs).unwrap();
+            for (i, g) in got.into_iter().enumerate() {
+                assert!(g.unwrap() == datas[i], "{kernel:?}: batch {batch} item {i}");
+            }
         }
     }
 }
@@ -282,9 +312,11 @@ proptest! {
         let frames: Vec<Vec<u8>> =
             datas.iter().zip(&seeds).map(|(d, &(_, _, level, ck))| compress(d, level, ck)).collect();
         let inputs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-        let got = BatchDecompressor::new(gpu(), options()).decompress(&inputs).unwrap();
-        for (i, g) in got.into_iter().enumerate() {
-            prop_assert!(g.unwrap() == datas[i], "item {} differs", i);
+        for kernel in KERNELS {
+            let got = BatchDecompressor::new(gpu(), options()).with_kernel(kernel).decompress(&inputs).unwrap();
+            for (i, g) in got.into_iter().enumerate() {
+                prop_assert!(g.unwrap() == datas[i], "{:?}: item {} differs", kernel, i);
+            }
         }
     }
 }
@@ -299,35 +331,38 @@ fn gpu_device_resident_batch_runs_on_the_callers_stream() {
     let frames: Vec<Vec<u8>> = datas.iter().map(|d| compress(d, 7, true)).collect();
     // One device buffer per source and destination; descriptors point into them.
     let d_src: Vec<_> = frames.iter().map(|f| stream.clone_htod(f).unwrap()).collect();
-    let d_dst: Vec<_> = datas.iter().map(|d| stream.alloc_zeros::<u8>(d.len()).unwrap()).collect();
-    let items: Vec<cz_batch_item> = (0..frames.len())
-        .map(|i| cz_batch_item {
-            src: device_address(&d_src[i], &stream),
-            src_size: frames[i].len() as u64,
-            dst: device_address(&d_dst[i], &stream),
-            dst_capacity: datas[i].len() as u64,
-        })
-        .collect();
-    let d_items = stream.clone_htod(&items).unwrap();
-    let mut ws = stream.alloc_zeros::<u8>(3 * workspace_slot_size() as usize).unwrap();
-    let mut results = stream.alloc_zeros::<cz_item_result>(frames.len()).unwrap();
-    // SAFETY: every descriptor names a live device allocation of exactly the given size;
-    // destinations are distinct allocations; all of them outlive the synchronising copies.
-    unsafe {
-        gpu.decompress_batch_device(
-            &stream,
-            &d_items.as_view(),
-            None,
-            &options(),
-            &mut ws.as_view_mut(),
-            &mut results.as_view_mut(),
-        )
-        .unwrap()
-    };
-    let res = stream.clone_dtoh(&results).unwrap();
-    for (i, r) in res.iter().enumerate() {
-        assert_eq!(r.status, cuzstd::abi::CZ_STATUS_OK, "item {i}");
-        assert_eq!(r.size as usize, datas[i].len());
-        assert!(stream.clone_dtoh(&d_dst[i]).unwrap() == datas[i], "item {i}");
+    for kernel in KERNELS {
+        let mut ws = stream.alloc_zeros::<u8>(3 * workspace_slot_size() as usize).unwrap();
+        let mut results = stream.alloc_zeros::<cz_item_result>(frames.len()).unwrap();
+        let d_dst: Vec<_> = datas.iter().map(|d| stream.alloc_zeros::<u8>(d.len()).unwrap()).collect();
+        let items: Vec<cz_batch_item> = (0..frames.len())
+            .map(|i| cz_batch_item {
+                src: device_address(&d_src[i], &stream),
+                src_size: frames[i].len() as u64,
+                dst: device_address(&d_dst[i], &stream),
+                dst_capacity: datas[i].len() as u64,
+            })
+            .collect();
+        let d_items = stream.clone_htod(&items).unwrap();
+        // SAFETY: every descriptor names a live device allocation of exactly the given size;
+        // destinations are distinct allocations; all of them outlive the synchronising copies.
+        unsafe {
+            gpu.decompress_batch_device(
+                &stream,
+                &d_items.as_view(),
+                None,
+                &options(),
+                kernel,
+                &mut ws.as_view_mut(),
+                &mut results.as_view_mut(),
+            )
+            .unwrap()
+        };
+        let res = stream.clone_dtoh(&results).unwrap();
+        for (i, r) in res.iter().enumerate() {
+            assert_eq!(r.status, cuzstd::abi::CZ_STATUS_OK, "{kernel:?}: item {i}");
+            assert_eq!(r.size as usize, datas[i].len());
+            assert!(stream.clone_dtoh(&d_dst[i]).unwrap() == datas[i], "{kernel:?}: item {i}");
+        }
     }
 }

@@ -10,8 +10,9 @@
 //
 // Safety: every read stays inside src[0 .. src_size) and the dictionary, every write inside
 // dst[0 .. dst_capacity) and the workspace; corrupt input returns a named status.
-// Single-threaded: one thread decodes one frame; the workspace must not be shared by two
-// concurrent calls.
+// Threads: one thread decodes a frame; given a team (decode_team.cuh), it shares long
+// output copies with the other lanes of its warp, which wait in cz_team_help. The workspace
+// must not be shared by two concurrent calls.
 #ifndef CUZSTD_FRAME_DECODE_CUH
 #define CUZSTD_FRAME_DECODE_CUH
 
@@ -157,7 +158,7 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
 // *lits points at the literals (inside src for raw literals, else ws->literals),
 // *nlits is their count and *consumed the section size.
 CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t block_max, cz_decode_workspace* ws,
-                                         const uint8_t** lits, size_t* nlits, size_t* consumed) {
+                                         const uint8_t** lits, size_t* nlits, size_t* consumed, cz_team team) {
     if (size < 2) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
     const unsigned type = src[0] & 3;
     const unsigned sf = (src[0] >> 2) & 3;
@@ -182,7 +183,7 @@ CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t
             *consumed = hsize + n;
         } else {
             if (hsize + 1 > size) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-            memset(ws->literals, src[hsize], n);
+            cz_team_fill(team, ws->literals, src[hsize], n);
             *lits = ws->literals;
             *nlits = n;
             *consumed = hsize + 1;
@@ -240,11 +241,12 @@ CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t
 // max_window_size: frames whose window (or, single-segment, content size) exceeds it fail
 // with WINDOW_TOO_LARGE; CZ_WINDOW_UNLIMITED keeps only the format's limit.
 // On OK, *src_consumed is the frame's size and *dst_written the bytes it produced.
-// *detail is the index of the block that failed (0 for header errors).
+// *detail is the index of the block that failed (0 for header errors). `team`: see the
+// file comment.
 CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
                                       const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
                                       uint64_t max_window_size, size_t* src_consumed, size_t* dst_written,
-                                      uint32_t* detail) {
+                                      uint32_t* detail, cz_team team = cz_team_single()) {
     *src_consumed = 0;
     *dst_written = 0;
     *detail = 0;
@@ -261,6 +263,7 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
     if (src_size < (size_t)h.header_size + CZ_BLOCK_HEADER_SIZE) return CZ_STATUS_SOURCE_TRUNCATED;
     if (max_window_size != CZ_WINDOW_UNLIMITED && h.window_size > max_window_size) return CZ_STATUS_WINDOW_TOO_LARGE;
     cz_output out;
+    out.team = team;
     uint32_t dict_id = 0;
     st = cz_load_dictionary(dict, dict_size, ws, &out.dict, &out.dict_size, &dict_id);
     if (st != CZ_STATUS_OK) return st;
@@ -284,20 +287,20 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
         if (type == CZ_BLOCK_RLE) {
             if (src_size - ip < 1) return CZ_STATUS_SOURCE_TRUNCATED;
             if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
-            memset(out.base + out.pos, src[ip], bsize);
+            cz_team_fill(team, out.base + out.pos, src[ip], bsize);
             out.pos += bsize;
             ip += 1;
         } else {
             if (bsize > src_size - ip) return CZ_STATUS_SOURCE_TRUNCATED;
             if (type == CZ_BLOCK_RAW) {
                 if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
-                if (bsize) memcpy(out.base + out.pos, src + ip, bsize);
+                cz_team_copy(team, out.base + out.pos, src + ip, bsize);
                 out.pos += bsize;
             } else {
                 if (bsize > block_max) return CZ_STATUS_BLOCK_TOO_LARGE;
                 const uint8_t* lits = nullptr;
                 size_t nlits = 0, lsize = 0;
-                st = cz_decode_literals(src + ip, bsize, block_max, ws, &lits, &nlits, &lsize);
+                st = cz_decode_literals(src + ip, bsize, block_max, ws, &lits, &nlits, &lsize, team);
                 if (st != CZ_STATUS_OK) return st;
                 st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, &ws->seq, ws->rep,
                                          &ws->scratch.seq, &out);
@@ -326,7 +329,8 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
 // last frame are TRAILING_BYTES. *detail: (frame index << 16) | block index of the failure.
 CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
                                     const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
-                                    uint64_t max_window_size, size_t* dst_written, uint32_t* detail) {
+                                    uint64_t max_window_size, size_t* dst_written, uint32_t* detail,
+                                    cz_team team = cz_team_single()) {
     size_t ip = 0, op = 0;
     *dst_written = 0;
     *detail = 0;
@@ -334,7 +338,7 @@ CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t
         size_t used = 0, wrote = 0;
         uint32_t block = 0;
         const uint32_t st = cz_decode_frame(src + ip, src_size - ip, dst ? dst + op : nullptr, dst_capacity - op, dict,
-                                            dict_size, ws, max_window_size, &used, &wrote, &block);
+                                            dict_size, ws, max_window_size, &used, &wrote, &block, team);
         if (st != CZ_STATUS_OK) {
             *detail = (frame << 16) | (block & 0xFFFF);
             return st;

@@ -10,6 +10,7 @@
 #include "fse_common.cuh"
 #include "fse_decode.cuh"
 #include "bit_reader.cuh"
+#include "decode_team.cuh"
 
 // The three sequence decoding tables of a frame. `valid` becomes 1 once a block with
 // sequences (or a dictionary) has defined all three, which Repeat_Mode requires.
@@ -33,6 +34,7 @@ typedef struct cz_output {
     size_t cap;
     const uint8_t* dict;
     size_t dict_size;
+    cz_team team;  // who writes the output (see decode_team.cuh)
 } cz_output;
 
 // Reads one table description of `mode` from src[0 .. size) into table/log;
@@ -82,18 +84,13 @@ CZ_HD CZ_FORCEINLINE void cz_copy_match(cz_output* out, size_t offset, size_t le
         const size_t back = offset - out->pos;
         const uint8_t* m = out->dict + (out->dict_size - back);
         const size_t n1 = back < len ? back : len;
-        memcpy(op, m, n1);
+        cz_team_copy(out->team, op, m, n1);
         op += n1;
         len -= n1;
         out->pos += n1;
         if (len == 0) return;
     }
-    const uint8_t* m = op - offset;
-    if (offset >= len) {
-        memcpy(op, m, len);
-    } else {
-        for (size_t i = 0; i < len; i++) op[i] = m[i];
-    }
+    cz_team_match(out->team, op, offset, len);
     out->pos += len;
 }
 
@@ -190,7 +187,7 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
             // Execute.
             if (ll > nlits - lit_pos) return CZ_STATUS_LITERALS_OVERRUN;
             if (ll + ml > out->cap - out->pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
-            memcpy(out->base + out->pos, lits + lit_pos, (size_t)ll);
+            cz_team_copy(out->team, out->base + out->pos, lits + lit_pos, (size_t)ll);
             lit_pos += (size_t)ll;
             out->pos += (size_t)ll;
             if (offset > out->pos + out->dict_size) return CZ_STATUS_OFFSET_OUT_OF_RANGE;
@@ -205,7 +202,7 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
     }
     const size_t rest = nlits - lit_pos;
     if (rest > out->cap - out->pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
-    memcpy(out->base + out->pos, lits + lit_pos, rest);
+    cz_team_copy(out->team, out->base + out->pos, lits + lit_pos, rest);
     out->pos += rest;
     return CZ_STATUS_OK;
 }

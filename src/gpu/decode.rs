@@ -24,6 +24,26 @@ pub fn workspace_slot_size() -> u64 {
     (crate::gpu::reference_decode::workspace_size() as u64).next_multiple_of(ALIGN as u64)
 }
 
+/// Which kernel decodes a batch. Both give the same results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecodeKernel {
+    /// `cz_decode_batch`: one thread decodes each item (one per 32-thread block).
+    #[default]
+    Thread,
+    /// `cz_decode_batch_warp`: lane 0 of a warp decodes each item and shares output copies
+    /// of 64 bytes or more with the other 31 lanes.
+    Warp,
+}
+
+impl DecodeKernel {
+    fn name(self) -> &'static str {
+        match self {
+            DecodeKernel::Thread => "cz_decode_batch",
+            DecodeKernel::Warp => "cz_decode_batch_warp",
+        }
+    }
+}
+
 /// A dictionary resident on the device, for [`Gpu::decompress_batch_device`].
 pub struct DeviceDictionary {
     bytes: CudaSlice<u8>,
@@ -55,6 +75,7 @@ impl Gpu {
     /// failing frame and block in `detail` ((frame << 16) | block) and the decoded size.
     /// `workspace` holds one or more slots of [`workspace_slot_size`] bytes; at most that
     /// many items are decoded concurrently. `dict`, when given, is used for every item.
+    /// `kernel` picks the implementation ([`DecodeKernel`]).
     ///
     /// # Safety
     /// Until the stream has run this launch: every source range must be readable device
@@ -67,6 +88,7 @@ impl Gpu {
         items: &CudaView<'_, cz_batch_item>,
         dict: Option<&DeviceDictionary>,
         options: &DecodeOptions,
+        kernel: DecodeKernel,
         workspace: &mut CudaViewMut<'_, u8>,
         results: &mut CudaViewMut<'_, cz_item_result>,
     ) -> Result<()> {
@@ -92,7 +114,7 @@ impl Gpu {
             Some(d) => (device_address(&d.bytes, stream), d.bytes.len() as u64),
             None => (0u64, 0u64),
         };
-        let f = self.function(Module::FrameDecode, "cz_decode_batch")?;
+        let f = self.function(Module::FrameDecode, kernel.name())?;
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 };
         let max_window = options.max_window_size;
         let mut b = stream.launch_builder(&f);
@@ -110,7 +132,8 @@ impl Gpu {
         // its capacity (disjoint from everything else by contract), results[0..n)
         // (results.len() >= n), and for block b < grid <= slots the slot b of `stride` >=
         // cz_decode_workspace_size() bytes inside `workspace`.
-        unsafe { b.launch(cfg) }.ctx("launching cz_decode_batch")?;
+        // Both kernels have this contract; the warp kernel needs blockDim.x == 32 (BLOCK).
+        unsafe { b.launch(cfg) }.ctx("launching a decode kernel")?;
         Ok(())
     }
 }
@@ -121,6 +144,7 @@ pub struct BatchDecompressor<'g> {
     gpu: &'g Gpu,
     options: DecodeOptions,
     dict: Option<DeviceDictionary>,
+    kernel: DecodeKernel,
     workspace_budget: usize,
 }
 
@@ -128,7 +152,7 @@ impl<'g> BatchDecompressor<'g> {
     /// A decompressor with `options` whose workspace is at most 1/8 of the device's memory.
     pub fn new(gpu: &'g Gpu, options: DecodeOptions) -> Self {
         let workspace_budget = (gpu.props().total_memory / 8).max(64 << 20);
-        Self { gpu, options, dict: None, workspace_budget }
+        Self { gpu, options, dict: None, kernel: DecodeKernel::default(), workspace_budget }
     }
 
     /// Uses `dict` for every input of every later batch (uploaded once, here).
@@ -140,6 +164,12 @@ impl<'g> BatchDecompressor<'g> {
     /// Sets the most workspace memory one call may use (at least one slot is always used).
     pub fn with_workspace_budget(mut self, bytes: usize) -> Self {
         self.workspace_budget = bytes;
+        self
+    }
+
+    /// Picks the kernel ([`DecodeKernel::Thread`] unless set).
+    pub fn with_kernel(mut self, kernel: DecodeKernel) -> Self {
+        self.kernel = kernel;
         self
     }
 
@@ -230,6 +260,7 @@ impl<'g> BatchDecompressor<'g> {
                     &d_items.as_view(),
                     self.dict.as_ref(),
                     &self.options,
+                    self.kernel,
                     &mut ws,
                     &mut res,
                 )?
