@@ -113,6 +113,7 @@ pub fn compress_into(src: &[u8], dst: &mut [u8], options: &EncodeOptions) -> Res
 
 /// Compresses each input into its own frame; one result per input, in order. An input that
 /// fails (only possible for inputs over [`MAX_FRAME_CONTENT`]) does not affect the others.
+/// Inputs are spread over the machine's cores.
 pub fn compress_batch(inputs: &[&[u8]], options: &EncodeOptions) -> Vec<Result<Vec<u8>>> {
     let mut outs: Vec<Vec<u8>> = inputs.iter().map(|s| vec![0u8; compress_bound(s.len())]).collect();
     let mut slots: Vec<usize> = Vec::with_capacity(inputs.len());
@@ -138,7 +139,22 @@ pub fn compress_batch(inputs: &[&[u8]], options: &EncodeOptions) -> Vec<Result<V
             rest = tail;
             at = i + 1;
         }
-        ffi::encode_batch(&srcs, &mut dsts, options.level, options.flags())
+        // Items are independent: groups of them run on their own threads, each group with
+        // its own workspace; the frames do not depend on the grouping.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(srcs.len()).max(1);
+        let per = srcs.len().div_ceil(threads).max(1);
+        let mut results = Vec::with_capacity(srcs.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = srcs
+                .chunks(per)
+                .zip(dsts.chunks_mut(per))
+                .map(|(s, d)| scope.spawn(move || ffi::encode_batch(s, d, options.level, options.flags())))
+                .collect();
+            for h in handles {
+                results.extend(h.join().expect("an encoder thread panicked"));
+            }
+        });
+        results
     };
     for (&i, r) in slots.iter().zip(&results) {
         if r.status != abi::CZ_STATUS_OK {
