@@ -194,12 +194,18 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let mut ids = tokenizer.encode(&text)?;
         ids.truncate(args.ppl_tokens);
         let t = Instant::now();
-        let (ppl, scored) = llm::perplexity(&model, &ids, args.ppl_chunk)?;
-        let secs = t.elapsed().as_secs_f64();
-        let comparison = match &dense {
-            Some(d) => Some(llm::compare_logits(d, &model, &ids, args.ppl_chunk)?),
-            None => None,
+        // With --compare-f16 one pass over both models gives the perplexity and the comparison.
+        let (ppl, scored, comparison) = match &dense {
+            Some(d) => {
+                let c = llm::compare_logits(d, &model, &ids, args.ppl_chunk)?;
+                (c.candidate_perplexity, ids.len() - 1, Some(c))
+            }
+            None => {
+                let (ppl, scored) = llm::perplexity(&model, &ids, args.ppl_chunk)?;
+                (ppl, scored, None)
+            }
         };
+        let secs = t.elapsed().as_secs_f64();
         if args.json {
             let report = serde_json::json!({
                 "model": args.model.display().to_string(),
@@ -224,11 +230,12 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             println!("{report}");
         } else {
             println!(
-                "perplexity {ppl:.4} over {scored} predicted tokens (first {} tokens of {}, chunks of {}), {secs:.1} s, {:.1} tokens/s",
+                "perplexity {ppl:.4} over {scored} predicted tokens (first {} tokens of {}, chunks of {}), {secs:.1} s, {:.1} tokens/s{}",
                 ids.len(),
                 path.display(),
                 args.ppl_chunk,
-                ids.len() as f64 / secs
+                ids.len() as f64 / secs,
+                if comparison.is_some() { " (both models)" } else { "" }
             );
             if let Some(c) = &comparison {
                 println!(
