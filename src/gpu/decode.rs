@@ -82,6 +82,7 @@ impl Gpu {
     /// memory of this context, every destination range writable device memory of this
     /// context, and no destination may overlap another item's destination, any source, the
     /// dictionary, the workspace or `results`.
+    #[allow(clippy::too_many_arguments)]
     pub unsafe fn decompress_batch_device(
         &self,
         stream: &CudaStream,
