@@ -2,8 +2,17 @@
 //! host): whole buffers of concatenated frames, with or without a dictionary.
 //!
 //! This is the same code the GPU kernel runs (`cuda/include/frame_decode.cuh`); results match
-//! libzstd 1.5.6's one-shot `ZSTD_decompress`, except that by default frames with a window
-//! larger than 128 MiB are refused (see [`DecodeOptions::max_window_size`]).
+//! libzstd 1.5.6's one-shot `ZSTD_decompress`, with two deliberate differences:
+//!
+//! * by default frames with a window larger than 128 MiB are refused (see
+//!   [`DecodeOptions::max_window_size`]; [`DecodeOptions::unlimited_window`] lifts it);
+//! * a Huffman literals stream whose last code reads past the start of the stream is
+//!   rejected (`HUFFMAN_STREAM_CORRUPT`), as RFC 8878 requires. libzstd's double-symbol
+//!   Huffman decoder, which it uses for dictionary tables and for some 4-stream blocks, accepts
+//!   such corrupt streams. No encoder produces them.
+//!
+//! libzstd's other tolerance of invalid data that 1.5.6 still has (a truncated second initial
+//! state of FSE-compressed Huffman weights, `decompressor_permissive.md`) is reproduced.
 #![forbid(unsafe_code)]
 
 use std::fmt;
