@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use cuzstd::bench::cpu::{self, all_threads};
+use cuzstd::bench::cuzstd::CuzstdCodec;
 use cuzstd::bench::data::{self, format_size, parse_size, DataSet, Input, SetSize, Source};
 use cuzstd::bench::gpu::{GpuBench, GpuCodec, NvcompCodec};
 use cuzstd::bench::report::{format_csv, format_summary, format_table, utc_string, Outcome, Row};
@@ -97,6 +98,9 @@ struct Args {
     /// Load nvCOMP and print what it reports (version, alignments, sizes); needs no GPU.
     #[arg(long)]
     probe_nvcomp: bool,
+    /// cuzstd GPU compression levels, one column each (comma-separated; empty: no cuzstd column).
+    #[arg(long, value_delimiter = ',', default_value = "1,3,9")]
+    cuzstd_levels: Vec<i32>,
     /// List the data sets and exit.
     #[arg(long)]
     list: bool,
@@ -156,10 +160,12 @@ fn probe(args: &Args) -> AnyResult<()> {
     Ok(())
 }
 
-/// The GPU codecs of this run. cuzstd's batch codec joins here once it exists (see
-/// `cuzstd::bench::gpu`): push a `Box<dyn GpuCodec>` wrapping it.
-fn gpu_codecs<'g>(args: &Args, _gpu: &'g Gpu) -> Vec<Box<dyn GpuCodec + 'g>> {
+/// The GPU codecs of this run: cuzstd at each of `--cuzstd-levels`, then nvCOMP.
+fn gpu_codecs<'g>(args: &Args, gpu: &'g Gpu) -> Vec<Box<dyn GpuCodec + 'g>> {
     let mut codecs: Vec<Box<dyn GpuCodec + 'g>> = Vec::new();
+    for &level in &args.cuzstd_levels {
+        codecs.push(Box::new(CuzstdCodec::new(gpu, level)));
+    }
     match load_nvcomp(args) {
         Ok(nv) => codecs.push(Box::new(NvcompCodec { nv })),
         Err(NvcompError::NotFound(_)) => eprintln!("nvCOMP not found: skipped"),

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cpu;
+pub mod cuzstd;
 pub mod data;
 pub mod gpu;
 pub mod report;

@@ -683,6 +683,30 @@ impl DeviceChunks {
         self.layout.is_empty()
     }
 
+    /// Device address of the start of the buffer (chunk i is at `+ layout().offsets[i]`).
+    pub fn base_address(&self) -> u64 {
+        super::device_address(&self.data, &self.stream)
+    }
+
+    /// Sets the chunk lengths from sizes a kernel reported by other means (each must fit
+    /// its slot), on the host and in the device table.
+    pub fn set_lens(&mut self, lens: &[usize]) -> Result<()> {
+        if lens.len() != self.len() {
+            return Err(CrateError::InvalidArgument(format!("{} lengths for {} chunks", lens.len(), self.len())).into());
+        }
+        for (i, (&l, &cap)) in lens.iter().zip(&self.layout.capacities).enumerate() {
+            if l > cap {
+                return Err(NvcompError::ChunkSize { index: i, size: l, expected: format!("<= {cap}") });
+            }
+        }
+        let table: Vec<u64> = lens.iter().map(|&l| l as u64).collect();
+        if !table.is_empty() {
+            self.stream.memcpy_htod(&table, &mut self.d_lens)?;
+        }
+        self.layout.lens = lens.to_vec();
+        Ok(())
+    }
+
     /// Copies the device-written chunk lengths into the layout (waits for the stream).
     pub fn read_lens(&mut self) -> Result<()> {
         let lens = self.stream.clone_dtoh(&self.d_lens)?;
