@@ -38,7 +38,8 @@ impl<W: Write> Encoder<W> {
     fn flush_batch(&mut self, all: bool) -> io::Result<()> {
         let chunk = self.compressor.options().chunk_size;
         let take = if all { self.pending.len() } else { self.pending.len() / chunk * chunk };
-        if take == 0 && !(all && !self.wrote_any) {
+        // Nothing to write, except that an empty stream still gets one (empty) frame.
+        if take == 0 && (!all || self.wrote_any) {
             return Ok(());
         }
         let chunks: Vec<&[u8]> =
