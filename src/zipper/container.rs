@@ -368,7 +368,7 @@ impl ZipperFile {
             return Err(tensor_err(name, "has a checksum but is not in the container"));
         }
         for name in m.weights.keys() {
-            self.load_weight(name)?;
+            self.load_weight(name, false)?;
         }
         Ok(())
     }
@@ -412,10 +412,11 @@ impl ZipperFile {
     /// The packed weight `name`, copied out of the file and validated (except the frames'
     /// compressed contents: see [`PackedWeight::verify`]).
     pub fn weight(&self, name: &str) -> Result<PackedWeight> {
-        self.load_weight(name)
+        self.load_weight(name, true)?.ok_or_else(|| tensor_err(name, "was not copied"))
     }
 
-    fn load_weight(&self, name: &str) -> Result<PackedWeight> {
+    /// Validates the weight `name`; returns it copied out of the file when `copy` is set.
+    fn load_weight(&self, name: &str, copy: bool) -> Result<Option<PackedWeight>> {
         let m = &self.meta;
         let wm = m.weights.get(name).ok_or_else(|| tensor_err(name, "is not a packed weight of this container"))?;
         let err = |s: String| tensor_err(name, s);
@@ -475,12 +476,42 @@ impl ZipperFile {
         if row_starts[0] != 0 || u64::from(*row_starts.last().expect("t + 1 ≥ 2")) != wm.rows {
             return Err(tensor_err(&rname, format!("should run from 0 to {} rows", wm.rows)));
         }
-        let p = PackedWeight {
+        let layout = m.tile_layout()?;
+        // Both tables strictly increasing (with the ends checked above, every range is then
+        // inside the delta and the rows) before any frame is looked at.
+        for i in 0..t as usize {
+            let (o0, o1) = (offsets[i], offsets[i + 1]);
+            if o1 <= o0 {
+                return Err(tile_err(name, i, format!("frame offsets {o0}..{o1} are not increasing")));
+            }
+            let (r0, r1) = (row_starts[i], row_starts[i + 1]);
+            if r1 <= r0 || r1 - r0 > m.tile_rows {
+                return Err(tile_err(
+                    name,
+                    i,
+                    format!("rows {r0}..{r1} are empty, decreasing or more than {}", m.tile_rows),
+                ));
+            }
+        }
+        for i in 0..t as usize {
+            let (r0, r1) = (row_starts[i], row_starts[i + 1]);
+            let size =
+                frame::inspect_tile(&delta[offsets[i] as usize..offsets[i + 1] as usize], m.max_tile_bytes as usize)
+                    .map_err(|s| tile_err(name, i, s))?;
+            if size < 2 * (r1 - r0) as usize {
+                return Err(tile_err(
+                    name,
+                    i,
+                    format!("frame content is {size} bytes, too short for {} row counts", r1 - r0),
+                ));
+            }
+        }
+        let p = copy.then(|| PackedWeight {
             name: name.to_string(),
             rows,
             cols,
             kind,
-            layout: m.tile_layout()?,
+            layout,
             max_tile_bytes: m.max_tile_bytes as usize,
             base: base.to_vec(),
             scales,
@@ -491,34 +522,7 @@ impl ZipperFile {
             half,
             round_to,
             nnz: wm.nnz,
-        };
-        // Both tables strictly increasing (with the ends checked above, every range is then
-        // inside the delta and the rows) before any frame is looked at.
-        for i in 0..t as usize {
-            let (o0, o1) = (p.tile_offsets[i], p.tile_offsets[i + 1]);
-            if o1 <= o0 {
-                return Err(tile_err(name, i, format!("frame offsets {o0}..{o1} are not increasing")));
-            }
-            let (r0, r1) = (p.tile_rows[i], p.tile_rows[i + 1]);
-            if r1 <= r0 || r1 - r0 > m.tile_rows {
-                return Err(tile_err(
-                    name,
-                    i,
-                    format!("rows {r0}..{r1} are empty, decreasing or more than {}", m.tile_rows),
-                ));
-            }
-        }
-        for i in 0..t as usize {
-            let (r0, r1) = (p.tile_rows[i], p.tile_rows[i + 1]);
-            let size = frame::inspect_tile(p.tile_frame(i), p.max_tile_bytes).map_err(|s| tile_err(name, i, s))?;
-            if size < 2 * (r1 - r0) as usize {
-                return Err(tile_err(
-                    name,
-                    i,
-                    format!("frame content is {size} bytes, too short for {} row counts", r1 - r0),
-                ));
-            }
-        }
+        });
         Ok(p)
     }
 }
