@@ -8,10 +8,12 @@
 //! readers can jump to any chunk. Decompression accepts any standard zstd stream: chunked
 //! files (frames decoded in parallel), one large frame, concatenated and skippable frames.
 //!
-//! Backends ([`Backend`]): `Cpu` runs libzstd on all cores with the same file layout; `Auto`
-//! picks the best available one and says so once on stderr.
+//! Backends ([`Backend`]): `Cuda` runs cuzstd's kernels, `Reference` the host build of the same
+//! code, `Cpu` libzstd on all cores, all with the same file layout; `Auto` is CUDA when a device
+//! opens, else the CPU (said once on stderr).
 
 mod cpu;
+mod gpu;
 pub mod stream;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,24 +62,21 @@ impl std::str::FromStr for Backend {
 static AUTO_REPORTED: AtomicBool = AtomicBool::new(false);
 
 impl Backend {
-    /// The concrete backend `self` stands for on this machine.
+    /// The concrete backend `self` stands for on this machine: `Auto` is CUDA when a device
+    /// opens, else the CPU (said once on stderr); `Cuda` fails without a device.
     pub fn resolve(self) -> Result<Backend> {
         match self {
-            Backend::Auto => {
-                let reason = match crate::gpu::device_count() {
-                    Ok(n) if n > 0 => "the CUDA codec is not built yet".to_string(),
-                    Ok(_) => "no CUDA device".to_string(),
-                    Err(e) => e.to_string(),
-                };
-                if !AUTO_REPORTED.swap(true, Ordering::Relaxed) {
-                    eprintln!("cuzstd: using the CPU backend ({reason})");
+            Backend::Auto => match gpu::device() {
+                Ok(_) => Ok(Backend::Cuda),
+                Err(e) => {
+                    if !AUTO_REPORTED.swap(true, Ordering::Relaxed) {
+                        eprintln!("cuzstd: using the CPU backend ({e})");
+                    }
+                    Ok(Backend::Cpu)
                 }
-                Ok(Backend::Cpu)
-            }
-            Backend::Cpu => Ok(Backend::Cpu),
-            Backend::Cuda | Backend::Reference => {
-                Err(Error::Unsupported(format!("the {self:?} backend's codec is not built yet; use --backend cpu")))
-            }
+            },
+            Backend::Cuda => gpu::device().map(|_| Backend::Cuda),
+            other => Ok(other),
         }
     }
 }
@@ -157,9 +156,15 @@ impl Compressor {
     /// seek-table entries.
     pub(crate) fn compress_chunks(&self, chunks: &[&[u8]]) -> Result<(Vec<Vec<u8>>, Vec<SeekEntry>)> {
         let o = &self.options;
-        let frames = match o.backend.resolve()? {
+        // Levels and dictionaries only libzstd has stay on the CPU when the choice is automatic.
+        let gpu_encodable = o.dictionary.is_none()
+            && (crate::encode::LEVEL_MIN..=crate::encode::LEVEL_MAX).contains(&o.level);
+        let backend = if o.backend == Backend::Auto && !gpu_encodable { Backend::Cpu } else { o.backend.resolve()? };
+        let frames = match backend {
             Backend::Cpu => cpu::compress_chunks(chunks, o, threads(o.threads))?,
-            other => unreachable!("resolve() returned {other:?}"),
+            Backend::Cuda => gpu::compress_chunks_cuda(chunks, o)?,
+            Backend::Reference => gpu::compress_chunks_reference(chunks, o)?,
+            Backend::Auto => unreachable!("resolve() never returns Auto"),
         };
         let entries = chunks
             .iter()
@@ -254,7 +259,9 @@ impl Decompressor {
         let o = &self.options;
         match o.backend.resolve()? {
             Backend::Cpu => cpu::decompress_frames(jobs, o, threads(o.threads)),
-            other => unreachable!("resolve() returned {other:?}"),
+            Backend::Cuda => gpu::decompress_frames_cuda(jobs, o),
+            Backend::Reference => gpu::decompress_frames_reference(jobs, o),
+            Backend::Auto => unreachable!("resolve() never returns Auto"),
         }
     }
 
