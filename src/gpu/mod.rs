@@ -7,6 +7,7 @@
 //! above the kernel in `cuda/`).
 
 pub mod decode;
+pub mod device_jobs;
 pub mod encode;
 pub mod nvcomp;
 pub mod pool;
@@ -17,8 +18,8 @@ pub mod reference_encode;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{
-    sys, CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, CudaView, CudaViewMut, DevicePtr, DeviceRepr, LaunchConfig,
-    PushKernelArg, ValidAsZeroBits,
+    sys, CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, CudaView, CudaViewMut, DevicePtr,
+    DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits,
 };
 use cudarc::nvrtc::Ptx;
 
@@ -284,7 +285,8 @@ impl Gpu {
         let mut data = self.pool.alloc(total)?;
         {
             let mut dst = data.buf_mut().slice_mut(..total);
-            self.stream.memcpy_htod(&staging.buf().as_slice().ctx("mapping pinned memory")?[..total], &mut dst)
+            self.stream
+                .memcpy_htod(&staging.buf().as_slice().ctx("mapping pinned memory")?[..total], &mut dst)
                 .ctx("copying inputs to the device")?;
         }
         let base = device_address(data.buf(), &self.stream);
