@@ -9,15 +9,15 @@
 
 pub mod abi;
 pub mod bench;
-pub mod decode;
 pub mod bulk;
+pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod format;
 pub mod gguf;
-pub mod llm;
 #[allow(unsafe_code)]
 pub mod gpu;
+pub mod llm;
 pub mod pool;
 pub mod reference;
 pub mod zipper;
