@@ -37,10 +37,15 @@ fn our_encoder_writes_files_libzstd_reads_with_a_seek_table() {
 #[test]
 fn our_decoder_reads_files_libzstd_and_the_cpu_backend_write() {
     let data = sample(400_000);
-    let cpu = Compressor::new(CompressOptions { level: 19, chunk_size: 100_000, backend: Backend::Cpu, ..Default::default() })
-        .unwrap()
-        .compress(&data)
-        .unwrap();
+    let cpu = Compressor::new(CompressOptions {
+        level: 19,
+        chunk_size: 100_000,
+        backend: Backend::Cpu,
+        ..Default::default()
+    })
+    .unwrap()
+    .compress(&data)
+    .unwrap();
     assert_eq!(ref_decompressor().decompress(&cpu).unwrap(), data);
     let mut one = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
     zstd_safe::compress(&mut one, &data, 5).unwrap();

@@ -68,10 +68,10 @@ fn file_round_trip_with_default_names() {
 #[test]
 fn stdin_to_stdout_both_ways() {
     let data = sample(200_000);
-    let o = run_stdin(&mut bin().arg("-19"), &data);
+    let o = run_stdin(bin().arg("-19"), &data);
     assert!(o.status.success());
     assert_eq!(libzstd_decompress(&o.stdout, data.len()), data);
-    let o2 = run_stdin(&mut bin().arg("-d").arg("-"), &o.stdout);
+    let o2 = run_stdin(bin().arg("-d").arg("-"), &o.stdout);
     assert!(o2.status.success());
     assert_eq!(o2.stdout, data);
 }

@@ -68,6 +68,7 @@ fn reconstruct(w: &[f32], rows: usize, cols: usize, half: HalfKind, o: &PackOpti
 }
 
 /// Checks `y` (batch × rows) against X·Wᵀ in f64, with a tolerance relative to Σ|x·w|.
+#[allow(clippy::too_many_arguments)]
 fn check(y: &[f32], w: &[f32], x: &[f32], rows: usize, cols: usize, batch: usize, rel: f64, what: &str) {
     assert_eq!(y.len(), batch * rows, "{what}");
     for b in 0..batch {
