@@ -66,7 +66,8 @@ impl GpuCodec for CuzstdCodec<'_> {
         Ok(Box::new(self.gpu.compress_job(input, EncodeOptions::level(self.level), self.workspace_budget)?))
     }
     fn decompressor<'a>(&'a self, frames: &'a DeviceChunks, out_lens: &[usize]) -> Result<Box<dyn GpuJob + 'a>> {
-        let job = self.gpu.decompress_job(frames, out_lens, DecodeOptions::default(), self.kernel, self.workspace_budget)?;
+        let job =
+            self.gpu.decompress_job(frames, out_lens, DecodeOptions::default(), self.kernel, self.workspace_budget)?;
         Ok(Box::new(job))
     }
     fn h2h_compress_note(&self) -> String {

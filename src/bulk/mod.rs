@@ -157,8 +157,8 @@ impl Compressor {
     pub(crate) fn compress_chunks(&self, chunks: &[&[u8]]) -> Result<(Vec<Vec<u8>>, Vec<SeekEntry>)> {
         let o = &self.options;
         // Levels and dictionaries only libzstd has stay on the CPU when the choice is automatic.
-        let gpu_encodable = o.dictionary.is_none()
-            && (crate::encode::LEVEL_MIN..=crate::encode::LEVEL_MAX).contains(&o.level);
+        let gpu_encodable =
+            o.dictionary.is_none() && (crate::encode::LEVEL_MIN..=crate::encode::LEVEL_MAX).contains(&o.level);
         let backend = if o.backend == Backend::Auto && !gpu_encodable { Backend::Cpu } else { o.backend.resolve()? };
         let frames = match backend {
             Backend::Cpu => cpu::compress_chunks(chunks, o, threads(o.threads))?,

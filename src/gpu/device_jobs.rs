@@ -87,11 +87,17 @@ pub struct DecompressJob<'a> {
 impl Gpu {
     /// Plans compressing each chunk of `input` at `options.level`; the workspace takes at most
     /// `budget` bytes (at least one slot).
-    pub fn compress_job<'a>(&'a self, input: &'a DeviceChunks, options: EncodeOptions, budget: usize) -> Result<CompressJob<'a>> {
+    pub fn compress_job<'a>(
+        &'a self,
+        input: &'a DeviceChunks,
+        options: EncodeOptions,
+        budget: usize,
+    ) -> Result<CompressJob<'a>> {
         let lens = &input.layout().lens;
         let max_src = lens.iter().copied().max().unwrap_or(0) as u64;
         let caps: Vec<usize> = lens.iter().map(|&l| crate::encode::compress_bound(l)).collect();
-        let out = DeviceChunks::alloc(input.stream(), Layout::slots(&caps, 16)).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let out = DeviceChunks::alloc(input.stream(), Layout::slots(&caps, 16))
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let slot = encode::workspace_slot_size(max_src, options.level);
         Ok(CompressJob { plan: Plan::new(self, input, out, slot, budget)?, options, max_src })
     }
@@ -108,7 +114,8 @@ impl Gpu {
         if out_lens.len() != frames.len() {
             return Err(Error::InvalidArgument(format!("{} output sizes for {} frames", out_lens.len(), frames.len())));
         }
-        let out = DeviceChunks::alloc(frames.stream(), Layout::slots(out_lens, 16)).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let out = DeviceChunks::alloc(frames.stream(), Layout::slots(out_lens, 16))
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let slot = decode::workspace_slot_size();
         Ok(DecompressJob { plan: Plan::new(self, frames, out, slot, budget)?, kernel, options })
     }
