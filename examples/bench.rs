@@ -98,9 +98,12 @@ struct Args {
     /// Load nvCOMP and print what it reports (version, alignments, sizes); needs no GPU.
     #[arg(long)]
     probe_nvcomp: bool,
-    /// cuzstd GPU compression levels, one column each (comma-separated; empty: no cuzstd column).
+    /// cuzstd GPU compression levels, one column each (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,3,9")]
     cuzstd_levels: Vec<i32>,
+    /// Leave cuzstd's columns out (baseline-only runs).
+    #[arg(long)]
+    no_cuzstd: bool,
     /// List the data sets and exit.
     #[arg(long)]
     list: bool,
@@ -163,7 +166,7 @@ fn probe(args: &Args) -> AnyResult<()> {
 /// The GPU codecs of this run: cuzstd at each of `--cuzstd-levels`, then nvCOMP.
 fn gpu_codecs<'g>(args: &Args, gpu: &'g Gpu) -> Vec<Box<dyn GpuCodec + 'g>> {
     let mut codecs: Vec<Box<dyn GpuCodec + 'g>> = Vec::new();
-    for &level in &args.cuzstd_levels {
+    for &level in args.cuzstd_levels.iter().filter(|_| !args.no_cuzstd) {
         codecs.push(Box::new(CuzstdCodec::new(gpu, level)));
     }
     match load_nvcomp(args) {

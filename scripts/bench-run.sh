@@ -16,6 +16,8 @@
 #            mapsdatazrh, random_org) tiled to 1 GiB
 #   curve    Silesia xml at 1 MiB .. 1 GiB (libzstd -3 all threads, nvCOMP), plus the PNG
 #   chunks   Silesia xml at 1 GiB with 16 KiB and 256 KiB chunks
+#   cuzstd   cuzstd's GPU codec (levels 1, 3) beside nvCOMP and libzstd -3: Silesia xml and the
+#            Canterbury texts at 1 GiB (the other modes leave cuzstd out to stay within a command)
 #
 # Writes bench-MODE.csv, bench-MODE.txt (table and progress) and, for curve, bench-curve.png
 # to $OUT when set (else ./bench-results/). The binary refuses to report unverified rows.
@@ -44,12 +46,13 @@ args=(--data "$data" --csv "$out/bench-$mode.csv")
 [ -n "$weights" ] && args+=(--weights "$weights")
 case "$mode" in
   probe)    args=(--probe-nvcomp) ;;
-  sanity)   args+=(--files silesia/xml,canterbury --sizes 1g --no-cpu --no-edge --levels 3 --gpu-decode-levels 3) ;;
-  native)   args+=(--sizes native) ;;
-  1g)       args+=(--sizes 1g --no-edge --files silesia/xml,canterbury,bb.binast --gpu-decode-levels 1,3) ;;
-  1g-more)  args+=(--sizes 1g --files weights-f16,random,all-equal,pi.txt,e.txt,html.txt,Mark.Twain,mapsdatazrh,random_org --gpu-decode-levels 1,3) ;;
-  curve)    args+=(--curve-only --curve-files silesia/xml) ;;
-  chunks)   args+=(--sizes 1g --files silesia/xml --no-edge --chunk 16k,256k --gpu-decode-levels 1,3) ;;
+  sanity)   args+=(--no-cuzstd --files silesia/xml,canterbury --sizes 1g --no-cpu --no-edge --levels 3 --gpu-decode-levels 3) ;;
+  native)   args+=(--no-cuzstd --sizes native) ;;
+  1g)       args+=(--no-cuzstd --sizes 1g --no-edge --files silesia/xml,canterbury,bb.binast --gpu-decode-levels 1,3) ;;
+  1g-more)  args+=(--no-cuzstd --sizes 1g --files weights-f16,random,all-equal,pi.txt,e.txt,html.txt,Mark.Twain,mapsdatazrh,random_org --gpu-decode-levels 1,3) ;;
+  curve)    args+=(--no-cuzstd --curve-only --curve-files silesia/xml) ;;
+  chunks)   args+=(--no-cuzstd --sizes 1g --files silesia/xml --no-edge --chunk 16k,256k --gpu-decode-levels 1,3) ;;
+  cuzstd)   args+=(--sizes 1g --no-edge --files silesia/xml,canterbury/* --levels 3 --threads all --gpu-decode-levels 3 --cuzstd-levels 1,3) ;;
   *) echo "bench-run: unknown mode $mode" >&2; exit 2 ;;
 esac
 
