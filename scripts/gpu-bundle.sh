@@ -45,6 +45,12 @@ shared=${CUZSTD_SHARED:-$root/../shared}
 cp -r "$shared/bench-data" "$stage/shared/"
 mkdir -p "$stage/shared/corpus/zstd-golden"
 cp -r "$shared/corpus/zstd-golden/golden-compression" "$stage/shared/corpus/zstd-golden/"
+# Conformance frames the GPU decoder tests read (inputs only: the tests ask libzstd for the verdict).
+for d in decodecorpus/nodict/zst decodecorpus/dict/zst; do
+  mkdir -p "$stage/shared/corpus/$d" && cp "$shared/corpus/$d"/* "$stage/shared/corpus/$d/"
+done
+mkdir -p "$stage/shared/corpus/ruzstd/decodecorpus_files"
+cp "$shared/corpus/ruzstd/decodecorpus_files"/*.zst "$stage/shared/corpus/ruzstd/decodecorpus_files/"
 [ -d models ] && ls models/*.f16 >/dev/null 2>&1 && mkdir -p "$stage/models" && cp models/*.f16 "$stage/models/"
 
 # nvCOMP for the comparisons, from the PyPI wheel (loaded at run time; optional).

@@ -5,6 +5,8 @@
 //! Needs an NVIDIA GPU; fails loudly without one. Run with
 //! `cargo test --release --features gpu-tests --test gpu_decode`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use cuzstd::decode::{self, DecodeOptions, Dictionary};
@@ -71,7 +73,7 @@ fn gpu_batch_disagreements(
 }
 
 fn unpack(file: &str) -> Vec<(String, Vec<u8>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/decode").join(file);
+    let path = common::data().join("decode").join(file);
     let packed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let size = zstd_safe::get_frame_content_size(&packed).ok().flatten().expect("pack has a content size") as usize;
     let mut raw = Vec::with_capacity(size);
@@ -90,7 +92,7 @@ fn unpack(file: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn shared_corpus() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let p = common::shared().join("corpus");
     assert!(p.is_dir(), "{} is missing", p.display());
     p
 }

@@ -4,6 +4,8 @@
 //! Small sets are packed in tests/data/decode (see its README); the decodecorpus sets
 //! (16 MB of frames) are read from ../shared/corpus, which CI provides.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use cuzstd::decode::{self, DecodeOptions, Dictionary};
@@ -64,7 +66,7 @@ fn check(name: &str, src: &[u8], dict: Option<&[u8]>) -> Option<String> {
 }
 
 fn unpack(file: &str) -> Vec<(String, Vec<u8>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/decode").join(file);
+    let path = common::data().join("decode").join(file);
     let packed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let raw = zstd_safe_decode_all(&packed);
     let mut recs = Vec::new();
@@ -88,7 +90,7 @@ fn zstd_safe_decode_all(src: &[u8]) -> Vec<u8> {
 }
 
 fn shared_corpus() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let p = common::shared().join("corpus");
     assert!(
         p.is_dir(),
         "{} is missing: the decodecorpus sets live there (see tests/data/decode/README.md)",
