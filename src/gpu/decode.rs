@@ -9,12 +9,11 @@
 use cudarc::driver::{CudaSlice, CudaStream, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 
 use super::{device_address, Gpu, Module};
-use crate::abi::{cz_batch_item, cz_item_result, CZ_STATUS_OK};
+use crate::abi::{cz_batch_item, cz_item_result};
 use crate::decode::{DecodeOptions, Dictionary};
-use crate::error::{CudaContext as _, Error, Result, Status};
+use crate::error::{CudaContext as _, Error, Result};
 
-/// Alignment of each workspace slot and of each staged buffer.
-const ALIGN: usize = 256;
+use super::staging::ALIGN;
 /// Threads per block of `cz_decode_batch` (one block decodes one item at a time).
 const BLOCK: u32 = 32;
 
@@ -201,86 +200,24 @@ impl<'g> BatchDecompressor<'g> {
         if inputs.is_empty() {
             return Ok(Vec::new());
         }
-        let gpu = self.gpu;
-        let stream = gpu.stream();
-        let n = inputs.len();
-        let mut src_off = Vec::with_capacity(n);
-        let mut dst_off = Vec::with_capacity(n);
-        let (mut src_total, mut dst_total) = (0usize, 0usize);
-        for (s, &cap) in inputs.iter().zip(capacities) {
-            src_off.push(src_total);
-            src_total = (src_total + s.len()).next_multiple_of(ALIGN);
-            dst_off.push(dst_total);
-            dst_total = (dst_total + cap).next_multiple_of(ALIGN);
-        }
-        let src_total = src_total.max(ALIGN);
-        let dst_total = dst_total.max(ALIGN);
         let stride = workspace_slot_size() as usize;
-        let slots = (self.workspace_budget / stride).clamp(1, n);
-
-        let mut staging = gpu.pinned_pool().alloc(src_total)?;
-        {
-            let host = staging.buf_mut().as_mut_slice().ctx("mapping pinned memory")?;
-            for (s, &o) in inputs.iter().zip(&src_off) {
-                host[o..o + s.len()].copy_from_slice(s);
-            }
-        }
-        let mut d_src = gpu.pool().alloc(src_total)?;
-        {
-            let mut dst = d_src.buf_mut().slice_mut(..src_total);
-            stream
-                .memcpy_htod(&staging.buf().as_slice().ctx("mapping pinned memory")?[..src_total], &mut dst)
-                .ctx("copying inputs to the device")?;
-        }
-        let d_dst = gpu.pool().alloc(dst_total)?;
-        let mut d_ws = gpu.pool().alloc(stride * slots)?;
-        let src_base = device_address(d_src.buf(), stream);
-        let dst_base = device_address(d_dst.buf(), stream);
-        let items: Vec<cz_batch_item> = (0..n)
-            .map(|i| cz_batch_item {
-                src: src_base + src_off[i] as u64,
-                src_size: inputs[i].len() as u64,
-                dst: dst_base + dst_off[i] as u64,
-                dst_capacity: capacities[i] as u64,
-            })
-            .collect();
-        let d_items = stream.clone_htod(&items).ctx("copying descriptors")?;
-        let mut d_results = gpu.pool().alloc(n * std::mem::size_of::<cz_item_result>())?;
-        let results = {
-            // SAFETY: the pooled buffer holds at least n results, and every bit pattern of
-            // cz_item_result ({u32, u32, u64}) is a valid value; the kernel writes all n.
-            let mut res = unsafe { d_results.buf_mut().transmute_mut::<cz_item_result>(n) }
-                .expect("pooled buffer holds n results");
-            let mut ws = d_ws.buf_mut().slice_mut(..stride * slots);
-            // SAFETY: sources lie inside d_src and destinations inside d_dst at disjoint,
-            // aligned offsets of the given capacities; both buffers, the dictionary (owned by
-            // self), the workspace and the results live until the synchronising copies below.
+        let slots = (self.workspace_budget / stride).clamp(1, inputs.len().max(1));
+        let gpu = self.gpu;
+        super::staging::run_batch(gpu, inputs, capacities, stride * slots, |items, ws, res| {
+            // SAFETY: run_batch's descriptors name its staged sources and disjoint destination
+            // slots of the given capacities; they, the dictionary (owned by self), the
+            // workspace and the results live until run_batch's copies after this launch.
             unsafe {
                 gpu.decompress_batch_device(
-                    stream,
-                    &d_items.as_view(),
+                    gpu.stream(),
+                    items,
                     self.dict.as_ref(),
                     &self.options,
                     self.kernel,
-                    &mut ws,
-                    &mut res,
-                )?
-            };
-            stream.clone_dtoh(&res).ctx("copying results back")?
-        };
-        let host = stream.clone_dtoh(&d_dst.buf().slice(..dst_total)).ctx("copying outputs back")?;
-        Ok(results
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                if r.status != CZ_STATUS_OK {
-                    return Err(Error::Item { index: i, status: Status(r.status) });
-                }
-                if r.size as usize > capacities[i] {
-                    return Err(Error::Item { index: i, status: Status(crate::abi::CZ_STATUS_INTERNAL) });
-                }
-                Ok(host[dst_off[i]..dst_off[i] + r.size as usize].to_vec())
-            })
-            .collect())
+                    ws,
+                    res,
+                )
+            }
+        })
     }
 }

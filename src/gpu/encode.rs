@@ -6,13 +6,12 @@
 
 use cudarc::driver::{CudaStream, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 
-use super::{device_address, Gpu, Module};
+use super::{Gpu, Module};
 use crate::abi::{cz_batch_item, cz_item_result};
 use crate::encode::EncodeOptions;
-use crate::error::{CudaContext as _, Error, Result, Status};
+use crate::error::{CudaContext as _, Error, Result};
 
-/// Alignment of each workspace slot and of each staged buffer.
-const ALIGN: usize = 256;
+use super::staging::ALIGN;
 
 /// Workspace bytes of one slot: one frame of at most `max_src_size` bytes at `level`,
 /// rounded up to the slot alignment. The kernel encodes as many frames at once as the
@@ -115,78 +114,16 @@ impl<'g> BatchCompressor<'g> {
         if inputs.is_empty() {
             return Ok(Vec::new());
         }
-        let gpu = self.gpu;
-        let stream = gpu.stream();
-        let n = inputs.len();
-        let mut src_off = Vec::with_capacity(n);
-        let mut dst_off = Vec::with_capacity(n);
-        let mut dst_cap = Vec::with_capacity(n);
-        let (mut src_total, mut dst_total) = (0usize, 0usize);
-        for s in inputs {
-            src_off.push(src_total);
-            src_total = (src_total + s.len()).next_multiple_of(ALIGN);
-            let cap = crate::encode::compress_bound(s.len());
-            dst_off.push(dst_total);
-            dst_cap.push(cap);
-            dst_total = (dst_total + cap).next_multiple_of(ALIGN);
-        }
-        let src_total = src_total.max(ALIGN);
+        let capacities: Vec<usize> = inputs.iter().map(|s| crate::encode::compress_bound(s.len())).collect();
         let max_src = inputs.iter().map(|s| s.len() as u64).max().unwrap_or(0);
         let stride = workspace_slot_size(max_src, self.options.level) as usize;
-        let slots = (self.workspace_budget / stride).clamp(1, n);
-
-        let mut staging = gpu.pinned_pool().alloc(src_total)?;
-        {
-            let host = staging.buf_mut().as_mut_slice().ctx("mapping pinned memory")?;
-            for (s, &o) in inputs.iter().zip(&src_off) {
-                host[o..o + s.len()].copy_from_slice(s);
-            }
-        }
-        let mut d_src = gpu.pool().alloc(src_total)?;
-        {
-            let mut dst = d_src.buf_mut().slice_mut(..src_total);
-            stream
-                .memcpy_htod(&staging.buf().as_slice().ctx("mapping pinned memory")?[..src_total], &mut dst)
-                .ctx("copying inputs to the device")?;
-        }
-        let d_dst = gpu.pool().alloc(dst_total)?;
-        let mut d_ws = gpu.pool().alloc(stride * slots)?;
-        let src_base = device_address(d_src.buf(), stream);
-        let dst_base = device_address(d_dst.buf(), stream);
-        let items: Vec<cz_batch_item> = (0..n)
-            .map(|i| cz_batch_item {
-                src: src_base + src_off[i] as u64,
-                src_size: inputs[i].len() as u64,
-                dst: dst_base + dst_off[i] as u64,
-                dst_capacity: dst_cap[i] as u64,
-            })
-            .collect();
-        let d_items = stream.clone_htod(&items).ctx("copying descriptors")?;
-        let mut d_results = gpu.pool().alloc(n * std::mem::size_of::<cz_item_result>())?;
-        let results = {
-            // SAFETY: the pooled buffer holds at least n results, and every bit pattern of
-            // cz_item_result ({u32, u32, u64}) is a valid value; the kernel writes all n.
-            let mut res = unsafe { d_results.buf_mut().transmute_mut::<cz_item_result>(n) }
-                .expect("pooled buffer holds n results");
-            let mut ws = d_ws.buf_mut().slice_mut(..stride * slots);
-            // SAFETY: sources lie inside d_src and destinations inside d_dst at disjoint,
-            // aligned offsets of compress_bound bytes each; both buffers, the workspace and
-            // the results live until the synchronising copies below.
-            unsafe {
-                gpu.compress_batch_device(stream, &d_items.as_view(), max_src, &self.options, &mut ws, &mut res)?
-            };
-            stream.clone_dtoh(&res).ctx("copying results back")?
-        };
-        let host = stream.clone_dtoh(&d_dst.buf().slice(..dst_total)).ctx("copying frames back")?;
-        Ok(results
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                if r.status != crate::abi::CZ_STATUS_OK {
-                    return Err(Error::Item { index: i, status: Status(r.status) });
-                }
-                Ok(host[dst_off[i]..dst_off[i] + r.size as usize].to_vec())
-            })
-            .collect())
+        let slots = (self.workspace_budget / stride).clamp(1, inputs.len());
+        let gpu = self.gpu;
+        super::staging::run_batch(gpu, inputs, &capacities, stride * slots, |items, ws, res| {
+            // SAFETY: run_batch's descriptors name its staged sources and disjoint destination
+            // slots of compress_bound bytes; they, the workspace and the results live until
+            // run_batch's copies after this launch; max_src bounds every source size.
+            unsafe { gpu.compress_batch_device(gpu.stream(), items, max_src, &self.options, ws, res) }
+        })
     }
 }

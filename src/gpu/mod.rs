@@ -14,6 +14,7 @@ pub mod pool;
 pub mod reference;
 pub mod reference_decode;
 pub mod reference_encode;
+mod staging;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
