@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::corpus::{capacity, libzstd, shared_corpus, unpack};
+
 use std::path::{Path, PathBuf};
 
 use cuzstd::decode::{self, DecodeOptions, Dictionary};
@@ -24,23 +26,6 @@ fn gpu() -> &'static Gpu {
 
 fn options() -> DecodeOptions {
     DecodeOptions::default().unlimited_window()
-}
-
-fn capacity(src: &[u8]) -> usize {
-    match decode::frames_info(src) {
-        Ok(info) => info.content_size.unwrap_or(info.bound).min(1 << 28) as usize,
-        Err(_) => 1 << 20,
-    }
-}
-
-fn libzstd(src: &[u8], dict: Option<&[u8]>, cap: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(cap);
-    let mut dctx = zstd_safe::DCtx::create();
-    let r = match dict {
-        Some(d) => dctx.decompress_using_dict(&mut out, src, d),
-        None => dctx.decompress(&mut out, src),
-    };
-    r.map(|_| out).map_err(|c| zstd_safe::get_error_name(c).to_string())
 }
 
 /// Decodes `inputs` as one GPU batch and compares every item with libzstd; returns the
@@ -70,31 +55,6 @@ fn gpu_batch_disagreements(
         }
     }
     bad
-}
-
-fn unpack(file: &str) -> Vec<(String, Vec<u8>)> {
-    let path = common::data().join("decode").join(file);
-    let packed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let size = zstd_safe::get_frame_content_size(&packed).ok().flatten().expect("pack has a content size") as usize;
-    let mut raw = Vec::with_capacity(size);
-    zstd_safe::decompress(&mut raw, &packed).expect("pack decodes");
-    let mut recs = Vec::new();
-    let mut p = 0usize;
-    while p < raw.len() {
-        let nl = u32::from_le_bytes(raw[p..p + 4].try_into().unwrap()) as usize;
-        let name = String::from_utf8(raw[p + 4..p + 4 + nl].to_vec()).unwrap();
-        p += 4 + nl;
-        let dl = u64::from_le_bytes(raw[p..p + 8].try_into().unwrap()) as usize;
-        recs.push((name, raw[p + 8..p + 8 + dl].to_vec()));
-        p += 8 + dl;
-    }
-    recs
-}
-
-fn shared_corpus() -> PathBuf {
-    let p = common::shared().join("corpus");
-    assert!(p.is_dir(), "{} is missing", p.display());
-    p
 }
 
 fn files(dir: &Path, ext: &str) -> Vec<(String, Vec<u8>)> {

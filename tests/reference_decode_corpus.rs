@@ -6,31 +6,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::corpus::{capacity, libzstd, read_dir_sorted, shared_corpus, unpack};
 
 use cuzstd::decode::{self, DecodeOptions, Dictionary};
-
-/// Output capacity given to both decoders: what the frame headers promise, when that is
-/// believable, else 1 MiB. Both get the same, so capacity never decides a difference.
-fn capacity(src: &[u8]) -> usize {
-    match decode::frames_info(src) {
-        Ok(info) => info.content_size.unwrap_or(info.bound).min(1 << 28) as usize,
-        Err(_) => 1 << 20,
-    }
-}
-
-fn libzstd(src: &[u8], dict: Option<&[u8]>, cap: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(cap);
-    let mut dctx = zstd_safe::DCtx::create();
-    let r = match dict {
-        Some(d) => dctx.decompress_using_dict(&mut out, src, d),
-        None => dctx.decompress(&mut out, src),
-    };
-    match r {
-        Ok(_) => Ok(out),
-        Err(code) => Err(zstd_safe::get_error_name(code).to_string()),
-    }
-}
 
 /// Compares one input; returns a description of the disagreement, if any.
 fn check(name: &str, src: &[u8], dict: Option<&[u8]>) -> Option<String> {
@@ -63,49 +41,6 @@ fn check(name: &str, src: &[u8], dict: Option<&[u8]>) -> Option<String> {
         (Ok(w), Err(e)) => Some(format!("{name}: libzstd decodes {} bytes, cuzstd fails: {e}", w.len())),
         (Err(e), Ok(g)) => Some(format!("{name}: libzstd fails ({e}), cuzstd decodes {} bytes", g.len())),
     }
-}
-
-fn unpack(file: &str) -> Vec<(String, Vec<u8>)> {
-    let path = common::data().join("decode").join(file);
-    let packed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let raw = zstd_safe_decode_all(&packed);
-    let mut recs = Vec::new();
-    let mut p = 0usize;
-    while p < raw.len() {
-        let nl = u32::from_le_bytes(raw[p..p + 4].try_into().unwrap()) as usize;
-        let name = String::from_utf8(raw[p + 4..p + 4 + nl].to_vec()).unwrap();
-        p += 4 + nl;
-        let dl = u64::from_le_bytes(raw[p..p + 8].try_into().unwrap()) as usize;
-        recs.push((name, raw[p + 8..p + 8 + dl].to_vec()));
-        p += 8 + dl;
-    }
-    recs
-}
-
-fn zstd_safe_decode_all(src: &[u8]) -> Vec<u8> {
-    let size = zstd_safe::get_frame_content_size(src).ok().flatten().expect("pack has a content size") as usize;
-    let mut out = Vec::with_capacity(size);
-    zstd_safe::decompress(&mut out, src).expect("pack decodes");
-    out
-}
-
-fn shared_corpus() -> PathBuf {
-    let p = common::shared().join("corpus");
-    assert!(
-        p.is_dir(),
-        "{} is missing: the decodecorpus sets live there (see tests/data/decode/README.md)",
-        p.display()
-    );
-    p
-}
-
-fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
 }
 
 fn assert_all_agree(set: &str, failures: Vec<String>, checked: usize) {

@@ -369,6 +369,10 @@ fn run(cli: &Cli) -> Result<bool, String> {
 }
 
 fn bench(args: &[String]) -> ExitCode {
-    eprintln!("cuzstd bench: not wired to the benchmark harness yet ({} arguments given)", args.len());
+    eprintln!(
+        "cuzstd bench: not part of the CLI yet ({} arguments ignored); the comparison table is \
+         `cargo run --release --features gpu-tests --example bench -- --help` (docs/BENCHMARKS.md)",
+        args.len()
+    );
     ExitCode::from(2)
 }

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+pub mod corpus;
+
 /// The crate root: `CUZSTD_TEST_ROOT` if set, else the source tree the test was built from.
 pub fn root() -> PathBuf {
     std::env::var_os("CUZSTD_TEST_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
