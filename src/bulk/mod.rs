@@ -22,9 +22,9 @@ use crate::error::{Error, Result};
 use crate::format::seekable::{SeekEntry, SeekTable};
 use crate::format::{self, FrameKind, FrameSpan};
 
-/// Default chunk size: 1 MiB. Large enough that libzstd's ratio at level 3 is within a few
-/// percent of whole-file compression on the bench files, small enough that a batch of
-/// chunks fills every core.
+/// Default chunk size: 1 MiB, so that a batch of chunks from a file of tens of MiB fills
+/// every CPU core and a GPU batch has thousands of frames at 1 GiB. Not yet tuned by
+/// measurement of the bulk pipeline (docs/BENCHMARKS.md has the codec's chunk-size table).
 pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
 /// Smallest and largest chunk sizes accepted (the seek table stores sizes as u32).
 pub const MIN_CHUNK_SIZE: usize = 1 << 10;
