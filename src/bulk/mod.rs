@@ -23,7 +23,7 @@ use crate::format::seekable::{SeekEntry, SeekTable};
 use crate::format::{self, FrameKind, FrameSpan};
 
 /// Default chunk size: 1 MiB, so that a batch of chunks from a file of tens of MiB fills
-/// every CPU core and a GPU batch has thousands of frames at 1 GiB. Not yet tuned by
+/// every CPU core and 1 GiB makes a GPU batch of 1024 frames. Not yet tuned by
 /// measurement of the bulk pipeline (docs/BENCHMARKS.md has the codec's chunk-size table).
 pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
 /// Smallest and largest chunk sizes accepted (the seek table stores sizes as u32).
