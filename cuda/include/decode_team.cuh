@@ -1,150 +1,168 @@
-// Output copies shared with a warp: the decoder runs in one thread (the leader); when it is
-// given a team, long copies into the output are split with the other 31 lanes of its warp.
+// Who runs the decoder: one thread, or all 32 lanes of a warp together.
 //
-// Protocol (device only): the leader writes a command into the team's mailbox (shared
-// memory), passes a __syncwarp, copies its share (bytes 0, 32, 64, ...), and passes a
-// second __syncwarp; each helper lane loops in cz_team_help: __syncwarp, read the command,
-// copy its share (bytes lane, lane + 32, ...), __syncwarp. CZ_TEAM_DONE ends the helpers'
-// loop. After the second barrier the whole copy is visible to the leader. The reference
-// build and single-thread callers pass no mailbox and copy alone.
+// Contract of a warp team (device only): every lane of the warp calls the decoder with the
+// same arguments, converged, and gets the same results. Control flow is uniform: the
+// sequential parts (headers, bitstreams, FSE states) run identically in every lane, reading
+// the same bytes; parts that write shared state (table builds) run in lane 0 and are
+// followed by cz_team_sync; output writes and copies are split between the lanes.
+// Every helper below that writes ends with cz_team_sync, so the bytes it wrote are visible
+// to every lane when it returns.
+//
+// A single-thread team (cz_team_single, the reference build and one-thread kernels) runs
+// the same code with width 1: the lane-parallel loops run in that one thread.
 #ifndef CUZSTD_DECODE_TEAM_CUH
 #define CUZSTD_DECODE_TEAM_CUH
 
 #include "portability.cuh"
 
-enum cz_team_op { CZ_TEAM_COPY = 0, CZ_TEAM_FILL = 1, CZ_TEAM_MATCH = 2, CZ_TEAM_DONE = 3 };
-
-typedef struct cz_team_cmd {
-    uint8_t* dst;
-    const uint8_t* src;  // COPY: source; MATCH: the `offset` bytes the match repeats
-    uint64_t n;
-    uint64_t offset;
-    uint32_t op;
-    uint32_t value;  // FILL byte
-} cz_team_cmd;
-
 typedef struct cz_team {
-    cz_team_cmd* box;  // null: the caller copies alone
+    unsigned lane;   // 0 .. width - 1
+    unsigned width;  // 1, or 32: a whole warp
 } cz_team;
 
-// Copies shorter than this are not worth two barriers.
-#define CZ_TEAM_MIN_BYTES 64
+#define CZ_TEAM_MAX_WIDTH 32u
+#define CZ_TEAM_FULL_MASK 0xFFFFFFFFu
 
 CZ_HD CZ_FORCEINLINE cz_team cz_team_single() {
     cz_team t;
-    t.box = nullptr;
+    t.lane = 0;
+    t.width = 1;
     return t;
 }
 
-// Lane `lane` of 32's share of a command.
-CZ_HD CZ_FORCEINLINE void cz_team_share(const cz_team_cmd& c, unsigned lane) {
-    switch (c.op) {
-        case CZ_TEAM_COPY:
-            for (uint64_t i = lane; i < c.n; i += 32) c.dst[i] = c.src[i];
-            break;
-        case CZ_TEAM_FILL:
-            for (uint64_t i = lane; i < c.n; i += 32) c.dst[i] = (uint8_t)c.value;
-            break;
-        default:
-            // dst[i] = dst[i - offset] in order: with the offset bytes before dst final,
-            // dst[i] = src[i % offset] (src = dst - offset), independent of other bytes.
-            for (uint64_t i = lane; i < c.n; i += 32) c.dst[i] = c.src[c.offset >= c.n ? i : i % c.offset];
-            break;
-    }
-}
-
-#if defined(__CUDA_ARCH__)
-__device__ __forceinline__ void cz_team_run(cz_team t, const cz_team_cmd& c) {
-    *t.box = c;
-    __syncwarp();
-    cz_team_share(c, 0);
-    __syncwarp();
-}
-
-// Helper lanes (1..31) of a warp whose lane 0 decodes with this mailbox: returns when the
-// leader calls cz_team_finish.
-__device__ __forceinline__ void cz_team_help(cz_team_cmd* box, unsigned lane) {
-    for (;;) {
-        __syncwarp();
-        const cz_team_cmd c = *box;
-        if (c.op == CZ_TEAM_DONE) break;
-        cz_team_share(c, lane);
-        __syncwarp();
-    }
-    __syncwarp();
-}
-
-// The leader's side of ending cz_team_help.
-__device__ __forceinline__ void cz_team_finish(cz_team_cmd* box) {
-    box->op = CZ_TEAM_DONE;
-    __syncwarp();
-    __syncwarp();
+#if defined(__CUDACC__)
+// The calling warp as a team; all 32 lanes must call.
+__device__ CZ_FORCEINLINE cz_team cz_team_warp() {
+    cz_team t;
+    t.lane = threadIdx.x & 31u;
+    t.width = 32;
+    return t;
 }
 #endif
+
+// Orders every lane's earlier memory accesses before every lane's later ones.
+CZ_HD CZ_FORCEINLINE void cz_team_sync(cz_team t) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) __syncwarp();
+#else
+    (void)t;
+#endif
+}
+
+// Bit i set where lane i's `p` holds.
+CZ_HD CZ_FORCEINLINE uint32_t cz_team_ballot(cz_team t, bool p) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) return __ballot_sync(CZ_TEAM_FULL_MASK, p);
+#else
+    (void)t;
+#endif
+    return p ? 1u : 0u;
+}
+
+// Lane `from`'s v (`from` may differ between lanes).
+CZ_HD CZ_FORCEINLINE uint32_t cz_team_shfl32(cz_team t, uint32_t v, unsigned from) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) return __shfl_sync(CZ_TEAM_FULL_MASK, v, (int)from);
+#else
+    (void)t;
+    (void)from;
+#endif
+    return v;
+}
+
+CZ_HD CZ_FORCEINLINE uint64_t cz_team_shfl64(cz_team t, uint64_t v, unsigned from) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) return __shfl_sync(CZ_TEAM_FULL_MASK, (unsigned long long)v, (int)from);
+#else
+    (void)t;
+    (void)from;
+#endif
+    return v;
+}
+
+// Index of the lowest set bit of x != 0.
+CZ_HD CZ_FORCEINLINE unsigned cz_lowbit32(uint32_t x) {
+#if defined(CZ_DEVICE)
+    return (unsigned)__ffs(x) - 1;
+#else
+    return (unsigned)__builtin_ctz(x);
+#endif
+}
+
+// Inclusive prefix sum of v over lanes 0 .. lane.
+CZ_HD CZ_FORCEINLINE uint64_t cz_team_scan64(cz_team t, uint64_t v) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        for (unsigned d = 1; d < 32; d <<= 1) {
+            const uint64_t y = __shfl_up_sync(CZ_TEAM_FULL_MASK, (unsigned long long)v, d);
+            if (t.lane >= d) v += y;
+        }
+    }
+#else
+    (void)t;
+#endif
+    return v;
+}
+
+CZ_HD CZ_FORCEINLINE uint32_t cz_team_scan32(cz_team t, uint32_t v) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        for (unsigned d = 1; d < 32; d <<= 1) {
+            const uint32_t y = __shfl_up_sync(CZ_TEAM_FULL_MASK, v, d);
+            if (t.lane >= d) v += y;
+        }
+    }
+#else
+    (void)t;
+#endif
+    return v;
+}
+
+// The number of lanes whose (nondecreasing over lanes) `incl` is <= x: with `incl` an
+// inclusive prefix sum of lengths, the lane whose range holds position x.
+CZ_HD CZ_FORCEINLINE unsigned cz_team_find(cz_team t, uint32_t incl, uint32_t x) {
+    unsigned k = 0;
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        for (unsigned step = 16; step >= 1; step >>= 1) {
+            const uint32_t v = __shfl_sync(CZ_TEAM_FULL_MASK, incl, (int)(k + step - 1));
+            if (v <= x) k += step;
+        }
+        return k;
+    }
+#else
+    (void)t;
+#endif
+    (void)incl;
+    (void)x;
+    return k;
+}
 
 // dst[0 .. n) = src[0 .. n); the ranges do not overlap.
 CZ_HD CZ_FORCEINLINE void cz_team_copy(cz_team t, uint8_t* dst, const uint8_t* src, size_t n) {
-#if defined(__CUDA_ARCH__)
-    if (t.box && n >= CZ_TEAM_MIN_BYTES) {
-        cz_team_cmd c;
-        c.dst = dst;
-        c.src = src;
-        c.n = n;
-        c.offset = 0;
-        c.op = CZ_TEAM_COPY;
-        c.value = 0;
-        cz_team_run(t, c);
+    if (t.width == 1) {
+        if (n) memcpy(dst, src, n);
         return;
     }
-#else
-    (void)t;
-#endif
-    if (n) memcpy(dst, src, n);
+    for (size_t i = t.lane; i < n; i += t.width) dst[i] = src[i];
+    cz_team_sync(t);
 }
 
 CZ_HD CZ_FORCEINLINE void cz_team_fill(cz_team t, uint8_t* dst, uint8_t v, size_t n) {
-#if defined(__CUDA_ARCH__)
-    if (t.box && n >= CZ_TEAM_MIN_BYTES) {
-        cz_team_cmd c;
-        c.dst = dst;
-        c.src = nullptr;
-        c.n = n;
-        c.offset = 0;
-        c.op = CZ_TEAM_FILL;
-        c.value = v;
-        cz_team_run(t, c);
+    if (t.width == 1) {
+        if (n) memset(dst, v, n);
         return;
     }
-#else
-    (void)t;
-#endif
-    if (n) memset(dst, v, n);
+    for (size_t i = t.lane; i < n; i += t.width) dst[i] = v;
+    cz_team_sync(t);
 }
 
-// dst[i] = dst[i - offset] for i = 0 .. len, in order (offset >= 1; the bytes before dst are
-// final).
-CZ_HD CZ_FORCEINLINE void cz_team_match(cz_team t, uint8_t* dst, size_t offset, size_t len) {
-    const uint8_t* m = dst - offset;
-#if defined(__CUDA_ARCH__)
-    if (t.box && len >= CZ_TEAM_MIN_BYTES) {
-        cz_team_cmd c;
-        c.dst = dst;
-        c.src = m;
-        c.n = len;
-        c.offset = offset;
-        c.op = CZ_TEAM_MATCH;
-        c.value = 0;
-        cz_team_run(t, c);
-        return;
-    }
-#else
-    (void)t;
+// Profiling hooks around the decoder's phases: empty unless the includer defines
+// CZ_PROF_BEGIN(phase) and CZ_PROF_END(phase, team) (a development harness timing phases
+// with clock64). Phases: literals, seq_tables, seq_decode, seq_exec, raw_rle, checksum.
+#ifndef CZ_PROF_BEGIN
+#define CZ_PROF_BEGIN(phase)
+#define CZ_PROF_END(phase, team)
 #endif
-    if (offset >= len) {
-        if (len) memcpy(dst, m, len);
-    } else {
-        for (size_t i = 0; i < len; i++) dst[i] = m[i];
-    }
-}
 
 #endif  // CUZSTD_DECODE_TEAM_CUH

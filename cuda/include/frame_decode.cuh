@@ -10,9 +10,10 @@
 //
 // Safety: every read stays inside src[0 .. src_size) and the dictionary, every write inside
 // dst[0 .. dst_capacity) and the workspace; corrupt input returns a named status.
-// Threads: one thread decodes a frame; given a team (decode_team.cuh), it shares long
-// output copies with the other lanes of its warp, which wait in cz_team_help. The workspace
-// must not be shared by two concurrent calls.
+// Threads: one thread decodes a frame, or a whole warp together (decode_team.cuh): then
+// the sequences are executed a batch of 32 at a time, the four Huffman streams decode in
+// four lanes, output copies are split between the lanes. The workspace must not be shared
+// by two concurrent calls.
 #ifndef CUZSTD_FRAME_DECODE_CUH
 #define CUZSTD_FRAME_DECODE_CUH
 
@@ -39,11 +40,18 @@ typedef struct cz_frame_header {
     uint32_t single_segment;
 } cz_frame_header;
 
+// The decoding tables, the hottest data of the decoder: a caller can keep them in shared
+// memory (cz_decode_all's `tables`); by default they live in the workspace.
+typedef struct cz_decode_tables {
+    uint16_t huf[CZ_HUF_DTABLE_SIZE];
+    cz_seq_tables seq;
+} cz_decode_tables;
+
 // Everything the decoder keeps for one frame. Lives wherever the caller puts it (global
 // memory in the batched kernel); 8-byte aligned.
 typedef struct cz_decode_workspace {
-    uint16_t huf[CZ_HUF_DTABLE_SIZE];
-    cz_seq_tables seq;
+    cz_decode_tables own;
+    cz_decode_tables* t;  // the tables in use: `own` or the caller's (set by each entry point)
     uint32_t rep[CZ_REP_NUM];
     uint32_t huf_log;
     uint32_t huf_valid;
@@ -99,10 +107,12 @@ CZ_HD inline uint32_t cz_parse_frame_header(const uint8_t* src, size_t size, cz_
 // Loads a dictionary: a zstd-format dictionary (magic 0xEC30A437, at least 8 bytes) puts
 // its entropy tables and repeat offsets into ws; anything else is raw content.
 // *content/*content_size get the part matches may reference, *id the Dictionary_ID (0 for
-// raw content). Status: OK or DICTIONARY_CORRUPT.
+// raw content). Status: OK or DICTIONARY_CORRUPT. The tables go to ws->t, which the
+// caller sets.
 CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_decode_workspace* ws,
                                          const uint8_t** content, size_t* content_size, uint32_t* id) {
-    ws->seq.valid = 0;
+    cz_decode_tables* const t = ws->t;
+    t->seq.valid = 0;
     ws->huf_valid = 0;
     ws->rep[0] = CZ_REP_INIT_0;
     ws->rep[1] = CZ_REP_INIT_1;
@@ -116,7 +126,7 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
     size_t pos = CZ_DICT_HEADER_SIZE;
     size_t used = 0;
     unsigned log = 0;
-    if (cz_huf_read_table(dict + pos, size - pos, ws->huf, &log, &used, &ws->scratch.huf) != CZ_STATUS_OK) {
+    if (cz_huf_read_table(dict + pos, size - pos, t->huf, &log, &used, &ws->scratch.huf) != CZ_STATUS_OK) {
         return CZ_STATUS_DICTIONARY_CORRUPT;
     }
     ws->huf_log = log;
@@ -125,9 +135,9 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
         cz_fse_dentry* table;
         uint8_t* log;
         unsigned max_symbol, max_log;
-    } kinds[3] = {{ws->seq.of, &ws->seq.of_log, CZ_OF_MAX_SYMBOL, CZ_OF_ACCURACY_MAX},
-                  {ws->seq.ml, &ws->seq.ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX},
-                  {ws->seq.ll, &ws->seq.ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX}};
+    } kinds[3] = {{t->seq.of, &t->seq.of_log, CZ_OF_MAX_SYMBOL, CZ_OF_ACCURACY_MAX},
+                  {t->seq.ml, &t->seq.ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX},
+                  {t->seq.ll, &t->seq.ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX}};
     for (int k = 0; k < 3; k++) {
         unsigned maxs = kinds[k].max_symbol, tlog = 0;
         if (!cz_fse_read_ncount(dict + pos, size - pos, ws->scratch.seq.norm, &maxs, &tlog, &used)) {
@@ -147,7 +157,7 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
         if (r == 0 || r > csize) return CZ_STATUS_DICTIONARY_CORRUPT;
         ws->rep[i] = r;
     }
-    ws->seq.valid = 1;
+    t->seq.valid = 1;
     ws->huf_valid = 1;
     *content = dict + pos + 12;
     *content_size = csize;
@@ -216,19 +226,28 @@ CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t
     size_t psize = csize;
     if (type == CZ_LITERALS_COMPRESSED) {
         if (!single && psize == 0) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+        // The table build writes shared scratch: lane 0 builds, the others wait.
         size_t used = 0;
-        unsigned log = 0;
-        ws->huf_valid = 0;
-        const uint32_t st = cz_huf_read_table(p, psize, ws->huf, &log, &used, &ws->scratch.huf);
+        uint32_t st = CZ_STATUS_OK;
+        if (team.lane == 0) {
+            unsigned log = 0;
+            ws->huf_valid = 0;
+            st = cz_huf_read_table(p, psize, ws->t->huf, &log, &used, &ws->scratch.huf);
+            if (st == CZ_STATUS_OK && used >= psize) st = CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+            if (st == CZ_STATUS_OK) {
+                ws->huf_log = log;
+                ws->huf_valid = 1;
+            }
+        }
+        st = cz_team_shfl32(team, st, 0);
+        used = (size_t)cz_team_shfl64(team, used, 0);
+        cz_team_sync(team);
         if (st != CZ_STATUS_OK) return st;
-        if (used >= psize) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
-        ws->huf_log = log;
-        ws->huf_valid = 1;
         p += used;
         psize -= used;
     }
-    const uint32_t st = single ? cz_huf_decode_stream(ws->huf, ws->huf_log, p, psize, ws->literals, n)
-                               : cz_huf_decode_4streams(ws->huf, ws->huf_log, p, psize, ws->literals, n);
+    const uint32_t st = single ? cz_huf_decode_1stream_team(ws->t->huf, ws->huf_log, p, psize, ws->literals, n, team)
+                               : cz_huf_decode_4streams(ws->t->huf, ws->huf_log, p, psize, ws->literals, n, team);
     if (st != CZ_STATUS_OK) return st;
     *lits = ws->literals;
     *nlits = n;
@@ -236,17 +255,33 @@ CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t
     return CZ_STATUS_OK;
 }
 
+// XXH64 (seed 0) of p[0 .. len): a team runs the four accumulators in lanes 0..3.
+CZ_HD inline uint64_t cz_team_xxh64(cz_team team, const uint8_t* p, uint64_t len) {
+    if (team.width < 4 || len < 32) return cz_xxh64(p, len, 0);
+    const uint64_t stripes = len >> 5;
+    uint64_t v = cz_xxh64_lane_init(0, team.lane & 3u);
+    if (team.lane < 4) {
+        const uint8_t* q = p + 8 * team.lane;
+        for (uint64_t i = 0; i < stripes; i++) v = cz_xxh64_round(v, cz_read_le64(q + 32 * i));
+    }
+    const uint64_t v1 = cz_team_shfl64(team, v, 0), v2 = cz_team_shfl64(team, v, 1);
+    const uint64_t v3 = cz_team_shfl64(team, v, 2), v4 = cz_team_shfl64(team, v, 3);
+    return cz_xxh64_finish(cz_xxh64_converge(v1, v2, v3, v4) + len, p + (stripes << 5), len);
+}
+
 // Decodes one frame at src[0 .. src_size) into dst[0 .. dst_capacity) with an optional
 // dictionary (dict may be null). A skippable frame is skipped (0 bytes written).
 // max_window_size: frames whose window (or, single-segment, content size) exceeds it fail
 // with WINDOW_TOO_LARGE; CZ_WINDOW_UNLIMITED keeps only the format's limit.
 // On OK, *src_consumed is the frame's size and *dst_written the bytes it produced.
-// *detail is the index of the block that failed (0 for header errors). `team`: see the
-// file comment.
+// *detail is the index of the block that failed (0 for header errors). `team` and
+// `tables`: see cz_decode_all.
 CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
                                       const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
                                       uint64_t max_window_size, size_t* src_consumed, size_t* dst_written,
-                                      uint32_t* detail, cz_team team = cz_team_single()) {
+                                      uint32_t* detail, cz_team team = cz_team_single(),
+                                      cz_decode_tables* tables = nullptr) {
+    ws->t = tables ? tables : &ws->own;
     *src_consumed = 0;
     *dst_written = 0;
     *detail = 0;
@@ -265,7 +300,15 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
     cz_output out;
     out.team = team;
     uint32_t dict_id = 0;
-    st = cz_load_dictionary(dict, dict_size, ws, &out.dict, &out.dict_size, &dict_id);
+    out.dict = dict;
+    out.dict_size = 0;
+    // Loading builds tables in shared scratch: lane 0 loads, the others wait.
+    if (team.lane == 0) st = cz_load_dictionary(dict, dict_size, ws, &out.dict, &out.dict_size, &dict_id);
+    st = cz_team_shfl32(team, st, 0);
+    dict_id = cz_team_shfl32(team, dict_id, 0);
+    out.dict = dict + (cz_team_shfl64(team, (uint64_t)(out.dict - dict), 0));
+    out.dict_size = (size_t)cz_team_shfl64(team, out.dict_size, 0);
+    cz_team_sync(team);
     if (st != CZ_STATUS_OK) return st;
     if (h.dict_id != 0 && h.dict_id != dict_id) {
         return dict ? CZ_STATUS_DICTIONARY_ID_MISMATCH : CZ_STATUS_DICTIONARY_MISSING;
@@ -287,22 +330,28 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
         if (type == CZ_BLOCK_RLE) {
             if (src_size - ip < 1) return CZ_STATUS_SOURCE_TRUNCATED;
             if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
+            CZ_PROF_BEGIN(raw_rle);
             cz_team_fill(team, out.base + out.pos, src[ip], bsize);
+            CZ_PROF_END(raw_rle, team);
             out.pos += bsize;
             ip += 1;
         } else {
             if (bsize > src_size - ip) return CZ_STATUS_SOURCE_TRUNCATED;
             if (type == CZ_BLOCK_RAW) {
                 if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
+                CZ_PROF_BEGIN(raw_rle);
                 cz_team_copy(team, out.base + out.pos, src + ip, bsize);
+                CZ_PROF_END(raw_rle, team);
                 out.pos += bsize;
             } else {
                 if (bsize > block_max) return CZ_STATUS_BLOCK_TOO_LARGE;
                 const uint8_t* lits = nullptr;
                 size_t nlits = 0, lsize = 0;
+                CZ_PROF_BEGIN(literals);
                 st = cz_decode_literals(src + ip, bsize, block_max, ws, &lits, &nlits, &lsize, team);
+                CZ_PROF_END(literals, team);
                 if (st != CZ_STATUS_OK) return st;
-                st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, &ws->seq, ws->rep,
+                st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, &ws->t->seq, ws->rep,
                                          &ws->scratch.seq, &out);
                 if (st != CZ_STATUS_OK) return st;
             }
@@ -314,7 +363,9 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
     if (h.checksum) {
         if (src_size - ip < CZ_CHECKSUM_SIZE) return CZ_STATUS_SOURCE_TRUNCATED;
         const uint32_t want = cz_read_le32(src + ip);
-        const uint32_t got = (uint32_t)cz_xxh64(out.base, out.pos, 0);
+        CZ_PROF_BEGIN(checksum);
+        const uint32_t got = (uint32_t)cz_team_xxh64(team, out.base, out.pos);
+        CZ_PROF_END(checksum, team);
         if (want != got) return CZ_STATUS_CHECKSUM_MISMATCH;
         ip += CZ_CHECKSUM_SIZE;
     }
@@ -327,10 +378,13 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
 // dst, one after another, like ZSTD_decompress: each frame starts afresh (its matches can
 // reach its own output and the dictionary, not earlier frames). 1..4 bytes left after the
 // last frame are TRAILING_BYTES. *detail: (frame index << 16) | block index of the failure.
+// team: one thread (default) or a whole warp (cz_team_warp: all 32 lanes call with the same
+// arguments and get the same results; see decode_team.cuh). tables: where the decoding
+// tables live (for example shared memory, one per team), or null for the workspace.
 CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
                                     const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
                                     uint64_t max_window_size, size_t* dst_written, uint32_t* detail,
-                                    cz_team team = cz_team_single()) {
+                                    cz_team team = cz_team_single(), cz_decode_tables* tables = nullptr) {
     size_t ip = 0, op = 0;
     *dst_written = 0;
     *detail = 0;
@@ -338,7 +392,7 @@ CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t
         size_t used = 0, wrote = 0;
         uint32_t block = 0;
         const uint32_t st = cz_decode_frame(src + ip, src_size - ip, dst ? dst + op : nullptr, dst_capacity - op, dict,
-                                            dict_size, ws, max_window_size, &used, &wrote, &block, team);
+                                            dict_size, ws, max_window_size, &used, &wrote, &block, team, tables);
         if (st != CZ_STATUS_OK) {
             *detail = (frame << 16) | (block & 0xFFFF);
             return st;

@@ -10,6 +10,7 @@
 #include "fse_common.cuh"
 #include "fse_decode.cuh"
 #include "bit_reader.cuh"
+#include "decode_team.cuh"
 
 // Decoding table entry: symbol in the low byte, code length in bits in the high byte.
 // The table has 1 << table_log entries, indexed by the next table_log bits of the stream.
@@ -146,10 +147,22 @@ CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, con
     return cz_br_finished(&br) ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
 }
 
+// cz_huf_decode_stream by a team: lane 0 decodes, the others wait for its literals.
+CZ_HD inline uint32_t cz_huf_decode_1stream_team(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
+                                                 uint8_t* dst, size_t n, cz_team team) {
+    uint32_t st = CZ_STATUS_OK;
+    if (team.lane == 0) st = cz_huf_decode_stream(dt, log, src, size, dst, n);
+    st = cz_team_shfl32(team, st, 0);
+    cz_team_sync(team);
+    return st;
+}
+
 // Decodes n literals from the 4-stream layout src[0 .. size) (6-byte jump table, then
 // four streams; streams 1-3 regenerate ceil(n/4) literals each, stream 4 the rest).
+// A team decodes the four streams in lanes 0..3 at once; the status is the first failing
+// stream's, as if decoded in order.
 CZ_HD inline uint32_t cz_huf_decode_4streams(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
-                                             uint8_t* dst, size_t n) {
+                                             uint8_t* dst, size_t n, cz_team team) {
     if (size < 10 || n < CZ_LITERALS_4_STREAMS_MIN) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
     const size_t l1 = cz_read_le16(src), l2 = cz_read_le16(src + 2), l3 = cz_read_le16(src + 4);
     const size_t head = CZ_HUF_JUMP_TABLE_SIZE + l1 + l2 + l3;
@@ -158,11 +171,16 @@ CZ_HD inline uint32_t cz_huf_decode_4streams(const uint16_t* dt, unsigned log, c
     const size_t seg = (n + 3) / 4;
     if (3 * seg > n) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
     const uint8_t* p = src + CZ_HUF_JUMP_TABLE_SIZE;
-    uint32_t st;
-    if ((st = cz_huf_decode_stream(dt, log, p, l1, dst, seg)) != CZ_STATUS_OK) return st;
-    if ((st = cz_huf_decode_stream(dt, log, p + l1, l2, dst + seg, seg)) != CZ_STATUS_OK) return st;
-    if ((st = cz_huf_decode_stream(dt, log, p + l1 + l2, l3, dst + 2 * seg, seg)) != CZ_STATUS_OK) return st;
-    return cz_huf_decode_stream(dt, log, p + l1 + l2 + l3, l4, dst + 3 * seg, n - 3 * seg);
+    uint32_t st = CZ_STATUS_OK;
+    for (unsigned k = team.lane; k < 4 && st == CZ_STATUS_OK; k += team.width) {
+        const size_t at = k == 0 ? 0 : k == 1 ? l1 : k == 2 ? l1 + l2 : l1 + l2 + l3;
+        const size_t len = k == 0 ? l1 : k == 1 ? l2 : k == 2 ? l3 : l4;
+        st = cz_huf_decode_stream(dt, log, p + at, len, dst + k * seg, k == 3 ? n - 3 * seg : seg);
+    }
+    const uint32_t bad = cz_team_ballot(team, st != CZ_STATUS_OK);
+    if (bad) st = cz_team_shfl32(team, st, cz_lowbit32(bad));
+    cz_team_sync(team);
+    return st;
 }
 
 #endif  // CUZSTD_HUF_DECODE_CUH

@@ -23,6 +23,13 @@
 #define CZ_REFERENCE_BUILD 1
 #endif
 
+// Full unrolling of the next loop where the compiler supports the pragma (nvcc).
+#if defined(__CUDACC__)
+#define CZ_UNROLL _Pragma("unroll")
+#else
+#define CZ_UNROLL
+#endif
+
 // Host entry points of the reference build use C linkage so Rust can call them.
 #define CZ_REF_API extern "C"
 

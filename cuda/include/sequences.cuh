@@ -75,31 +75,253 @@ CZ_HD inline uint32_t cz_seq_read_table(unsigned mode, const uint8_t* src, size_
     }
 }
 
-// Copies a match of `len` bytes at `offset` behind out->pos (which the caller has
-// checked against the output capacity and the dictionary size).
-CZ_HD CZ_FORCEINLINE void cz_copy_match(cz_output* out, size_t offset, size_t len) {
+// One thread's execution of a sequence whose checks passed: dst[0 .. len) = the `len` bytes
+// `offset` behind it (reaching into the dictionary content first when offset > out->pos).
+CZ_HD CZ_FORCEINLINE void cz_copy_match_single(cz_output* out, size_t offset, size_t len) {
     uint8_t* op = out->base + out->pos;
     if (offset > out->pos) {
-        // Starts in the dictionary content.
         const size_t back = offset - out->pos;
         const uint8_t* m = out->dict + (out->dict_size - back);
         const size_t n1 = back < len ? back : len;
-        cz_team_copy(out->team, op, m, n1);
+        memcpy(op, m, n1);
         op += n1;
         len -= n1;
         out->pos += n1;
         if (len == 0) return;
     }
-    cz_team_match(out->team, op, offset, len);
+    const uint8_t* m = op - offset;
+    if (offset >= len) {
+        memcpy(op, m, len);
+    } else {
+        for (size_t i = 0; i < len; i++) op[i] = m[i];
+    }
     out->pos += len;
 }
 
+// The first failing check of one sequence, in the order RFC 8878's execution implies:
+// literals available, room for literals and match, offset within output + dictionary.
+CZ_HD CZ_FORCEINLINE uint32_t cz_seq_check(uint64_t lit_at, uint64_t ll, uint64_t ml, uint64_t off, uint64_t out_at,
+                                           size_t nlits, const cz_output* out) {
+    if (lit_at > nlits || ll > nlits - lit_at) return CZ_STATUS_LITERALS_OVERRUN;
+    if (out_at > out->cap || ll + ml > out->cap - out_at) return CZ_STATUS_OUTPUT_TOO_SMALL;
+    if (off > out_at + ll + out->dict_size) return CZ_STATUS_OFFSET_OUT_OF_RANGE;
+    return CZ_STATUS_OK;
+}
+
+// Bytes per lane the batch copies load before they store (memory-level parallelism).
+#define CZ_EXEC_UNROLL 4
+
+// Executes `cnt` decoded sequences, one per lane (lane j < cnt holds sequence j of the batch:
+// literal length ll, match length ml, offset off), as if executed one after another:
+// the first sequence (in order) that fails a check gives the status and nothing of the
+// batch is written then. Otherwise all literals are copied first (each lane a share of the
+// batch's bytes), then the matches in rounds: a round copies every match whose source
+// bytes are final (before the batch's first match, in literals, in the dictionary, or
+// written by a match of an earlier round); a match shorter than its offset repeats the
+// `offset` bytes before it (dst[i] = src[i % offset]), so it never reads its own output.
+// Positions inside a batch fit 32 bits (ll, ml < 2^18 each, 32 sequences).
+CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint32_t ml, uint32_t off,
+                                    const uint8_t* lits, size_t nlits, size_t* lit_pos, cz_output* out) {
+    if (tm.width == 1) {
+        if (cnt == 0) return CZ_STATUS_OK;
+        const uint32_t st = cz_seq_check(*lit_pos, ll, ml, off, out->pos, nlits, out);
+        if (st != CZ_STATUS_OK) return st;
+        if (ll) memcpy(out->base + out->pos, lits + *lit_pos, ll);
+        *lit_pos += ll;
+        out->pos += ll;
+        cz_copy_match_single(out, off, ml);
+        return CZ_STATUS_OK;
+    }
+    if (cnt == 0) return CZ_STATUS_OK;
+    const bool active = tm.lane < cnt;
+    if (!active) ll = ml = off = 0;
+    const uint32_t lit_incl = cz_team_scan32(tm, ll);
+    const uint32_t out_incl = cz_team_scan32(tm, ll + ml);
+    const uint32_t lit_rel = lit_incl - ll;        // this sequence's literals, from *lit_pos
+    const uint32_t out_rel = out_incl - ll - ml;   // its output, from out->pos
+    const uint32_t code = active ? cz_seq_check(*lit_pos + lit_rel, ll, ml, off, out->pos + out_rel, nlits, out)
+                                 : (uint32_t)CZ_STATUS_OK;
+    const uint32_t bad = cz_team_ballot(tm, code != CZ_STATUS_OK);
+    if (bad) return cz_team_shfl32(tm, code, cz_lowbit32(bad));
+
+    uint8_t* const base = out->base + out->pos;
+    const unsigned last = tm.width - 1;
+    // Literals: byte t of the batch's literals goes to base[dlit(k) + t], k its sequence.
+    {
+        const uint32_t total = cz_team_shfl32(tm, lit_incl, last);
+        const uint32_t dlit = out_rel - lit_rel;
+        const uint8_t* ls = lits + *lit_pos;
+        for (uint32_t t0 = 0; t0 < total; t0 += tm.width * CZ_EXEC_UNROLL) {
+            uint8_t v[CZ_EXEC_UNROLL];
+            uint32_t d[CZ_EXEC_UNROLL];
+            CZ_UNROLL
+            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+                const uint32_t t = t0 + u * tm.width + tm.lane;
+                const unsigned k = cz_team_find(tm, lit_incl, t);
+                d[u] = cz_team_shfl32(tm, dlit, k) + t;
+                v[u] = t < total ? ls[t] : 0;
+            }
+            CZ_UNROLL
+            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+                const uint32_t t = t0 + u * tm.width + tm.lane;
+                if (t < total) base[d[u]] = v[u];
+            }
+        }
+        *lit_pos += total;
+    }
+    cz_team_sync(tm);
+
+    // Matches. Lane j reads base[a .. a + need) (a < -out->pos: the dictionary's end).
+    const uint32_t ms = out_rel + ll;
+    const int64_t a = (int64_t)ms - (int64_t)off;
+    const uint32_t need = off < ml ? off : ml;
+    const uint32_t period = off < ml ? off : 0xFFFFFFFFu;
+    const int64_t first_ms = cz_team_shfl32(tm, ms, 0);  // (every lane must shuffle)
+    const bool indep = !active || a + (int64_t)need <= first_ms;
+    uint32_t dep = 0;  // earlier lanes of the batch whose match output lane j reads
+    if (cz_team_ballot(tm, !indep)) {
+        const int64_t hi = a + (int64_t)need;
+        for (unsigned k = 0; k < cnt; k++) {
+            const int64_t ms_k = cz_team_shfl32(tm, ms, k);
+            const int64_t me_k = ms_k + cz_team_shfl32(tm, ml, k);
+            if (!indep && k < tm.lane && ms_k < hi && me_k > a) dep |= 1u << k;
+        }
+    }
+    const int64_t pos0 = (int64_t)out->pos;
+    const uint8_t* const dict_end = out->dict + out->dict_size;
+    uint32_t pending = cz_team_ballot(tm, active);
+    while (pending) {
+        const bool mine = (pending >> tm.lane) & 1u;
+        const uint32_t ready = cz_team_ballot(tm, mine && (dep & pending) == 0);
+        const uint32_t len = (ready >> tm.lane) & 1u ? ml : 0;
+        const uint32_t m_incl = cz_team_scan32(tm, len);
+        const uint32_t m_excl = m_incl - len;
+        const uint32_t total = cz_team_shfl32(tm, m_incl, last);
+        for (uint32_t t0 = 0; t0 < total; t0 += tm.width * CZ_EXEC_UNROLL) {
+            uint8_t v[CZ_EXEC_UNROLL];
+            uint32_t d[CZ_EXEC_UNROLL];
+            CZ_UNROLL
+            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+                const uint32_t t = t0 + u * tm.width + tm.lane;
+                const unsigned k = cz_team_find(tm, m_incl, t);
+                const uint32_t i = t - cz_team_shfl32(tm, m_excl, k);
+                const uint32_t per = cz_team_shfl32(tm, period, k);
+                const uint32_t off_k = cz_team_shfl32(tm, off, k);
+                const uint32_t ms_k = cz_team_shfl32(tm, ms, k);
+                d[u] = ms_k + i;
+                v[u] = 0;
+                if (t < total) {
+                    const int64_t p = (int64_t)ms_k - (int64_t)off_k + (int64_t)(i < per ? i : i % per);
+                    v[u] = p < -pos0 ? dict_end[p + pos0] : base[p];
+                }
+            }
+            CZ_UNROLL
+            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+                const uint32_t t = t0 + u * tm.width + tm.lane;
+                if (t < total) base[d[u]] = v[u];
+            }
+        }
+        cz_team_sync(tm);
+        pending &= ~ready;
+    }
+    out->pos += cz_team_shfl32(tm, out_incl, last);
+    return CZ_STATUS_OK;
+}
+
+// Reads the three table descriptions (LL, OF, ML) of a Sequences section with
+// Compression_Modes `modes` from src[0 .. size); *consumed gets their total size.
+CZ_HD inline uint32_t cz_seq_read_tables(unsigned modes, const uint8_t* src, size_t size, cz_seq_tables* t,
+                                         cz_seq_scratch* s, size_t* consumed) {
+    size_t ip = 0, used = 0;
+    uint32_t st;
+    st = cz_seq_read_table(modes >> 6, src + ip, size - ip, t->ll, &t->ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX,
+                           cz_ll_predefined_norm, CZ_LL_MAX_SYMBOL, CZ_LL_PREDEFINED_LOG, t->valid, s, &used);
+    if (st != CZ_STATUS_OK) return st;
+    ip += used;
+    st = cz_seq_read_table((modes >> 4) & 3, src + ip, size - ip, t->of, &t->of_log, CZ_OF_MAX_SYMBOL,
+                           CZ_OF_ACCURACY_MAX, cz_of_predefined_norm, CZ_OF_PREDEFINED_MAX_SYMBOL, CZ_OF_PREDEFINED_LOG,
+                           t->valid, s, &used);
+    if (st != CZ_STATUS_OK) return st;
+    ip += used;
+    st = cz_seq_read_table((modes >> 2) & 3, src + ip, size - ip, t->ml, &t->ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX,
+                           cz_ml_predefined_norm, CZ_ML_MAX_SYMBOL, CZ_ML_PREDEFINED_LOG, t->valid, s, &used);
+    if (st != CZ_STATUS_OK) return st;
+    ip += used;
+    t->valid = 1;
+    *consumed = ip;
+    return CZ_STATUS_OK;
+}
+
+// A team's view of a bitstream stream[0 .. size): each lane holds one 4-byte word of a
+// 128-byte window, so a container reload is three shuffles instead of a memory access; the
+// window moves (one load per lane) when a reload leaves it. Bytes outside the stream are
+// never loaded (they read as zero in the window and are never asked for).
+typedef struct cz_team_window {
+    int64_t base;  // offset in the stream of lane 0's word
+    uint32_t word;
+} cz_team_window;
+
+#define CZ_WINDOW_BYTES 128
+
+CZ_HD CZ_FORCEINLINE void cz_win_fill(cz_team_window* w, cz_team tm, const uint8_t* stream, size_t size,
+                                      int64_t base) {
+    w->base = base;
+    uint32_t v = 0;
+    const int64_t at = base + 4 * (int64_t)tm.lane;
+    if (at >= 0 && at + 4 <= (int64_t)size) {
+        v = cz_read_le32(stream + at);
+    } else {
+        for (int b = 0; b < 4; b++) {
+            if (at + b >= 0 && at + b < (int64_t)size) v |= (uint32_t)stream[at + b] << (8 * b);
+        }
+    }
+    w->word = v;
+}
+
+// The 8 bytes at stream[p .. p + 8) (inside the stream), in every lane.
+CZ_HD CZ_FORCEINLINE uint64_t cz_win_read64(cz_team_window* w, cz_team tm, const uint8_t* stream, size_t size,
+                                            size_t p) {
+    if (tm.width == 1) return cz_read_le64(stream + p);
+    int64_t off = (int64_t)p - w->base;
+    if (off < 0 || off + 8 > CZ_WINDOW_BYTES) {
+        cz_win_fill(w, tm, stream, size, (int64_t)p + 8 - CZ_WINDOW_BYTES);
+        off = CZ_WINDOW_BYTES - 8;
+    }
+    const unsigned i = (unsigned)off >> 2, sh = ((unsigned)off & 3u) * 8;
+    const uint32_t w0 = cz_team_shfl32(tm, w->word, i);
+    const uint32_t w1 = cz_team_shfl32(tm, w->word, (i + 1) & 31u);
+    const uint32_t w2 = cz_team_shfl32(tm, w->word, (i + 2) & 31u);
+    const uint64_t lo = (uint64_t)w0 | ((uint64_t)w1 << 32);
+    return sh ? (lo >> sh) | ((uint64_t)w2 << (64 - sh)) : lo;
+}
+
+// cz_br_reload (same results) for a reader over stream[0 .. size), loading through `w`.
+CZ_HD CZ_FORCEINLINE void cz_br_reload_win(cz_bit_reader* br, cz_team_window* w, cz_team tm, const uint8_t* stream,
+                                           size_t size) {
+    if (br->consumed > 64) return;
+    if (br->ptr >= br->start + 8) {
+        br->ptr -= br->consumed >> 3;
+        br->consumed &= 7;
+        br->container = cz_win_read64(w, tm, stream, size, (size_t)(br->ptr - stream));
+        return;
+    }
+    if (br->ptr == br->start) return;
+    uint32_t bytes = br->consumed >> 3;
+    if ((size_t)(br->ptr - br->start) < bytes) bytes = (uint32_t)(br->ptr - br->start);
+    br->ptr -= bytes;
+    br->consumed -= bytes * 8;
+    br->container = cz_win_read64(w, tm, stream, size, (size_t)(br->ptr - stream));
+}
+
 // Decodes a Sequences section src[0 .. size) and executes it with the block's literals
-// lits[0 .. nlits). Repeat offsets `rep` carry over between blocks.
+// lits[0 .. nlits). Repeat offsets `rep` carry over between blocks. A team decodes the
+// sequences in every lane alike, a batch of `width` at a time, and executes each batch
+// together (cz_exec_batch).
 // Status: OK, SEQUENCES_HEADER_CORRUPT, FSE_TABLE_CORRUPT, FSE_TABLE_MISSING,
 // SEQUENCE_STREAM_CORRUPT, LITERALS_OVERRUN, OFFSET_OUT_OF_RANGE, OUTPUT_TOO_SMALL.
 CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const uint8_t* lits, size_t nlits,
                                           cz_seq_tables* t, uint32_t* rep, cz_seq_scratch* s, cz_output* out) {
+    const cz_team tm = out->team;
     if (size < 1) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
     size_t ip = 0;
     uint32_t nb_seq = src[ip++];
@@ -118,91 +340,102 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
         if (ip >= size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
         const uint8_t modes = src[ip++];
         if (modes & 3) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+        // Table builds write shared scratch: lane 0 builds, the others wait.
+        uint32_t st = CZ_STATUS_OK;
         size_t used = 0;
-        uint32_t st;
-        st = cz_seq_read_table(modes >> 6, src + ip, size - ip, t->ll, &t->ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX,
-                               cz_ll_predefined_norm, CZ_LL_MAX_SYMBOL, CZ_LL_PREDEFINED_LOG, t->valid, s, &used);
+        CZ_PROF_BEGIN(seq_tables);
+        if (tm.lane == 0) st = cz_seq_read_tables(modes, src + ip, size - ip, t, s, &used);
+        st = cz_team_shfl32(tm, st, 0);
+        used = (size_t)cz_team_shfl64(tm, used, 0);
+        cz_team_sync(tm);
+        CZ_PROF_END(seq_tables, tm);
         if (st != CZ_STATUS_OK) return st;
         ip += used;
-        st = cz_seq_read_table((modes >> 4) & 3, src + ip, size - ip, t->of, &t->of_log, CZ_OF_MAX_SYMBOL,
-                               CZ_OF_ACCURACY_MAX, cz_of_predefined_norm, CZ_OF_PREDEFINED_MAX_SYMBOL,
-                               CZ_OF_PREDEFINED_LOG, t->valid, s, &used);
-        if (st != CZ_STATUS_OK) return st;
-        ip += used;
-        st = cz_seq_read_table((modes >> 2) & 3, src + ip, size - ip, t->ml, &t->ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX,
-                               cz_ml_predefined_norm, CZ_ML_MAX_SYMBOL, CZ_ML_PREDEFINED_LOG, t->valid, s, &used);
-        if (st != CZ_STATUS_OK) return st;
-        ip += used;
-        t->valid = 1;
 
+        const uint8_t* const stream = src + ip;
+        const size_t ssize = size - ip;
         cz_bit_reader br;
-        if (!cz_br_init(&br, src + ip, size - ip)) return CZ_STATUS_SEQUENCE_STREAM_CORRUPT;
+        if (!cz_br_init(&br, stream, ssize)) return CZ_STATUS_SEQUENCE_STREAM_CORRUPT;
+        cz_team_window win;
+        cz_win_fill(&win, tm, stream, ssize, (int64_t)(br.ptr - stream) + 8 - CZ_WINDOW_BYTES);
         uint32_t ll_state = cz_fse_init_state(&br, t->ll_log);
-        cz_br_reload(&br);
+        cz_br_reload_win(&br, &win, tm, stream, ssize);
         uint32_t of_state = cz_fse_init_state(&br, t->of_log);
-        cz_br_reload(&br);
+        cz_br_reload_win(&br, &win, tm, stream, ssize);
         uint32_t ml_state = cz_fse_init_state(&br, t->ml_log);
-        cz_br_reload(&br);
-        uint64_t r0 = rep[0], r1 = rep[1], r2 = rep[2];
-        for (uint32_t i = 0; i < nb_seq; i++) {
-            const unsigned of_code = t->of[of_state].symbol;
-            const unsigned ll_code = t->ll[ll_state].symbol;
-            const unsigned ml_code = t->ml[ml_state].symbol;
-            // of_code <= 31 (table symbols are bounded by the description reader).
-            const uint64_t of_value = ((uint64_t)1 << of_code) + cz_br_read(&br, of_code);
-            cz_br_reload(&br);
-            const uint64_t ml = cz_ml_baseline[ml_code] + cz_br_read(&br, cz_ml_extra_bits[ml_code]);
-            cz_br_reload(&br);
-            const uint64_t ll = cz_ll_baseline[ll_code] + cz_br_read(&br, cz_ll_extra_bits[ll_code]);
-            cz_br_reload(&br);
-            uint64_t offset;
-            if (of_value > 3) {
-                offset = of_value - 3;
-                r2 = r1;
-                r1 = r0;
-                r0 = offset;
-            } else {
-                const unsigned idx = (unsigned)of_value - 1 + (ll == 0 ? 1 : 0);
-                if (idx == 0) {
-                    offset = r0;
-                } else if (idx == 1) {
-                    offset = r1;
-                    r1 = r0;
-                    r0 = offset;
-                } else {
-                    offset = idx == 2 ? r2 : r0 - 1;
-                    if (offset == 0) return CZ_STATUS_OFFSET_OUT_OF_RANGE;
+        cz_br_reload_win(&br, &win, tm, stream, ssize);
+        uint32_t r0 = rep[0], r1 = rep[1], r2 = rep[2];
+        uint32_t pending = CZ_STATUS_OK;  // a decoding error after the batch's good sequences
+        for (uint32_t b = 0; b < nb_seq && pending == CZ_STATUS_OK; b += tm.width) {
+            unsigned cnt = nb_seq - b < tm.width ? nb_seq - b : tm.width;
+            uint32_t my_ll = 0, my_ml = 0, my_off = 0;
+            CZ_PROF_BEGIN(seq_decode);
+            for (unsigned k = 0; k < cnt; k++) {
+                const cz_fse_dentry eo = t->of[of_state], el = t->ll[ll_state], em = t->ml[ml_state];
+                // After a reload the container holds >= 57 bits or the rest of the stream:
+                // offset (<= 31 bits) and match length (<= 16) fit, then literal length
+                // (<= 16) and the three states (<= 26).
+                // of_code <= 31 (table symbols are bounded by the description reader).
+                const uint32_t of_value = (1u << eo.symbol) + (uint32_t)cz_br_read(&br, eo.symbol);
+                const uint32_t ml = cz_ml_baseline[em.symbol] + (uint32_t)cz_br_read(&br, cz_ml_extra_bits[em.symbol]);
+                cz_br_reload_win(&br, &win, tm, stream, ssize);
+                const uint32_t ll = cz_ll_baseline[el.symbol] + (uint32_t)cz_br_read(&br, cz_ll_extra_bits[el.symbol]);
+                uint32_t offset;
+                if (of_value > 3) {
+                    offset = of_value - 3;
                     r2 = r1;
                     r1 = r0;
                     r0 = offset;
+                } else {
+                    const unsigned idx = of_value - 1 + (ll == 0 ? 1 : 0);
+                    if (idx == 0) {
+                        offset = r0;
+                    } else if (idx == 1) {
+                        offset = r1;
+                        r1 = r0;
+                        r0 = offset;
+                    } else {
+                        offset = idx == 2 ? r2 : r0 - 1;
+                        if (offset == 0) {
+                            pending = CZ_STATUS_OFFSET_OUT_OF_RANGE;
+                            cnt = k;
+                            break;
+                        }
+                        r2 = r1;
+                        r1 = r0;
+                        r0 = offset;
+                    }
                 }
+                if (k == tm.lane) {
+                    my_ll = ll;
+                    my_ml = ml;
+                    my_off = offset;
+                }
+                if (b + k + 1 < nb_seq) {
+                    ll_state = el.base + (uint32_t)cz_br_read(&br, el.nb_bits);
+                    ml_state = em.base + (uint32_t)cz_br_read(&br, em.nb_bits);
+                    of_state = eo.base + (uint32_t)cz_br_read(&br, eo.nb_bits);
+                }
+                cz_br_reload_win(&br, &win, tm, stream, ssize);
             }
-            if (i + 1 < nb_seq) {
-                ll_state = cz_fse_next_state(t->ll, ll_state, &br);
-                ml_state = cz_fse_next_state(t->ml, ml_state, &br);
-                cz_br_reload(&br);
-                of_state = cz_fse_next_state(t->of, of_state, &br);
-                cz_br_reload(&br);
-            }
-            // Execute.
-            if (ll > nlits - lit_pos) return CZ_STATUS_LITERALS_OVERRUN;
-            if (ll + ml > out->cap - out->pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
-            cz_team_copy(out->team, out->base + out->pos, lits + lit_pos, (size_t)ll);
-            lit_pos += (size_t)ll;
-            out->pos += (size_t)ll;
-            if (offset > out->pos + out->dict_size) return CZ_STATUS_OFFSET_OUT_OF_RANGE;
-            cz_copy_match(out, (size_t)offset, (size_t)ml);
+            CZ_PROF_END(seq_decode, tm);
+            CZ_PROF_BEGIN(seq_exec);
+            st = cz_exec_batch(tm, cnt, my_ll, my_ml, my_off, lits, nlits, &lit_pos, out);
+            CZ_PROF_END(seq_exec, tm);
+            if (st != CZ_STATUS_OK) return st;
         }
+        if (pending != CZ_STATUS_OK) return pending;
         if (!cz_br_finished(&br)) return CZ_STATUS_SEQUENCE_STREAM_CORRUPT;
-        rep[0] = (uint32_t)r0;
-        rep[1] = (uint32_t)r1;
-        rep[2] = (uint32_t)r2;
+        // Every lane stores the same values; every lane read rep[] above.
+        rep[0] = r0;
+        rep[1] = r1;
+        rep[2] = r2;
     } else if (ip != size) {
         return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
     }
     const size_t rest = nlits - lit_pos;
     if (rest > out->cap - out->pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
-    cz_team_copy(out->team, out->base + out->pos, lits + lit_pos, rest);
+    cz_team_copy(tm, out->base + out->pos, lits + lit_pos, rest);
     out->pos += rest;
     return CZ_STATUS_OK;
 }

@@ -14,8 +14,8 @@ use crate::decode::{DecodeOptions, Dictionary};
 use crate::error::{CudaContext as _, Error, Result};
 
 use super::staging::ALIGN;
-/// Threads per block of `cz_decode_batch` (one block decodes one item at a time).
-const BLOCK: u32 = 32;
+/// Warps per block of `cz_decode_batch_warp` (`CZ_DECODE_WARPS` in cuda/frame_decode.cu).
+const WARPS_PER_BLOCK: u64 = 4;
 
 /// Bytes of one decoder workspace slot (`cz_decode_workspace_size()`, rounded up to the slot
 /// alignment). The kernel decodes as many items at once as the workspace has slots.
@@ -26,12 +26,13 @@ pub fn workspace_slot_size() -> u64 {
 /// Which kernel decodes a batch. Both give the same results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DecodeKernel {
-    /// `cz_decode_batch`: one thread decodes each item (one per 32-thread block).
+    /// `cz_decode_batch_warp`: the 32 lanes of a warp decode each item together (sequences
+    /// executed 32 at a time, Huffman streams in parallel, copies split between lanes).
     #[default]
-    Thread,
-    /// `cz_decode_batch_warp`: lane 0 of a warp decodes each item and shares output copies
-    /// of 64 bytes or more with the other 31 lanes.
     Warp,
+    /// `cz_decode_batch`: one thread decodes each item alone (one per 32-thread block). Slow;
+    /// kept as an independent check of the warp kernel.
+    Thread,
 }
 
 impl DecodeKernel {
@@ -108,14 +109,18 @@ impl Gpu {
                 workspace.len()
             )));
         }
-        let grid = u32::try_from(slots.min(n as u64))
-            .map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
+        let teams = slots.min(n as u64);
+        let (grid, block) = match kernel {
+            DecodeKernel::Warp => (teams.div_ceil(WARPS_PER_BLOCK), 32 * WARPS_PER_BLOCK as u32),
+            DecodeKernel::Thread => (teams, 32),
+        };
+        let grid = u32::try_from(grid).map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
         let (dict_addr, dict_size) = match dict {
             Some(d) => (device_address(&d.bytes, stream), d.bytes.len() as u64),
             None => (0u64, 0u64),
         };
         let f = self.function(Module::FrameDecode, kernel.name())?;
-        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (block, 1, 1), shared_mem_bytes: 0 };
         let max_window = options.max_window_size;
         let mut b = stream.launch_builder(&f);
         b.arg(items)
@@ -124,15 +129,17 @@ impl Gpu {
             .arg(&dict_size)
             .arg(workspace)
             .arg(&stride)
+            .arg(&slots)
             .arg(&max_window)
             .arg(results);
         // SAFETY: the kernel reads the n descriptors of `items`, the source ranges they name
         // (readable by this function's contract) and dict[0 .. dict_size) (a live device
         // slice of that length, or null with size 0); it writes each destination only inside
         // its capacity (disjoint from everything else by contract), results[0..n)
-        // (results.len() >= n), and for block b < grid <= slots the slot b of `stride` >=
-        // cz_decode_workspace_size() bytes inside `workspace`.
-        // Both kernels have this contract; the warp kernel needs blockDim.x == 32 (BLOCK).
+        // (results.len() >= n), and workspace slots g < slots of `stride` >=
+        // cz_decode_workspace_size() bytes, all inside `workspace` (slots = len / stride); the
+        // kernels use no slot at or past `slots`. The warp kernel's block is 32 *
+        // WARPS_PER_BLOCK threads, the size its launch bounds are declared for.
         unsafe { b.launch(cfg) }.ctx("launching a decode kernel")?;
         Ok(())
     }
@@ -167,7 +174,7 @@ impl<'g> BatchDecompressor<'g> {
         self
     }
 
-    /// Picks the kernel ([`DecodeKernel::Thread`] unless set).
+    /// Picks the kernel ([`DecodeKernel::Warp`] unless set).
     pub fn with_kernel(mut self, kernel: DecodeKernel) -> Self {
         self.kernel = kernel;
         self
