@@ -7,9 +7,10 @@
 //                 W = min(gridDim.x * blockDim.x / 32, slots); warps g >= W do nothing.
 //                 All 32 lanes decode the item together (cz_decode_all with cz_team_warp);
 //                 lane 0 writes the result. blockDim.x: a multiple of 32, at most
-//                 32 * CZ_DECODE_WARPS. The decoding tables stay in the workspace (L1):
-//                 measured on an H100, 32 resident warps per SM at 64 registers decode
-//                 faster than 12-16 warps with the tables in shared memory.
+//                 32 * CZ_DECODE_WARPS. The sequence tables (5 KiB per warp) live in
+//                 shared memory, the Huffman table in the workspace: measured on an H100,
+//                 32 resident warps per SM at 64 registers decode faster than 12-16 warps
+//                 with all tables (13 KiB per warp) in shared memory.
 //   workspace:    warp g uses workspace[g * ws_stride .. + cz_decode_workspace_size()),
 //                 ws_stride >= cz_decode_workspace_size() and a multiple of 8; the caller
 //                 provides `slots` of them.
@@ -39,7 +40,7 @@
 __device__ __forceinline__ cz_item_result cz_decode_item(const cz_batch_item& it, const uint8_t* dict,
                                                          uint64_t dict_size, cz_decode_workspace* ws,
                                                          uint64_t max_window_size, cz_team team,
-                                                         cz_decode_tables* tables) {
+                                                         cz_decode_tables* tables, cz_seq_tables* seq_tables) {
     cz_item_result r;
     r.detail = 0;
     r.size = 0;
@@ -51,7 +52,7 @@ __device__ __forceinline__ cz_item_result cz_decode_item(const cz_batch_item& it
     uint32_t detail = 0;
     r.status = cz_decode_all(reinterpret_cast<const uint8_t*>(it.src), (size_t)it.src_size,
                              reinterpret_cast<uint8_t*>(it.dst), (size_t)it.dst_capacity, dict, (size_t)dict_size, ws,
-                             max_window_size, &written, &detail, team, tables);
+                             max_window_size, &written, &detail, team, tables, seq_tables);
     r.detail = detail;
     r.size = r.status == CZ_STATUS_OK ? written : 0;
     return r;
@@ -61,6 +62,7 @@ extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN
     cz_decode_batch_warp(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict, uint64_t dict_size,
                          uint8_t* workspace, uint64_t ws_stride, uint64_t slots, uint64_t max_window_size,
                          cz_item_result* __restrict__ results) {
+    __shared__ cz_seq_tables seq_tables[CZ_DECODE_WARPS];
     const unsigned warp = threadIdx.x >> 5;
     if (warp >= CZ_DECODE_WARPS) return;
     const uint64_t warps = (uint64_t)gridDim.x * (blockDim.x >> 5);
@@ -71,7 +73,8 @@ extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN
     cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + g * ws_stride);
     for (uint64_t i = g; i < n; i += w) {
         const cz_batch_item it = items[i];
-        const cz_item_result r = cz_decode_item(it, dict, dict_size, ws, max_window_size, team, nullptr);
+        const cz_item_result r =
+            cz_decode_item(it, dict, dict_size, ws, max_window_size, team, nullptr, &seq_tables[warp]);
         if (team.lane == 0) results[i] = r;
     }
 }
@@ -84,7 +87,7 @@ extern "C" __global__ void cz_decode_batch(const cz_batch_item* __restrict__ ite
     if (blockIdx.x >= w) return;
     cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
     for (uint64_t i = blockIdx.x; i < n; i += w) {
-        results[i] = cz_decode_item(items[i], dict, dict_size, ws, max_window_size, cz_team_single(), nullptr);
+        results[i] = cz_decode_item(items[i], dict, dict_size, ws, max_window_size, cz_team_single(), nullptr, nullptr);
     }
 }
 
@@ -134,7 +137,7 @@ CZ_REF_API uint32_t cz_ref_dictionary_check(const uint8_t* dict, uint64_t size, 
     const uint8_t* content = nullptr;
     size_t csize = 0;
     cz_decode_workspace* w = static_cast<cz_decode_workspace*>(workspace);
-    w->t = &w->own;
+    cz_decode_use_tables(w, nullptr, nullptr);
     const uint32_t st =
         cz_load_dictionary(dict, (size_t)size, w, &content, &csize, id);
     *content_size = csize;

@@ -328,3 +328,36 @@ fn gpu_device_resident_batch_runs_on_the_callers_stream() {
         }
     }
 }
+
+#[test]
+fn gpu_single_large_frame_decodes_like_libzstd() {
+    // One 16 MiB frame from libzstd -19 (the zstd CLI's habit for big files): the warp kernel
+    // decodes it in one warp, so it is slow; correctness is the point, the time is printed.
+    let data = sample(4242, 16 << 20);
+    let mut cctx = zstd_safe::CCtx::create();
+    cctx.set_parameter(zstd_safe::CParameter::CompressionLevel(19)).unwrap();
+    cctx.set_parameter(zstd_safe::CParameter::ChecksumFlag(true)).unwrap();
+    cctx.set_parameter(zstd_safe::CParameter::NbWorkers(8)).unwrap();
+    let mut frame = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
+    cctx.compress2(&mut frame, &data).unwrap();
+    assert_eq!(cuzstd::format::frames(&frame).unwrap().len(), 1, "one frame");
+    let t = std::time::Instant::now();
+    let mut out = Vec::with_capacity(data.len());
+    zstd_safe::DCtx::create().decompress(&mut out, &frame).unwrap();
+    let cpu = t.elapsed();
+    assert!(out == data);
+    for kernel in [DecodeKernel::Warp] {
+        let dec = BatchDecompressor::new(gpu(), options()).with_kernel(kernel);
+        let t = std::time::Instant::now();
+        let got = dec.decompress(&[&frame]).unwrap().pop().unwrap().expect("decodes");
+        let gpu_time = t.elapsed();
+        assert!(got == data, "{kernel:?}: output differs");
+        eprintln!(
+            "single {} MiB frame (libzstd -19, ratio {:.2}): GPU {kernel:?} {:.3} s host-to-host, libzstd one core {:.3} s",
+            data.len() >> 20,
+            data.len() as f64 / frame.len() as f64,
+            gpu_time.as_secs_f64(),
+            cpu.as_secs_f64()
+        );
+    }
+}

@@ -51,7 +51,8 @@ typedef struct cz_decode_tables {
 // memory in the batched kernel); 8-byte aligned.
 typedef struct cz_decode_workspace {
     cz_decode_tables own;
-    cz_decode_tables* t;  // the tables in use: `own` or the caller's (set by each entry point)
+    uint16_t* huf_t;      // the tables in use: in `own` or the caller's (set by each entry point)
+    cz_seq_tables* seq_t;
     uint32_t rep[CZ_REP_NUM];
     uint32_t huf_log;
     uint32_t huf_valid;
@@ -63,6 +64,15 @@ typedef struct cz_decode_workspace {
 } cz_decode_workspace;
 
 CZ_HD CZ_FORCEINLINE size_t cz_decode_workspace_size() { return sizeof(cz_decode_workspace); }
+
+// Points the workspace at the tables to use: `tables` (both) or the workspace's own, then
+// `seq_tables` for the sequence tables alone if given.
+CZ_HD CZ_FORCEINLINE void cz_decode_use_tables(cz_decode_workspace* ws, cz_decode_tables* tables,
+                                               cz_seq_tables* seq_tables) {
+    cz_decode_tables* t = tables ? tables : &ws->own;
+    ws->huf_t = t->huf;
+    ws->seq_t = seq_tables ? seq_tables : &t->seq;
+}
 
 // Parses a frame header at src (magic included). Status: OK, UNKNOWN_MAGIC,
 // FRAME_HEADER_TRUNCATED, FRAME_HEADER_RESERVED_BIT, WINDOW_TOO_LARGE (windowLog > 31).
@@ -107,12 +117,12 @@ CZ_HD inline uint32_t cz_parse_frame_header(const uint8_t* src, size_t size, cz_
 // Loads a dictionary: a zstd-format dictionary (magic 0xEC30A437, at least 8 bytes) puts
 // its entropy tables and repeat offsets into ws; anything else is raw content.
 // *content/*content_size get the part matches may reference, *id the Dictionary_ID (0 for
-// raw content). Status: OK or DICTIONARY_CORRUPT. The tables go to ws->t, which the
-// caller sets.
+// raw content). Status: OK or DICTIONARY_CORRUPT. The tables go to ws->huf_t and
+// ws->seq_t, which the caller sets (cz_decode_use_tables).
 CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_decode_workspace* ws,
                                          const uint8_t** content, size_t* content_size, uint32_t* id) {
-    cz_decode_tables* const t = ws->t;
-    t->seq.valid = 0;
+    cz_seq_tables* const seq = ws->seq_t;
+    seq->valid = 0;
     ws->huf_valid = 0;
     ws->rep[0] = CZ_REP_INIT_0;
     ws->rep[1] = CZ_REP_INIT_1;
@@ -126,7 +136,7 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
     size_t pos = CZ_DICT_HEADER_SIZE;
     size_t used = 0;
     unsigned log = 0;
-    if (cz_huf_read_table(dict + pos, size - pos, t->huf, &log, &used, &ws->scratch.huf) != CZ_STATUS_OK) {
+    if (cz_huf_read_table(dict + pos, size - pos, ws->huf_t, &log, &used, &ws->scratch.huf) != CZ_STATUS_OK) {
         return CZ_STATUS_DICTIONARY_CORRUPT;
     }
     ws->huf_log = log;
@@ -135,9 +145,9 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
         cz_fse_dentry* table;
         uint8_t* log;
         unsigned max_symbol, max_log;
-    } kinds[3] = {{t->seq.of, &t->seq.of_log, CZ_OF_MAX_SYMBOL, CZ_OF_ACCURACY_MAX},
-                  {t->seq.ml, &t->seq.ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX},
-                  {t->seq.ll, &t->seq.ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX}};
+    } kinds[3] = {{seq->of, &seq->of_log, CZ_OF_MAX_SYMBOL, CZ_OF_ACCURACY_MAX},
+                  {seq->ml, &seq->ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX},
+                  {seq->ll, &seq->ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX}};
     for (int k = 0; k < 3; k++) {
         unsigned maxs = kinds[k].max_symbol, tlog = 0;
         if (!cz_fse_read_ncount(dict + pos, size - pos, ws->scratch.seq.norm, &maxs, &tlog, &used)) {
@@ -157,7 +167,7 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
         if (r == 0 || r > csize) return CZ_STATUS_DICTIONARY_CORRUPT;
         ws->rep[i] = r;
     }
-    t->seq.valid = 1;
+    seq->valid = 1;
     ws->huf_valid = 1;
     *content = dict + pos + 12;
     *content_size = csize;
@@ -232,7 +242,7 @@ CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t
         if (team.lane == 0) {
             unsigned log = 0;
             ws->huf_valid = 0;
-            st = cz_huf_read_table(p, psize, ws->t->huf, &log, &used, &ws->scratch.huf);
+            st = cz_huf_read_table(p, psize, ws->huf_t, &log, &used, &ws->scratch.huf);
             if (st == CZ_STATUS_OK && used >= psize) st = CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
             if (st == CZ_STATUS_OK) {
                 ws->huf_log = log;
@@ -246,8 +256,8 @@ CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t
         p += used;
         psize -= used;
     }
-    const uint32_t st = single ? cz_huf_decode_1stream_team(ws->t->huf, ws->huf_log, p, psize, ws->literals, n, team)
-                               : cz_huf_decode_4streams(ws->t->huf, ws->huf_log, p, psize, ws->literals, n, team);
+    const uint32_t st = single ? cz_huf_decode_1stream_team(ws->huf_t, ws->huf_log, p, psize, ws->literals, n, team)
+                               : cz_huf_decode_4streams(ws->huf_t, ws->huf_log, p, psize, ws->literals, n, team);
     if (st != CZ_STATUS_OK) return st;
     *lits = ws->literals;
     *nlits = n;
@@ -280,8 +290,8 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
                                       const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
                                       uint64_t max_window_size, size_t* src_consumed, size_t* dst_written,
                                       uint32_t* detail, cz_team team = cz_team_single(),
-                                      cz_decode_tables* tables = nullptr) {
-    ws->t = tables ? tables : &ws->own;
+                                      cz_decode_tables* tables = nullptr, cz_seq_tables* seq_tables = nullptr) {
+    cz_decode_use_tables(ws, tables, seq_tables);
     *src_consumed = 0;
     *dst_written = 0;
     *detail = 0;
@@ -351,7 +361,7 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
                 st = cz_decode_literals(src + ip, bsize, block_max, ws, &lits, &nlits, &lsize, team);
                 CZ_PROF_END(literals, team);
                 if (st != CZ_STATUS_OK) return st;
-                st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, &ws->t->seq, ws->rep,
+                st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, ws->seq_t, ws->rep,
                                          &ws->scratch.seq, &out);
                 if (st != CZ_STATUS_OK) return st;
             }
@@ -380,11 +390,13 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
 // last frame are TRAILING_BYTES. *detail: (frame index << 16) | block index of the failure.
 // team: one thread (default) or a whole warp (cz_team_warp: all 32 lanes call with the same
 // arguments and get the same results; see decode_team.cuh). tables: where the decoding
-// tables live (for example shared memory, one per team), or null for the workspace.
+// tables live (for example shared memory, one per team), or null for the workspace;
+// seq_tables: the sequence tables alone (5 KiB) somewhere else, or null.
 CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
                                     const uint8_t* dict, size_t dict_size, cz_decode_workspace* ws,
                                     uint64_t max_window_size, size_t* dst_written, uint32_t* detail,
-                                    cz_team team = cz_team_single(), cz_decode_tables* tables = nullptr) {
+                                    cz_team team = cz_team_single(), cz_decode_tables* tables = nullptr,
+                                    cz_seq_tables* seq_tables = nullptr) {
     size_t ip = 0, op = 0;
     *dst_written = 0;
     *detail = 0;
@@ -392,7 +404,8 @@ CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t
         size_t used = 0, wrote = 0;
         uint32_t block = 0;
         const uint32_t st = cz_decode_frame(src + ip, src_size - ip, dst ? dst + op : nullptr, dst_capacity - op, dict,
-                                            dict_size, ws, max_window_size, &used, &wrote, &block, team, tables);
+                                            dict_size, ws, max_window_size, &used, &wrote, &block, team, tables,
+                                            seq_tables);
         if (st != CZ_STATUS_OK) {
             *detail = (frame << 16) | (block & 0xFFFF);
             return st;
