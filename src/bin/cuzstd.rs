@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cuzstd [-#] [-d] [-o OUT | -c] [-f] [-k | --rm] [-q | -v] [-T#] [-D DICT]
-//!        [--chunk-size N] [--backend auto|cuda|cpu|reference] [FILE...]
+//!        [--chunk-size N] [--backend auto|cuda|cpu|reference] [--gpus all|0,1]
+//!        [--group-size N] [--in-flight N] [FILE...]
 //! cuzstd bench [OPTIONS] FILE...
 //! ```
 //! With no FILE, or FILE `-`, it reads stdin and writes stdout. Output files are written to
@@ -15,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use cuzstd::bulk::{stream, Backend, CompressOptions, Compressor, DecompressOptions, Decompressor};
+use cuzstd::bulk::{
+    stream, Backend, CompressOptions, Compressor, DecompressOptions, Decompressor, Devices, PipelineOptions,
+};
 
 #[derive(Parser, Debug)]
 #[command(name = "cuzstd", version, about = "Zstandard on NVIDIA GPUs, with zstd's command-line habits")]
@@ -68,6 +71,15 @@ struct Cli {
     /// Do not write content checksums.
     #[arg(long = "no-check")]
     no_check: bool,
+    /// GPUs of the CUDA backend: `all` or a list such as `0,1`.
+    #[arg(long, default_value = "all")]
+    gpus: Devices,
+    /// Bytes staged per pipeline group on the GPU (inputs plus output room), e.g. 512M.
+    #[arg(long = "group-size", value_parser = parse_size)]
+    group_size: Option<usize>,
+    /// Pipeline groups in flight per GPU.
+    #[arg(long = "in-flight")]
+    in_flight: Option<usize>,
     /// Files to process; none or `-` means standard input.
     files: Vec<PathBuf>,
 }
@@ -320,6 +332,11 @@ fn run(cli: &Cli) -> Result<bool, String> {
         Some(p) => Some(fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
         None => None,
     };
+    let defaults = PipelineOptions::default();
+    let pipeline = PipelineOptions {
+        group_bytes: cli.group_size.unwrap_or(defaults.group_bytes),
+        in_flight: cli.in_flight.unwrap_or(defaults.in_flight),
+    };
     let compressor = Compressor::new(CompressOptions {
         level,
         chunk_size: cli.chunk_size.unwrap_or(cuzstd::bulk::DEFAULT_CHUNK_SIZE),
@@ -327,6 +344,8 @@ fn run(cli: &Cli) -> Result<bool, String> {
         threads: cli.threads,
         backend: cli.backend,
         dictionary: dictionary.clone(),
+        gpus: cli.gpus.clone(),
+        pipeline,
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
@@ -334,6 +353,8 @@ fn run(cli: &Cli) -> Result<bool, String> {
         dictionary,
         threads: cli.threads,
         backend: cli.backend,
+        gpus: cli.gpus.clone(),
+        pipeline,
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
