@@ -250,11 +250,11 @@ fn device_loop(d: usize, gpu: &Gpu, sh: &Shared<'_>, counts: &mut (usize, usize,
         }
         Ok(())
     })();
-    if result.is_err() {
-        // Let every stream finish before the buffers it uses are dropped.
-        for s in &slots {
-            let _ = s.stream.synchronize();
-        }
+    // Let every stream finish before the buffers it uses go back to their pools: after an
+    // error here, or when another GPU's failure stopped this loop with groups in flight
+    // (after a clean drain this returns at once).
+    for s in &slots {
+        let _ = s.stream.synchronize();
     }
     result
 }
