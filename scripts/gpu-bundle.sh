@@ -29,6 +29,9 @@ for line in sys.stdin:
     try: m = json.loads(line)
     except ValueError: continue
     if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        # A bin target is also built as its own (empty) unit-test harness: skip that one.
+        if m["target"]["kind"][0] == "bin" and m["profile"]["test"]:
+            continue
         print(m["target"]["kind"][0], m["target"]["name"], m["executable"])
 '
 }

@@ -221,7 +221,7 @@ fn bench_fails_on_a_missing_file_and_without_files() {
 }
 
 #[test]
-fn gpu_list_is_checked() {
+fn gpu_list_and_pipeline_flags_are_checked() {
     let d = tmpdir("gpus");
     let f = d.join("a.txt");
     std::fs::write(&f, sample(10_000)).unwrap();
@@ -230,6 +230,9 @@ fn gpu_list_is_checked() {
         assert!(!out.status.success(), "--gpus {list} accepted");
         assert!(String::from_utf8_lossy(&out.stderr).contains(msg), "{}", String::from_utf8_lossy(&out.stderr));
     }
+    let out = run(bin().args(["--in-flight", "0", "-c"]).arg(&f));
+    assert!(!out.status.success(), "--in-flight 0 accepted");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in-flight count is 0"));
     // On the CPU backend the GPU list is not used; a valid one is accepted.
     let out = run(bin().args(["--gpus", "0,1", "-c"]).arg(&f));
     assert!(out.status.success());
