@@ -100,7 +100,6 @@ fn pack(start: usize, sizes: impl Iterator<Item = usize>) -> (Vec<usize>, usize)
 struct InFlight {
     group: usize,
     staged_bytes: usize,
-    n: usize,
     dst_off: Vec<usize>,
     results_at: usize,
     // Held until the stream has run: the pinned buffers are read and written by the copies,
@@ -341,7 +340,6 @@ fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &S
     Ok(InFlight {
         group: g,
         staged_bytes: src_total + out_total,
-        n,
         dst_off,
         results_at,
         _staging_in: staging_in,
@@ -354,26 +352,33 @@ fn finish(stream: &CudaStream, p: InFlight, sh: &Shared<'_>) -> Result<()> {
     stream.synchronize().ctx("waiting for a pipeline group")?;
     let range = sh.groups[p.group].clone();
     let host = p.staging_out.buf().as_slice().ctx("mapping pinned memory")?;
-    let caps = &sh.capacities[range.clone()];
-    let results: ItemResults = (0..p.n)
+    let results = gather(host, p.results_at, &p.dst_off, &sh.capacities[range.clone()], range.start);
+    *sh.done[p.group].lock().unwrap_or_else(|e| e.into_inner()) = Some(results);
+    Ok(())
+}
+
+/// Reads a group's copied-back output: `dst_off.len()` results of 16 bytes ({u32 status,
+/// u32 detail, u64 size}, little-endian) at `results_at`, and item i's output at
+/// `dst_off[i]`. Item i of the group is item `first + i` of the batch, the index its error
+/// carries; a size beyond the capacity is an internal error, never an out-of-range read.
+fn gather(host: &[u8], results_at: usize, dst_off: &[usize], caps: &[usize], first: usize) -> ItemResults {
+    (0..dst_off.len())
         .into_par_iter()
         .with_min_len(4)
         .map(|i| {
-            let r = &host[p.results_at + i * RESULT_BYTES..][..RESULT_BYTES];
+            let r = &host[results_at + i * RESULT_BYTES..][..RESULT_BYTES];
             let status = u32::from_le_bytes(r[0..4].try_into().unwrap());
             let size = u64::from_le_bytes(r[8..16].try_into().unwrap());
-            let index = range.start + i;
+            let index = first + i;
             if status != CZ_STATUS_OK {
                 return Err(Error::Item { index, status: Status(status) });
             }
             if size > caps[i] as u64 {
                 return Err(Error::Item { index, status: Status(CZ_STATUS_INTERNAL) });
             }
-            Ok(host[p.dst_off[i]..p.dst_off[i] + size as usize].to_vec())
+            Ok(host[dst_off[i]..dst_off[i] + size as usize].to_vec())
         })
-        .collect();
-    *sh.done[p.group].lock().unwrap_or_else(|e| e.into_inner()) = Some(results);
-    Ok(())
+        .collect()
 }
 
 #[cfg(test)]
@@ -396,5 +401,50 @@ mod tests {
         assert!(check_groups(&[0..2], 5).is_err());
         assert!(check_groups(&[0..0], 0).is_err());
         assert!(check_groups(&[], 0).is_ok());
+    }
+
+    #[test]
+    fn gather_names_items_by_their_batch_index() {
+        // Three items at 0, 256, 512 (capacity 200 each), results at 768.
+        let mut host = vec![0u8; 768 + 3 * RESULT_BYTES];
+        host[..5].copy_from_slice(b"hello");
+        host[256..259].copy_from_slice(b"abc");
+        let result = |status: u32, size: u64| {
+            let mut r = [0u8; RESULT_BYTES];
+            r[..4].copy_from_slice(&status.to_le_bytes());
+            r[8..].copy_from_slice(&size.to_le_bytes());
+            r
+        };
+        host[768..784].copy_from_slice(&result(CZ_STATUS_OK, 5));
+        host[784..800].copy_from_slice(&result(7, 0));
+        host[800..816].copy_from_slice(&result(CZ_STATUS_OK, 201));
+        let out = gather(&host, 768, &[0, 256, 512], &[200, 200, 200], 40);
+        assert_eq!(out[0].as_ref().unwrap(), b"hello");
+        match &out[1] {
+            Err(Error::Item { index, status }) => assert_eq!((*index, status.0), (41, 7)),
+            other => panic!("{other:?}"),
+        }
+        match &out[2] {
+            Err(Error::Item { index, status }) => assert_eq!((*index, status.0), (42, CZ_STATUS_INTERNAL)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn byte_layouts_written_and_read_here_match_the_abi() {
+        // enqueue() writes descriptors and gather() reads results as raw little-endian bytes.
+        use std::mem::offset_of;
+        assert_eq!(ITEM_BYTES, 32);
+        assert_eq!(
+            [
+                offset_of!(cz_batch_item, src),
+                offset_of!(cz_batch_item, src_size),
+                offset_of!(cz_batch_item, dst),
+                offset_of!(cz_batch_item, dst_capacity)
+            ],
+            [0, 8, 16, 24]
+        );
+        assert_eq!(RESULT_BYTES, 16);
+        assert_eq!([offset_of!(cz_item_result, status), offset_of!(cz_item_result, size)], [0, 8]);
     }
 }
