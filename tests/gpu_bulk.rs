@@ -371,3 +371,38 @@ fn round_trip_of_4_gib_at_level_1() {
         .collect();
     assert!(bad.is_empty(), "64 MiB pieces that differ: {bad:?}");
 }
+
+#[test]
+fn pipeline_on_a_poisoning_pool_reuses_buffers_and_equals_the_reference() {
+    // Every recycled device buffer is filled with 0xA5 before reuse: a kernel output the
+    // pipeline read back without the kernel writing it would show up as a difference.
+    let gpu = cuzstd::gpu::Gpu::with_options(0, cuzstd::gpu::GpuOptions { pool_poison: Some(0xA5) })
+        .unwrap_or_else(|e| panic!("GPU test needs a CUDA device and the NVIDIA driver: {e}"));
+    let data = sample(2_500_000);
+    // Chunks of varying size, so later groups reuse buffers of earlier, larger groups.
+    let mut chunks: Vec<&[u8]> = Vec::new();
+    let mut at = 0;
+    for k in 0.. {
+        if at == data.len() {
+            break;
+        }
+        let n = (20_000 + (k * 7_919) % 60_000).min(data.len() - at);
+        chunks.push(&data[at..at + n]);
+        at += n;
+    }
+    let opts = cuzstd::encode::EncodeOptions { level: 3, checksum: true };
+    let pipe = PipelineOptions { group_bytes: 150_000, in_flight: 1 };
+    let (frames, stats) = cuzstd::gpu::encode::compress_pipelined(&[&gpu], &opts, &chunks, &pipe).unwrap();
+    assert!(stats.groups > 10, "{stats:?}");
+    let reference = cuzstd::encode::compress_batch(&chunks, &opts);
+    let frames: Vec<Vec<u8>> = frames.into_iter().map(Result::unwrap).collect();
+    for (i, (f, r)) in frames.iter().zip(&reference).enumerate() {
+        assert_eq!(f, r.as_ref().unwrap(), "frame {i}");
+    }
+    let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+    let dopts = cuzstd::decode::DecodeOptions { max_window_size: 1 << 27, max_output_size: 1 << 40 };
+    let (back, _) = cuzstd::gpu::decode::decompress_pipelined(&[&gpu], &dopts, None, &refs, &pipe).unwrap();
+    for (i, (b, c)) in back.into_iter().zip(&chunks).enumerate() {
+        assert_eq!(&b.unwrap(), c, "chunk {i}");
+    }
+}
