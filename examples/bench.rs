@@ -9,14 +9,14 @@
 //! are skipped with a message. `--help` lists the flags.
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use clap::Parser;
-use cuzstd::bench::cpu::{self, all_threads};
-use cuzstd::bench::cuzstd::CuzstdCodec;
+use cuzstd::bench::compare;
+use cuzstd::bench::cpu::all_threads;
 use cuzstd::bench::data::{self, format_size, parse_size, DataSet, Input, SetSize, Source};
-use cuzstd::bench::gpu::{GpuBench, GpuCodec, NvcompCodec};
-use cuzstd::bench::report::{format_csv, format_summary, format_table, utc_string, Outcome, Row};
+use cuzstd::bench::gpu::{GpuBench, GpuCodec};
+use cuzstd::bench::report::{format_csv, Outcome, Row};
 use cuzstd::bench::run::{run_set, Config};
 use cuzstd::gpu::nvcomp::{Nvcomp, NvcompError};
 use cuzstd::gpu::Gpu;
@@ -165,14 +165,11 @@ fn probe(args: &Args) -> AnyResult<()> {
 
 /// The GPU codecs of this run: cuzstd at each of `--cuzstd-levels`, then nvCOMP.
 fn gpu_codecs<'g>(args: &Args, gpu: &'g Gpu) -> Vec<Box<dyn GpuCodec + 'g>> {
-    let mut codecs: Vec<Box<dyn GpuCodec + 'g>> = Vec::new();
-    for &level in args.cuzstd_levels.iter().filter(|_| !args.no_cuzstd) {
-        codecs.push(Box::new(CuzstdCodec::new(gpu, level)));
-    }
-    match load_nvcomp(args) {
-        Ok(nv) => codecs.push(Box::new(NvcompCodec { nv })),
-        Err(NvcompError::NotFound(_)) => eprintln!("nvCOMP not found: skipped"),
-        Err(e) => eprintln!("nvCOMP could not be loaded: {e}: skipped"),
+    let levels: &[i32] = if args.no_cuzstd { &[] } else { &args.cuzstd_levels };
+    let mut notes = Vec::new();
+    let codecs = compare::gpu_codecs(gpu, levels, args.nvcomp_lib.as_deref(), &mut notes);
+    for n in notes {
+        eprintln!("{n}");
     }
     codecs
 }
@@ -231,15 +228,6 @@ fn run(args: &Args) -> AnyResult<usize> {
         gpu_decode_high_limit: parse_size(&args.gpu_decode_high_limit)?,
     };
 
-    let mut env: Vec<(String, String)> = Vec::new();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    env.push(("date".into(), utc_string(now)));
-    env.push(("command".into(), std::env::args().collect::<Vec<_>>().join(" ")));
-    env.push(("host threads".into(), all_threads().to_string()));
-    env.push(("libzstd".into(), cpu::version()));
-    env.push(("cuzstd".into(), env!("CARGO_PKG_VERSION").into()));
-    env.push(("data".into(), data_dir.display().to_string()));
-
     let gpu = if args.no_gpu {
         None
     } else {
@@ -252,24 +240,7 @@ fn run(args: &Args) -> AnyResult<usize> {
         }
     };
     let codecs = gpu.as_ref().map(|g| gpu_codecs(args, g)).unwrap_or_default();
-    if let Some(g) = &gpu {
-        let p = g.props();
-        env.push((
-            "GPU".into(),
-            format!(
-                "{} (sm_{}{}, {} SMs, {})",
-                p.name,
-                p.compute_capability.0,
-                p.compute_capability.1,
-                p.multiprocessors,
-                format_size(p.total_memory)
-            ),
-        ));
-        env.push(("CUDA driver API".into(), format!("{}.{}", p.driver_version / 1000, (p.driver_version % 1000) / 10)));
-    }
-    for c in &codecs {
-        env.push((c.name(), c.version()));
-    }
+    let env = compare::environment(&data_dir.display().to_string(), gpu.as_ref(), &codecs);
     for (k, v) in &env {
         println!("{k}: {v}");
     }
@@ -340,24 +311,11 @@ fn run(args: &Args) -> AnyResult<usize> {
     }
 
     println!();
-    print!("{}", format_table(&rows));
-    for level in [3, 1] {
-        if cfg.levels.contains(&level) || cfg.gpu_decode_levels.contains(&level) {
-            println!();
-            println!("Summary at libzstd level {level} (GB/s of uncompressed bytes, medians; all rows above):");
-            print!("{}", format_summary(&rows, level));
-        }
-    }
-    println!();
-    println!(
-        "GB/s = uncompressed bytes / median time / 1e9 over {} timed runs after {} warm-up runs; every row's output was verified once.",
-        cfg.runs, cfg.warmup
-    );
-    println!("cpu: wall clock around libzstd calls; device: CUDA events around the batch call, data on the GPU; h2h: events around pinned upload + call + pinned download.");
+    print!("{}", compare::format_report(&rows, &cfg));
     println!("total time {:.1} s", t0.elapsed().as_secs_f64());
     write_csv(&rows)?;
     if rows.is_empty() {
         return Err("nothing was measured (no GPU codec available and libzstd skipped, or no data set)".into());
     }
-    Ok(rows.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count())
+    Ok(compare::failures(&rows))
 }

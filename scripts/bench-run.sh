@@ -18,13 +18,18 @@
 #   chunks   Silesia xml at 1 GiB with 16 KiB and 256 KiB chunks
 #   cuzstd   cuzstd's GPU codec (levels 1, 3) beside nvCOMP and libzstd -3: Silesia xml and the
 #            Canterbury texts at 1 GiB (the other modes leave cuzstd out to stay within a command)
+#   pipeline     examples/pipeline: host-to-host bulk API throughput on all bench files tiled to
+#                1 GiB, 64 KiB chunks, several group sizes and in-flight counts, the PCIe ceiling,
+#                and the scaling over GPUs when several are visible (a few minutes)
+#   pipeline-1m  the same with 1 MiB chunks (the bulk API's default chunk size)
+#   cli          `cuzstd bench` on Silesia xml (the CLI's comparison table)
 #
 # Writes bench-MODE.csv, bench-MODE.txt (table and progress) and, for curve, bench-curve.png
 # to $OUT when set (else ./bench-results/). The binary refuses to report unverified rows.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-}
-[ -n "$mode" ] || { sed -n '2,24p' "$0"; exit 2; }
+[ -n "$mode" ] || { sed -n '2,29p' "$0"; exit 2; }
 shift
 
 # The gpu-bundle layout keeps data and libraries in payload.tar.xz; unpack once.
@@ -32,6 +37,34 @@ if [ -f "$here/payload.tar.xz" ] && [ ! -d "$here/x" ]; then
   mkdir -p "$here/x" && tar -C "$here/x" -xJf "$here/payload.tar.xz" || { echo "could not unpack payload" >&2; exit 1; }
 fi
 first() { for p in "$@"; do [ -e "$p" ] && { echo "$p"; return 0; }; done; return 1; }
+case "$mode" in
+  pipeline|pipeline-1m|cli)
+    data=$(first "${CUZSTD_SHARED:-/nonexistent}/bench-data" "$here/x/shared/bench-data" "$here/data" "$here/../shared/bench-data") ||
+      { echo "bench-run: no data folder (x/shared/bench-data, data/)" >&2; exit 1; }
+    lib=$(first "${NVCOMP_LIB:-/nonexistent}" "$here/x/lib/libnvcomp.so.6" "$here/lib/libnvcomp.so.6") && export NVCOMP_LIB="$lib"
+    out=${OUT:-$here/bench-results}
+    mkdir -p "$out"
+    if [ "$mode" = cli ]; then
+      tool=$(first "$here/x/tools/cuzstd" "$here/target/release/cuzstd") || { echo "bench-run: no cuzstd binary" >&2; exit 1; }
+      cmd=("$tool" bench "$data/silesia/xml" "$@")
+    else
+      tool=$(first "$here/x/examples/pipeline" "$here/target/release/examples/pipeline") ||
+        { echo "bench-run: no pipeline binary" >&2; exit 1; }
+      chunk=64k; [ "$mode" = pipeline-1m ] && chunk=1m
+      cmd=("$tool" --data "$data" --chunk "$chunk" "$@")
+    fi
+    {
+      echo "# bench-run.sh $mode $*"
+      echo "# host: $(uname -srm), $(nproc) threads"
+      nvidia-smi --query-gpu=name,driver_version,memory.total,pcie.link.gen.max,pcie.link.width.max --format=csv,noheader 2>/dev/null | sed 's/^/# gpu: /'
+      echo "# command: ${cmd[*]}"
+    } | tee "$out/bench-$mode.txt"
+    start=$(date +%s)
+    "${cmd[@]}" 2>&1 | tee -a "$out/bench-$mode.txt"
+    rc=${PIPESTATUS[0]}
+    echo "# bench-run: $mode finished with status $rc in $(( $(date +%s) - start )) s" | tee -a "$out/bench-$mode.txt"
+    exit $rc ;;
+esac
 bin=$(first "$here/x/examples/bench" "$here/examples/bench" "$here/bench" "$here/bin/bench" "$here/target/release/examples/bench") ||
   { echo "bench-run: no bench binary next to $0" >&2; exit 1; }
 [ -d "$bin" ] && bin="$bin/bench"

@@ -2,6 +2,8 @@
 # The GPU bundle's runner (copied to bundle/run.sh by scripts/gpu-bundle.sh).
 # Runs each GPU test binary, prints one line per binary, exits non-zero on any failure.
 #   run.sh [--bench] [--only NAME[,NAME...]] [--sanitize memcheck|racecheck]
+#   run.sh --pipeline [FLAGS...]   only the host-to-host pipeline measurement (examples/pipeline
+#                                  through bench-run.sh pipeline; FLAGS go to the example)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench=0; only=""; sanitize=""
@@ -10,6 +12,7 @@ while [ $# -gt 0 ]; do
     --bench) bench=1 ;;
     --only) only=",$2,"; shift ;;
     --sanitize) sanitize=$2; shift ;;
+    --pipeline) shift; exec "$here/bench-run.sh" pipeline "$@" ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

@@ -165,3 +165,76 @@ fn unknown_suffix_and_bad_flags_are_errors() {
     assert!(!run(bin().arg("-22").arg(d.join("plain"))).status.success(), "-22 needs --ultra");
     assert!(!run(bin().arg("--chunk-size").arg("12Q").arg(d.join("plain"))).status.success());
 }
+
+// ---- cuzstd bench (CPU columns; the GPU columns need a device) ----
+
+fn bench_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cuzstd"))
+}
+
+#[test]
+fn bench_prints_libzstd_rows_and_says_why_gpu_columns_are_missing() {
+    let d = tmpdir("bench");
+    let f = d.join("small.txt");
+    std::fs::write(&f, sample(200_000)).unwrap();
+    let out =
+        run(bench_cmd().args(["bench", "--runs", "1", "--warmup", "0", "--levels", "1,3", "--threads", "1"]).arg(&f));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let name = f.display().to_string();
+    for level in ["1", "3"] {
+        for op in ["compress", "decompress"] {
+            let row = stdout.lines().find(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                cells.len() > 6 && cells[0] == name && cells[3] == "libzstd" && cells[4] == level && cells[6] == op
+            });
+            assert!(row.is_some(), "no libzstd -{level} {op} row:\n{stdout}");
+            assert!(!row.unwrap().contains("FAILED"), "{}", row.unwrap());
+        }
+    }
+    assert!(stdout.contains("Summary at libzstd level 3"), "{stdout}");
+    let gpu_present = cuzstd::gpu::device_count().map(|n| n > 0).unwrap_or(false);
+    if gpu_present {
+        assert!(stdout.contains("cuzstd"), "a GPU is present but no cuzstd rows:\n{stdout}");
+    } else {
+        let note = stdout.lines().find(|l| l.starts_with("note: GPU columns (cuzstd, nvCOMP) unavailable: "));
+        let note = note.unwrap_or_else(|| panic!("no note on the missing GPU columns:\n{stdout}"));
+        assert!(note.len() > "note: GPU columns (cuzstd, nvCOMP) unavailable: ".len() + 5, "no reason: {note}");
+    }
+    // --no-gpu says so explicitly.
+    let out = run(bench_cmd()
+        .args(["bench", "--no-gpu", "--runs", "1", "--warmup", "0", "--levels", "1", "--threads", "1"])
+        .arg(&f));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unavailable: left out by --no-gpu"));
+}
+
+#[test]
+fn bench_fails_on_a_missing_file_and_without_files() {
+    let d = tmpdir("bench-missing");
+    let f = d.join("nope.bin");
+    let out = run(bench_cmd().args(["bench", "--runs", "1"]).arg(&f));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.bin"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(bench_cmd().arg("bench"));
+    assert!(!out.status.success());
+}
+
+#[test]
+fn gpu_list_and_pipeline_flags_are_checked() {
+    let d = tmpdir("gpus");
+    let f = d.join("a.txt");
+    std::fs::write(&f, sample(10_000)).unwrap();
+    for (list, msg) in [("0,0", "twice"), ("x", "not a device number")] {
+        let out = run(bin().args(["--gpus", list, "-c"]).arg(&f));
+        assert!(!out.status.success(), "--gpus {list} accepted");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(msg), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = run(bin().args(["--in-flight", "0", "-c"]).arg(&f));
+    assert!(!out.status.success(), "--in-flight 0 accepted");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in-flight count is 0"));
+    // On the CPU backend the GPU list is not used; a valid one is accepted.
+    let out = run(bin().args(["--gpus", "0,1", "-c"]).arg(&f));
+    assert!(out.status.success());
+    assert_eq!(libzstd_decompress(&out.stdout, 10_000), sample(10_000));
+}

@@ -7,6 +7,8 @@
 //!   evenly over the threads, each chunk one frame.
 //! * [`gpu`] times GPU batch codecs through the [`gpu::GpuCodec`] trait: nvCOMP now, cuzstd's
 //!   `BatchCompressor`/`BatchDecompressor` once they land (see the trait's documentation).
+//! * [`compare`] is the run shared by `cuzstd bench` and `examples/bench.rs`: codecs, header,
+//!   report.
 //! * [`report`] holds the measured rows, the statistics (median of the timed runs), and the
 //!   table and CSV output.
 //!
@@ -14,6 +16,7 @@
 //! verification carries the error instead of numbers, and the table says so.
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod cpu;
 pub mod cuzstd;
 pub mod data;

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! cuzstd [-#] [-d] [-o OUT | -c] [-f] [-k | --rm] [-q | -v] [-T#] [-D DICT]
-//!        [--chunk-size N] [--backend auto|cuda|cpu|reference] [FILE...]
-//! cuzstd bench [OPTIONS] FILE...
+//!        [--chunk-size N] [--backend auto|cuda|cpu|reference] [--gpus all|0,1]
+//!        [--group-size N] [--in-flight N] [FILE...]
+//! cuzstd bench [OPTIONS] FILE...     (comparison table: libzstd, nvCOMP, cuzstd GPU)
 //! ```
 //! With no FILE, or FILE `-`, it reads stdin and writes stdout. Output files are written to
 //! a temporary name beside the target and renamed when complete, so a failure leaves no
@@ -15,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use cuzstd::bulk::{stream, Backend, CompressOptions, Compressor, DecompressOptions, Decompressor};
+use cuzstd::bulk::{
+    stream, Backend, CompressOptions, Compressor, DecompressOptions, Decompressor, Devices, PipelineOptions,
+};
 
 #[derive(Parser, Debug)]
 #[command(name = "cuzstd", version, about = "Zstandard on NVIDIA GPUs, with zstd's command-line habits")]
@@ -68,6 +71,15 @@ struct Cli {
     /// Do not write content checksums.
     #[arg(long = "no-check")]
     no_check: bool,
+    /// GPUs of the CUDA backend: `all` or a list such as `0,1`.
+    #[arg(long, default_value = "all")]
+    gpus: Devices,
+    /// Bytes staged per pipeline group on the GPU (inputs plus output room), e.g. 512M.
+    #[arg(long = "group-size", value_parser = parse_size)]
+    group_size: Option<usize>,
+    /// Pipeline groups in flight per GPU.
+    #[arg(long = "in-flight")]
+    in_flight: Option<usize>,
     /// Files to process; none or `-` means standard input.
     files: Vec<PathBuf>,
 }
@@ -320,6 +332,11 @@ fn run(cli: &Cli) -> Result<bool, String> {
         Some(p) => Some(fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
         None => None,
     };
+    let defaults = PipelineOptions::default();
+    let pipeline = PipelineOptions {
+        group_bytes: cli.group_size.unwrap_or(defaults.group_bytes),
+        in_flight: cli.in_flight.unwrap_or(defaults.in_flight),
+    };
     let compressor = Compressor::new(CompressOptions {
         level,
         chunk_size: cli.chunk_size.unwrap_or(cuzstd::bulk::DEFAULT_CHUNK_SIZE),
@@ -327,6 +344,8 @@ fn run(cli: &Cli) -> Result<bool, String> {
         threads: cli.threads,
         backend: cli.backend,
         dictionary: dictionary.clone(),
+        gpus: cli.gpus.clone(),
+        pipeline,
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
@@ -334,6 +353,8 @@ fn run(cli: &Cli) -> Result<bool, String> {
         dictionary,
         threads: cli.threads,
         backend: cli.backend,
+        gpus: cli.gpus.clone(),
+        pipeline,
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
@@ -368,11 +389,110 @@ fn run(cli: &Cli) -> Result<bool, String> {
     Ok(ok)
 }
 
+/// `cuzstd bench FILE...`: the comparison table of docs/BENCHMARKS.md for the given files.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cuzstd bench",
+    about = "Compare libzstd, nvCOMP and cuzstd's GPU codec on files (each at its native size, cut into chunks)"
+)]
+struct BenchCli {
+    /// Files to measure.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Chunk size: every chunk is one independent frame.
+    #[arg(long, default_value = "64K", value_parser = parse_size)]
+    chunk: usize,
+    /// libzstd levels (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,3,19")]
+    levels: Vec<i32>,
+    /// libzstd thread counts (comma-separated numbers or "all").
+    #[arg(long, value_delimiter = ',', default_value = "1,all")]
+    threads: Vec<String>,
+    /// Timed runs per row (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Untimed warm-up runs per row.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// cuzstd GPU compression levels (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,3")]
+    cuzstd_levels: Vec<i32>,
+    /// Path of libnvcomp.so.6 (or its folder); otherwise NVCOMP_LIB and the usual places.
+    #[arg(long)]
+    nvcomp_lib: Option<PathBuf>,
+    /// Leave the GPU columns out.
+    #[arg(long)]
+    no_gpu: bool,
+    /// Skip the host-to-host GPU rows.
+    #[arg(long)]
+    no_h2h: bool,
+}
+
 fn bench(args: &[String]) -> ExitCode {
-    eprintln!(
-        "cuzstd bench: not part of the CLI yet ({} arguments ignored); the comparison table is \
-         `cargo run --release --features gpu-tests --example bench -- --help` (docs/BENCHMARKS.md)",
-        args.len()
-    );
-    ExitCode::from(2)
+    let cli = match BenchCli::try_parse_from(std::iter::once("cuzstd bench".to_string()).chain(args.iter().cloned())) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    match run_bench(&cli) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(failed) => {
+            eprintln!("cuzstd bench: {failed} row(s) FAILED verification or a call; see the table");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("cuzstd bench: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_bench(cli: &BenchCli) -> Result<usize, String> {
+    use cuzstd::bench::compare::{compare_files, failures, format_report, CompareOptions};
+    use cuzstd::bench::cpu::all_threads;
+    use cuzstd::bench::run::Config;
+    let mut threads = Vec::new();
+    for t in &cli.threads {
+        let n = if t.trim() == "all" {
+            all_threads()
+        } else {
+            t.trim().parse().map_err(|_| format!("--threads: `{t}` is not a number or `all`"))?
+        };
+        if n > 0 && !threads.contains(&n) {
+            threads.push(n);
+        }
+    }
+    if cli.chunk == 0 || cli.chunk % 8 != 0 {
+        return Err(format!("--chunk {} is not a positive multiple of 8", cli.chunk));
+    }
+    let config = Config {
+        levels: cli.levels.clone(),
+        threads,
+        runs: cli.runs.max(1),
+        warmup: cli.warmup,
+        gpu_decode_levels: cli.levels.iter().copied().filter(|&l| l <= 3).collect(),
+        ..Config::default()
+    };
+    let opts = CompareOptions {
+        config: config.clone(),
+        chunk_size: cli.chunk,
+        no_gpu: cli.no_gpu,
+        cuzstd_levels: cli.cuzstd_levels.clone(),
+        nvcomp_lib: cli.nvcomp_lib.clone(),
+        h2h: !cli.no_h2h,
+    };
+    let t0 = std::time::Instant::now();
+    let mut progress = |msg: &str| eprintln!("[{:>6.1} s] {msg}", t0.elapsed().as_secs_f64());
+    let report = compare_files(&cli.files, &opts, &mut progress).map_err(|e| e.to_string())?;
+    for (k, v) in &report.environment {
+        println!("{k}: {v}");
+    }
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    println!();
+    print!("{}", format_report(&report.rows, &config));
+    Ok(failures(&report.rows))
 }

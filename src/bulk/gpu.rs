@@ -1,19 +1,37 @@
 //! The CUDA and reference backends of the bulk API: cuzstd's own codec, on the GPU
 //! (`gpu::encode::BatchCompressor`, `gpu::decode::BatchDecompressor`) or its host build
 //! (`encode`, `decode`). Both write and read the same frames.
+//!
+//! The CUDA backend runs through the overlapped pipeline (`crate::gpu::pipeline`) on the
+//! GPUs the options name (all visible ones by default).
 
 use std::sync::OnceLock;
 
+use super::plan::Devices;
 use super::{CompressOptions, DecompressOptions, FrameJob};
 use crate::decode::{DecodeOptions, Dictionary};
 use crate::encode::{EncodeOptions, LEVEL_MAX, LEVEL_MIN};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 
+/// The process's handle on GPU `ordinal`, opened on first use (ordinals below 64).
+fn open(ordinal: usize) -> Result<&'static Gpu> {
+    const MAX: usize = 64;
+    static GPUS: [OnceLock<std::result::Result<Gpu, String>>; MAX] = [const { OnceLock::new() }; MAX];
+    let slot =
+        GPUS.get(ordinal).ok_or_else(|| Error::NoDevice(format!("GPU {ordinal} is beyond the {MAX} supported")))?;
+    slot.get_or_init(|| Gpu::new(ordinal).map_err(|e| e.to_string())).as_ref().map_err(|e| Error::NoDevice(e.clone()))
+}
+
 /// The process's GPU 0, opened on first use.
 pub(super) fn device() -> Result<&'static Gpu> {
-    static GPU: OnceLock<std::result::Result<Gpu, String>> = OnceLock::new();
-    GPU.get_or_init(|| Gpu::new(0).map_err(|e| e.to_string())).as_ref().map_err(|e| Error::NoDevice(e.clone()))
+    open(0)
+}
+
+/// The GPUs `devices` names, opened on first use.
+pub(super) fn devices(devices: &Devices) -> Result<Vec<&'static Gpu>> {
+    let count = crate::gpu::device_count()?;
+    devices.resolve(count).map_err(Error::NoDevice)?.into_iter().map(open).collect()
 }
 
 fn encode_options(o: &CompressOptions) -> Result<EncodeOptions> {
@@ -47,8 +65,8 @@ fn renumber(r: Result<Vec<u8>>, frame: usize) -> Result<Vec<u8>> {
 
 pub(super) fn compress_chunks_cuda(chunks: &[&[u8]], o: &CompressOptions) -> Result<Vec<Vec<u8>>> {
     let opts = encode_options(o)?;
-    let gpu = device()?;
-    let results = crate::gpu::encode::BatchCompressor::new(gpu, opts).compress(chunks)?;
+    let gpus = devices(&o.gpus)?;
+    let (results, _) = crate::gpu::encode::compress_pipelined(&gpus, &opts, chunks, &o.pipeline)?;
     results.into_iter().enumerate().map(|(i, r)| renumber(r, i)).collect()
 }
 
@@ -58,13 +76,11 @@ pub(super) fn compress_chunks_reference(chunks: &[&[u8]], o: &CompressOptions) -
 }
 
 pub(super) fn decompress_frames_cuda(jobs: &[FrameJob<'_>], o: &DecompressOptions) -> Result<Vec<Vec<u8>>> {
-    let gpu = device()?;
-    let mut d = crate::gpu::decode::BatchDecompressor::new(gpu, decode_options(o));
-    if let Some(dict) = dictionary(o)? {
-        d = d.with_dictionary(&dict)?;
-    }
+    let gpus = devices(&o.gpus)?;
+    let dict = dictionary(o)?;
     let inputs: Vec<&[u8]> = jobs.iter().map(|j| j.data).collect();
-    let results = d.decompress(&inputs)?;
+    let (results, _) =
+        crate::gpu::decode::decompress_pipelined(&gpus, &decode_options(o), dict.as_ref(), &inputs, &o.pipeline)?;
     results.into_iter().zip(jobs).map(|(r, j)| renumber(r, j.index)).collect()
 }
 

@@ -14,7 +14,10 @@
 
 mod cpu;
 mod gpu;
+pub mod plan;
 pub mod stream;
+
+pub use plan::{Devices, PipelineOptions};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -96,6 +99,10 @@ pub struct CompressOptions {
     pub backend: Backend,
     /// Raw-content or zstd-format dictionary; frames then carry its ID and need it to decode.
     pub dictionary: Option<Vec<u8>>,
+    /// GPUs of the CUDA backend (default: all visible).
+    pub gpus: Devices,
+    /// Group size and groups in flight of the CUDA backend's pipeline.
+    pub pipeline: PipelineOptions,
 }
 
 impl Default for CompressOptions {
@@ -108,6 +115,8 @@ impl Default for CompressOptions {
             threads: 0,
             backend: Backend::Auto,
             dictionary: None,
+            gpus: Devices::All,
+            pipeline: PipelineOptions::default(),
         }
     }
 }
@@ -124,7 +133,7 @@ impl CompressOptions {
         if !(lo..=hi).contains(&self.level) {
             return Err(Error::InvalidArgument(format!("level {} is outside {lo}..={hi}", self.level)));
         }
-        Ok(())
+        self.pipeline.validate().map_err(Error::InvalidArgument)
     }
 }
 
@@ -218,11 +227,23 @@ pub struct DecompressOptions {
     /// Worker threads for the CPU backend (0 = all cores).
     pub threads: usize,
     pub backend: Backend,
+    /// GPUs of the CUDA backend (default: all visible).
+    pub gpus: Devices,
+    /// Group size and groups in flight of the CUDA backend's pipeline.
+    pub pipeline: PipelineOptions,
 }
 
 impl Default for DecompressOptions {
     fn default() -> Self {
-        Self { window_log_max: 27, max_output: 1 << 40, dictionary: None, threads: 0, backend: Backend::Auto }
+        Self {
+            window_log_max: 27,
+            max_output: 1 << 40,
+            dictionary: None,
+            threads: 0,
+            backend: Backend::Auto,
+            gpus: Devices::All,
+            pipeline: PipelineOptions::default(),
+        }
     }
 }
 
@@ -247,6 +268,7 @@ impl Decompressor {
                 options.window_log_max
             )));
         }
+        options.pipeline.validate().map_err(Error::InvalidArgument)?;
         Ok(Self { options })
     }
 

@@ -228,3 +228,71 @@ impl<'g> BatchDecompressor<'g> {
         })
     }
 }
+
+/// Output capacity for decoding `src` (concatenated frames): the content sizes where the
+/// headers give them, else the block-size bound, at most `options.max_output_size`; 0 when
+/// the headers do not parse (the device then reports the error).
+pub fn output_capacity(src: &[u8], options: &DecodeOptions) -> usize {
+    match crate::decode::frames_info(src) {
+        Ok(i) => i.content_size.unwrap_or(i.bound).min(options.max_output_size) as usize,
+        Err(_) => 0,
+    }
+}
+
+/// The decoder as a pipeline kernel: one uploaded dictionary per GPU.
+struct DecodeGroups<'a> {
+    options: &'a DecodeOptions,
+    dicts: Vec<DeviceDictionary>,
+}
+
+impl super::pipeline::GroupKernel for DecodeGroups<'_> {
+    fn workspace_bytes(&self, inputs: &[&[u8]], budget: usize) -> usize {
+        let stride = workspace_slot_size() as usize;
+        stride * (budget / stride).clamp(1, inputs.len().max(1))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn launch(
+        &self,
+        device: usize,
+        gpu: &Gpu,
+        stream: &CudaStream,
+        _inputs: &[&[u8]],
+        items: &CudaView<'_, cz_batch_item>,
+        workspace: &mut CudaViewMut<'_, u8>,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+    ) -> Result<()> {
+        let dict = self.dicts.get(device);
+        // SAFETY: the pipeline's descriptors name its staged inputs and disjoint destinations
+        // of the given capacities on this GPU; they, the workspace and the results stay
+        // allocated until the stream has run the copies after this launch
+        // (GroupKernel::launch); the dictionary was uploaded to this same GPU (dicts[device])
+        // and lives as long as self.
+        unsafe {
+            gpu.decompress_batch_device(stream, items, dict, self.options, DecodeKernel::default(), workspace, results)
+        }
+    }
+}
+
+/// Decodes each input (concatenated frames) into its own output on `gpus` through the
+/// overlapped pipeline (`super::pipeline`), with capacities from [`output_capacity`];
+/// results equal [`BatchDecompressor::decompress`]'s. An item error names the input's index.
+pub fn decompress_pipelined(
+    gpus: &[&Gpu],
+    options: &DecodeOptions,
+    dict: Option<&Dictionary>,
+    inputs: &[&[u8]],
+    pipeline: &crate::bulk::plan::PipelineOptions,
+) -> Result<(Vec<Result<Vec<u8>>>, super::pipeline::PipelineStats)> {
+    pipeline.validate().map_err(Error::InvalidArgument)?;
+    let capacities: Vec<usize> = inputs.iter().map(|s| output_capacity(s, options)).collect();
+    let groups =
+        crate::bulk::plan::plan_groups(inputs.iter().zip(&capacities).map(|(s, c)| s.len() + c), pipeline.group_bytes);
+    let dicts = match dict {
+        // Empty when there is no dictionary: dicts.get(device) is then None for every GPU.
+        Some(d) => gpus.iter().map(|g| g.upload_dictionary(d)).collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let config = super::pipeline::PipelineConfig { in_flight: pipeline.in_flight, workspace_per_group: None };
+    super::pipeline::run(gpus, inputs, &capacities, &groups, config, &DecodeGroups { options, dicts })
+}

@@ -127,3 +127,55 @@ impl<'g> BatchCompressor<'g> {
         })
     }
 }
+
+/// The encoder as a pipeline kernel.
+struct EncodeGroups<'a> {
+    options: &'a EncodeOptions,
+}
+
+fn max_len(inputs: &[&[u8]]) -> u64 {
+    inputs.iter().map(|s| s.len() as u64).max().unwrap_or(0)
+}
+
+impl super::pipeline::GroupKernel for EncodeGroups<'_> {
+    fn workspace_bytes(&self, inputs: &[&[u8]], budget: usize) -> usize {
+        let stride = workspace_slot_size(max_len(inputs), self.options.level) as usize;
+        stride * (budget / stride).clamp(1, inputs.len().max(1))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn launch(
+        &self,
+        _device: usize,
+        gpu: &Gpu,
+        stream: &CudaStream,
+        inputs: &[&[u8]],
+        items: &CudaView<'_, cz_batch_item>,
+        workspace: &mut CudaViewMut<'_, u8>,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+    ) -> Result<()> {
+        // SAFETY: the pipeline's descriptors name its staged copies of `inputs` and disjoint
+        // destinations of compress_bound bytes on this GPU; they, the workspace and the
+        // results stay allocated until the stream has run the copies after this launch
+        // (GroupKernel::launch); max_len(inputs) bounds every source size.
+        unsafe { gpu.compress_batch_device(stream, items, max_len(inputs), self.options, workspace, results) }
+    }
+}
+
+/// Compresses each input into its own frame on `gpus` through the overlapped pipeline
+/// (`super::pipeline`): groups of about `pipeline.group_bytes` (input plus compress_bound
+/// per input), `pipeline.in_flight` groups in flight per GPU. Frames are byte-identical to
+/// [`BatchCompressor::compress`]; an item error names the input's index in `inputs`.
+pub fn compress_pipelined(
+    gpus: &[&Gpu],
+    options: &EncodeOptions,
+    inputs: &[&[u8]],
+    pipeline: &crate::bulk::plan::PipelineOptions,
+) -> Result<(Vec<Result<Vec<u8>>>, super::pipeline::PipelineStats)> {
+    pipeline.validate().map_err(Error::InvalidArgument)?;
+    let capacities: Vec<usize> = inputs.iter().map(|s| crate::encode::compress_bound(s.len())).collect();
+    let groups =
+        crate::bulk::plan::plan_groups(inputs.iter().zip(&capacities).map(|(s, c)| s.len() + c), pipeline.group_bytes);
+    let config = super::pipeline::PipelineConfig { in_flight: pipeline.in_flight, workspace_per_group: None };
+    super::pipeline::run(gpus, inputs, &capacities, &groups, config, &EncodeGroups { options })
+}

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod device_jobs;
 pub mod encode;
 pub mod nvcomp;
+pub mod pipeline;
 pub mod pool;
 pub mod reference;
 pub mod reference_decode;
@@ -94,6 +95,7 @@ pub struct Gpu {
     props: DeviceProps,
     pool: DevicePool,
     pinned: PinnedPool,
+    poison: Option<u8>,
 }
 
 /// Whether the NVIDIA driver library can be loaded on this machine.
@@ -150,7 +152,16 @@ impl Gpu {
         };
         let pool = pool::device_pool(stream.clone(), options.pool_poison);
         let pinned = pool::pinned_pool(ctx.clone());
-        Ok(Self { ctx, stream, modules: Default::default(), functions: Mutex::new(Vec::new()), props, pool, pinned })
+        Ok(Self {
+            ctx,
+            stream,
+            modules: Default::default(),
+            functions: Mutex::new(Vec::new()),
+            props,
+            pool,
+            pinned,
+            poison: options.pool_poison,
+        })
     }
 
     pub fn props(&self) -> &DeviceProps {
@@ -179,6 +190,12 @@ impl Gpu {
     /// A device pool on another stream; `poison` as in [`crate::pool::Pool::new`].
     pub fn new_pool(&self, stream: Arc<CudaStream>, poison: Option<u8>) -> DevicePool {
         pool::device_pool(stream, poison)
+    }
+
+    /// The poison byte of this handle's pools ([`GpuOptions::pool_poison`]); pools made for
+    /// other streams by the pipeline use it too.
+    pub fn pool_poison(&self) -> Option<u8> {
+        self.poison
     }
 
     /// The pinned host pool.
