@@ -4,7 +4,8 @@
 //! for the host), which the CPU tests check against libzstd.
 //!
 //! The number of frames is `CUZSTD_FUZZ_FRAMES` (default 100,000), the seed
-//! `CUZSTD_FUZZ_SEED` (default 1). Run it under compute-sanitizer for the memory-safety
+//! `CUZSTD_FUZZ_SEED` (default 1), the kernels `CUZSTD_FUZZ_KERNELS` (`warp,thread`, the
+//! default, or either alone). Run it under compute-sanitizer for the memory-safety
 //! campaign (the bundle's `run.sh --sanitize memcheck --only gpu_fuzz`).
 //!
 //! Needs an NVIDIA GPU; fails loudly without one.
@@ -182,6 +183,15 @@ fn capacity(src: &[u8]) -> usize {
 #[test]
 fn gpu_mutated_frames_match_the_reference_build() {
     let frames_total = env_u64("CUZSTD_FUZZ_FRAMES", 100_000) as usize;
+    let kernels: Vec<DecodeKernel> = std::env::var("CUZSTD_FUZZ_KERNELS")
+        .unwrap_or_else(|_| "warp,thread".into())
+        .split(',')
+        .map(|k| match k.trim() {
+            "warp" => DecodeKernel::Warp,
+            "thread" => DecodeKernel::Thread,
+            other => panic!("CUZSTD_FUZZ_KERNELS: unknown kernel {other:?} (warp, thread)"),
+        })
+        .collect();
     let seed = env_u64("CUZSTD_FUZZ_SEED", 1);
     let gpu = Gpu::new(0).expect("the GPU fuzz campaign needs a CUDA device");
     let options = DecodeOptions::default();
@@ -226,7 +236,7 @@ fn gpu_mutated_frames_match_the_reference_build() {
                 }
             })
             .collect();
-        for kernel in [DecodeKernel::Warp, DecodeKernel::Thread] {
+        for &kernel in &kernels {
             let mut dec = BatchDecompressor::new(&gpu, options).with_kernel(kernel);
             if with_dict {
                 dec = dec.with_dictionary(&dict).unwrap();
@@ -261,7 +271,9 @@ fn gpu_mutated_frames_match_the_reference_build() {
         done += n;
         batch_no += 1;
     }
-    eprintln!("fuzz: {done} frames in {batch_no} batches (seed {seed}), both kernels agree with the reference build");
+    eprintln!(
+        "fuzz: {done} frames in {batch_no} batches (seed {seed}), kernels {kernels:?} agree with the reference build"
+    );
     eprintln!("fuzz: {decoded_ok} decoded, {} rejected", done - decoded_ok);
     eprintln!("fuzz: mutations {by_mutation:?}");
     eprintln!("fuzz: statuses {by_status:?}");
