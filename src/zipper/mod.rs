@@ -23,12 +23,15 @@ pub mod cli;
 pub mod container;
 pub mod delta;
 pub mod frame;
+pub mod kernel;
 pub mod layer;
 pub mod pack;
 pub mod quant;
 pub mod safetensors;
 pub mod tile;
 
+pub use crate::gpu::zipper::{zipper_linear, GpuZipperLinear, ZipperWorkspace};
+pub use crate::gpu::zipper_stream::{StreamMode, StreamStats, ZipperModel};
 pub use container::{PackedWeight, ZipperFile, ZipperMeta};
 pub use delta::{DeltaMode, HalfKind};
 pub use layer::ZipperLinear;
@@ -62,6 +65,9 @@ pub enum ZipperError {
     Gguf(#[from] crate::gguf::GgufError),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A device call failed (not a problem of the data).
+    #[error("GPU: {0}")]
+    Gpu(#[from] crate::error::Error),
 }
 
 pub type Result<T, E = ZipperError> = std::result::Result<T, E>;
