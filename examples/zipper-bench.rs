@@ -160,11 +160,9 @@ fn main() -> Res<()> {
     drop((src, dst));
     // PCIe host-to-device from pinned memory, 256 MiB.
     let pcie_bytes = 256usize << 20;
-    let host = vec![7u8; pcie_bytes];
-    let mut pinned = gpu.pinned_pool().alloc(pcie_bytes)?;
-    pinned.buf_mut().as_mut_slice()?.copy_from_slice(&host);
+    let pinned = gpu.pinned_copy(&vec![7u8; pcie_bytes])?;
     let mut dev = s.alloc_zeros::<u8>(pcie_bytes)?;
-    let h2d_ms = time_ms(&gpu, 10, || Ok(s.memcpy_htod(&pinned.buf().as_slice()?[..pcie_bytes], &mut dev)?))?;
+    let h2d_ms = time_ms(&gpu, 10, || Ok(s.memcpy_htod(&pinned, &mut dev)?))?;
     let pcie = gbps(pcie_bytes as f64, h2d_ms);
     drop(dev);
     println!("read kernel (2 GiB): {hbm:.0} GB/s; device copy (1 GiB, read+write): {d2d:.0} GB/s; PCIe H2D pinned (256 MiB): {pcie:.1} GB/s");

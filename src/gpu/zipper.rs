@@ -9,7 +9,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{sys, CudaSlice, CudaStream, CudaView, CudaViewMut, DeviceRepr, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    sys, CudaSlice, CudaStream, CudaView, CudaViewMut, DeviceRepr, LaunchConfig, PinnedHostSlice, PushKernelArg,
+};
 
 use super::{Gpu, Module};
 use crate::abi::cz_item_result;
@@ -138,6 +140,19 @@ impl ZipperWorkspace {
 }
 
 impl Gpu {
+    /// A page-locked host copy of `bytes` (exactly `bytes.len()` long, which must be > 0),
+    /// for asynchronous host-to-device copies.
+    pub fn pinned_copy(&self, bytes: &[u8]) -> crate::Result<PinnedHostSlice<u8>> {
+        if bytes.is_empty() {
+            return Err(Error::InvalidArgument("pinned copy of 0 bytes".into()));
+        }
+        // SAFETY: the allocation holds uninitialised bytes (valid u8 values); every byte is
+        // written below before anything reads it.
+        let mut p = unsafe { self.ctx.alloc_pinned::<u8>(bytes.len()) }.ctx("allocating pinned memory")?;
+        p.as_mut_slice().ctx("mapping pinned memory")?.copy_from_slice(bytes);
+        Ok(p)
+    }
+
     /// Uploads a packed weight (synchronously on `stream`). Checks its structure
     /// ([`KernelShape::of`]) but not its frames, which the kernel checks on every launch.
     pub fn zipper_upload_on(&self, stream: &Arc<CudaStream>, w: &PackedWeight) -> Result<DeviceZipperWeight> {

@@ -87,14 +87,6 @@ pub struct ZipperModel {
     ws: ZipperWorkspace,
 }
 
-fn pinned(gpu: &Gpu, bytes: &[u8]) -> Result<PinnedHostSlice<u8>> {
-    // SAFETY: uninitialised bytes are valid u8 values, and every byte is written below before
-    // any copy reads them.
-    let mut p = unsafe { gpu.context().alloc_pinned::<u8>(bytes.len().max(1)) }.ctx("allocating pinned memory")?;
-    p.as_mut_slice().ctx("mapping pinned memory")?[..bytes.len()].copy_from_slice(bytes);
-    Ok(p)
-}
-
 impl ZipperModel {
     /// Uploads `weights` in order. Under `mode`, the streamable parts of each layer stay
     /// resident while the running total of resident streamable bytes stays within
@@ -113,10 +105,14 @@ impl ZipperModel {
             if keep_all {
                 used += movable;
             }
-            let keep = Residency { base: keep_all || !stream_base, delta: keep_all || !stream_delta };
+            // Empty parts have nothing to stream.
+            let keep = Residency {
+                base: keep_all || !stream_base || w.base.is_empty(),
+                delta: keep_all || !stream_delta || w.delta.is_empty(),
+            };
             let dw = gpu.zipper_upload_parts(&stream, w, keep)?;
-            let host_base = if keep.base { None } else { Some(pinned(&gpu, &w.base)?) };
-            let host_delta = if keep.delta { None } else { Some(pinned(&gpu, &w.delta)?) };
+            let host_base = if keep.base { None } else { Some(gpu.pinned_copy(&w.base)?) };
+            let host_delta = if keep.delta { None } else { Some(gpu.pinned_copy(&w.delta)?) };
             if !keep.base {
                 max_base = max_base.max(w.base.len());
             }
@@ -164,15 +160,15 @@ impl ZipperModel {
             self.copy.wait(e).ctx("ordering a copy after compute")?;
         }
         let start = self.gpu.timing_event(&self.copy)?;
+        // The sources are the pinned slices themselves (exactly the part's bytes), so the copies
+        // are asynchronous DMA on the copy stream.
         if let Some(b) = &layer.host_base {
             let n = layer.w.base_bytes();
-            let src = &b.as_slice().ctx("mapping pinned memory")?[..n];
-            self.copy.memcpy_htod(src, &mut stage.base.slice_mut(..n)).ctx("copying a base to the device")?;
+            self.copy.memcpy_htod(b, &mut stage.base.slice_mut(..n)).ctx("copying a base to the device")?;
         }
         if let Some(d) = &layer.host_delta {
             let n = layer.w.delta_bytes();
-            let src = &d.as_slice().ctx("mapping pinned memory")?[..n];
-            self.copy.memcpy_htod(src, &mut stage.delta.slice_mut(..n)).ctx("copying a delta to the device")?;
+            self.copy.memcpy_htod(d, &mut stage.delta.slice_mut(..n)).ctx("copying a delta to the device")?;
         }
         let end = self.gpu.timing_event(&self.copy)?;
         Ok((start, end))
