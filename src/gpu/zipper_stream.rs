@@ -16,19 +16,10 @@ use super::zipper::{DeviceZipperWeight, Residency, Streamed, ZipperWorkspace};
 use super::{elapsed_ms, Gpu};
 use crate::abi::cz_item_result;
 use crate::error::CudaContext as _;
-use crate::zipper::kernel::check_results;
+use crate::zipper::kernel::{check_results, plan_residency};
 use crate::zipper::{PackedWeight, Result, ZipperError};
 
-/// What a [`ZipperModel`] may stream from host memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamMode {
-    /// Bases and deltas resident (nothing copied per token).
-    Resident,
-    /// Bases resident; deltas streamed unless they fit in the budget.
-    Deltas,
-    /// Bases and deltas streamed unless they fit in the budget.
-    Everything,
-}
+pub use crate::zipper::kernel::StreamMode;
 
 /// What one [`ZipperModel::run`] did.
 #[derive(Clone, Debug, Default)]
@@ -90,26 +81,19 @@ pub struct ZipperModel {
 impl ZipperModel {
     /// Uploads `weights` in order. Under `mode`, the streamable parts of each layer stay
     /// resident while the running total of resident streamable bytes stays within
-    /// `vram_budget` (scales, tile tables, workspace and staging buffers are not counted); the
-    /// rest go to pinned host memory.
+    /// `vram_budget` ([`plan_residency`]; scales, tile tables, workspace and staging buffers are
+    /// not counted); the rest go to pinned host memory.
     pub fn new(gpu: Arc<Gpu>, weights: &[PackedWeight], mode: StreamMode, vram_budget: usize) -> Result<Self> {
         let stream = gpu.stream().clone();
         let mut layers = Vec::with_capacity(weights.len());
-        let mut used = 0usize;
+        let plan = plan_residency(
+            &weights.iter().map(|w| (w.base.len(), w.delta.len())).collect::<Vec<_>>(),
+            mode,
+            vram_budget,
+        );
         let (mut max_base, mut max_delta, mut max_tiles) = (1usize, 1usize, 1usize);
-        for w in weights {
-            let stream_base = mode == StreamMode::Everything;
-            let stream_delta = mode != StreamMode::Resident;
-            let movable = if stream_base { w.base.len() } else { 0 } + if stream_delta { w.delta.len() } else { 0 };
-            let keep_all = mode == StreamMode::Resident || used + movable <= vram_budget;
-            if keep_all {
-                used += movable;
-            }
-            // Empty parts have nothing to stream.
-            let keep = Residency {
-                base: keep_all || !stream_base || w.base.is_empty(),
-                delta: keep_all || !stream_delta || w.delta.is_empty(),
-            };
+        for (w, &(base, delta)) in weights.iter().zip(&plan) {
+            let keep = Residency { base, delta };
             let dw = gpu.zipper_upload_parts(&stream, w, keep)?;
             let host_base = if keep.base { None } else { Some(gpu.pinned_copy(&w.base)?) };
             let host_delta = if keep.delta { None } else { Some(gpu.pinned_copy(&w.delta)?) };
@@ -209,12 +193,11 @@ impl ZipperModel {
             let start = self.gpu.timing_event(&compute)?;
             {
                 let (layer, stage) = (&mut self.layers[l], &self.stages[k]);
-                let base_view = stage.base.slice(..layer.w.base_bytes());
-                let delta_view = stage.delta.slice(..layer.w.delta_bytes());
-                let parts = Streamed {
-                    base: layer.host_base.as_ref().map(|_| &base_view),
-                    delta: layer.host_delta.as_ref().map(|_| &delta_view),
-                };
+                // Views of the stage only for the parts this layer streams (the stage is sized
+                // for streamed parts only).
+                let base_view = layer.host_base.as_ref().map(|_| stage.base.slice(..layer.w.base_bytes()));
+                let delta_view = layer.host_delta.as_ref().map(|_| stage.delta.slice(..layer.w.delta_bytes()));
+                let parts = Streamed { base: base_view.as_ref(), delta: delta_view.as_ref() };
                 let (slots, nslots) = self.ws.slots_mut();
                 self.gpu.zipper_linear_parts(
                     &compute,

@@ -153,6 +153,38 @@ impl KernelShape {
     }
 }
 
+/// What a streaming model may copy from host memory per run (see `gpu::zipper_stream`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamMode {
+    /// Bases and deltas resident (nothing copied per run).
+    Resident,
+    /// Bases resident; deltas streamed unless they fit in the budget.
+    Deltas,
+    /// Bases and deltas streamed unless they fit in the budget.
+    Everything,
+}
+
+/// Which parts of each layer stay on the device: `(base, delta)` bytes per layer in, `(keep
+/// base, keep delta)` per layer out. Under `mode`, a layer's streamable parts stay resident
+/// while the running total of resident streamable bytes (in layer order) is within `budget`;
+/// parts that are not streamable under `mode`, and empty parts, always stay.
+pub fn plan_residency(parts: &[(usize, usize)], mode: StreamMode, budget: usize) -> Vec<(bool, bool)> {
+    let stream_base = mode == StreamMode::Everything;
+    let stream_delta = mode != StreamMode::Resident;
+    let mut used = 0usize;
+    parts
+        .iter()
+        .map(|&(base, delta)| {
+            let movable = if stream_base { base } else { 0 } + if stream_delta { delta } else { 0 };
+            let keep_all = mode == StreamMode::Resident || used.saturating_add(movable) <= budget;
+            if keep_all {
+                used += movable;
+            }
+            (keep_all || !stream_base || base == 0, keep_all || !stream_delta || delta == 0)
+        })
+        .collect()
+}
+
 /// Turns per-tile results into the first error, naming the tensor and tile.
 pub fn check_results(name: &str, results: &[cz_item_result]) -> Result<()> {
     for (t, r) in results.iter().enumerate() {
@@ -201,6 +233,26 @@ mod tests {
             max_tile_rows: mtr,
             tiles: 7,
         }
+    }
+
+    #[test]
+    fn residency_follows_the_mode_and_the_budget_in_layer_order() {
+        let parts = [(100, 10), (200, 20), (50, 5), (0, 0)];
+        assert_eq!(plan_residency(&parts, StreamMode::Resident, 0), vec![(true, true); 4]);
+        assert_eq!(
+            plan_residency(&parts, StreamMode::Deltas, 0),
+            vec![(true, false), (true, false), (true, false), (true, true)]
+        );
+        // 10 fits, 10 + 20 does not, 10 + 5 does.
+        assert_eq!(
+            plan_residency(&parts, StreamMode::Deltas, 15),
+            vec![(true, true), (true, false), (true, true), (true, true)]
+        );
+        assert_eq!(
+            plan_residency(&parts, StreamMode::Everything, 110),
+            vec![(true, true), (false, false), (false, false), (true, true)]
+        );
+        assert_eq!(plan_residency(&parts, StreamMode::Everything, usize::MAX), vec![(true, true); 4]);
     }
 
     #[test]
