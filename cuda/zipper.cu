@@ -26,6 +26,8 @@
 //                 (ws_stride >= cz_decode_workspace_size(), multiple of 8); gridDim.x slots.
 //   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr),
 //                 tile_offsets[0 .. tiles], tile_rows[0 .. tiles], delta[off[0] .. off[tiles]).
+//                 With ZP_BASE_ONLY in flags no frame is read and every tile counts as
+//                 empty (Y = X · base, rounded as the flags ask).
 //   writes:       results[t] for every t < tiles; Y[b][r] for the rows of every tile whose
 //                 status is OK, nothing of a failed tile's rows.
 //   statuses:     every status of cz_decode_all; TILE_FRAME_UNCHECKED (no content size, no
@@ -46,6 +48,7 @@ enum zp_flags {
     ZP_LAYOUT_PLANES = 1,  // tile words stored as low-byte plane then high-byte plane
     ZP_ROUND_F16 = 2,      // round each reconstructed weight to f16
     ZP_ROUND_BF16 = 4,     // round each reconstructed weight to bf16
+    ZP_BASE_ONLY = 8,      // ignore the delta: no frame is read, every tile counts as empty
 };
 
 // ---- half precision (host and device, bit-exact with the `half` crate's conversions) ----
@@ -359,7 +362,15 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
     }
     for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
         const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
-        if (warp == 0) {
+        if (warp == 0 && (flags & ZP_BASE_ONLY)) {
+            for (uint32_t i = lane; i <= m; i += 32) row_start[i] = 0;
+            if (lane == 0) {
+                s_status = CZ_STATUS_OK;
+                s_detail = 0;
+                s_size = 0;
+                s_n = 0;
+            }
+        } else if (warp == 0) {
             // Decode and prepare the tile.
             const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
             uint32_t st = CZ_STATUS_OK, detail = 0;

@@ -231,25 +231,39 @@ fn main() -> Res<()> {
         row("(a) f16 GEMV (ours)", ta, 2.0 * (rows * cols) as f64 + io_bytes);
         drop(dw);
 
-        // (b) base only and (c) base + 1 % delta, resident.
+        // (b) the base alone (delta skipped), (b0) a density-0 pack (empty frames decoded) and
+        // (c) base + 1 % delta, resident; (b) and (b0) are checked against the CPU layer of the
+        // density-0 pack (same base), (c) against the 1 % pack's.
         let mut ws = ZipperWorkspace::new(&gpu, ZipperWorkspace::default_slots(&gpu), p1.tiles().max(p0.tiles()))?;
-        let mut tb_tc = [0f64; 2];
-        for (k, pw) in [&p0, &p1].into_iter().enumerate() {
-            let dwt = gpu.zipper_upload(pw)?;
+        let want0 = ZipperLinear::new(p0.clone())?.try_forward(&xh, batch)?;
+        let want1 = ZipperLinear::new(p1.clone())?.try_forward(&xh, batch)?;
+        let d0 = gpu.zipper_upload(&p0)?;
+        let d1 = gpu.zipper_upload(&p1)?;
+        let mut tb_tc = [0f64; 3];
+        for (k, slot) in tb_tc.iter_mut().enumerate() {
+            let (dwt, want, case) = match k {
+                0 => (&d1, &want0, "(b) INT8 base, delta skipped"),
+                1 => (&d0, &want0, "(b0) density-0 pack"),
+                _ => (&d1, &want1, "(c) INT8 + 1% delta"),
+            };
             let xv = x.slice(..);
             let t = time_ms(&gpu, a.iters, || {
                 let mut yv = y.slice_mut(..);
-                Ok(gpu.zipper_linear(&s, &dwt, &xv, batch, &mut yv, &mut ws)?)
+                if k == 0 {
+                    Ok(gpu.zipper_linear_base_only(&s, dwt, &xv, batch, &mut yv, &mut ws)?)
+                } else {
+                    Ok(gpu.zipper_linear(&s, dwt, &xv, batch, &mut yv, &mut ws)?)
+                }
             })?;
-            ws.check(&s, &dwt)?;
+            ws.check(&s, dwt)?;
             let yk = s.clone_dtoh(&y)?;
-            let want = ZipperLinear::new(pw.clone())?.try_forward(&xh, batch)?;
-            let case = if k == 0 { "(b) INT8 base (density 0)" } else { "(c) INT8 + 1% delta" };
-            compare(&format!("{model} {shape} {case}"), &yk, &want, 1e-4, &mut bad);
-            row(case, t, (dwt.base_bytes() + 4 * rows + dwt.delta_bytes()) as f64 + io_bytes);
-            tb_tc[k] = t;
+            compare(&format!("{model} {shape} {case}"), &yk, want, 1e-4, &mut bad);
+            let delta = if k == 0 { 0 } else { dwt.delta_bytes() };
+            row(case, t, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
+            *slot = t;
         }
-        let (tb, tc) = (tb_tc[0], tb_tc[1]);
+        drop((d0, d1));
+        let (tb, tc) = (tb_tc[0], tb_tc[2]);
 
         // (d) deltas streamed, (e) base and delta streamed: 8 layers of this shape.
         let layers: Vec<PackedWeight> = (0..8).map(|_| p1.clone()).collect();

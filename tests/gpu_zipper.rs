@@ -85,6 +85,29 @@ fn wide_layers_stage_x_in_several_passes_and_match() {
 }
 
 #[test]
+fn base_only_launch_equals_the_density_0_pack_of_the_same_weight() {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    for kind in kinds() {
+        let p0 = pack("z.weight", 70, 577, kind, Mode::Density(0.0), 16, TileLayout::Planes);
+        let p1 = pack("z.weight", 70, 577, kind, Mode::Density(0.01), 16, TileLayout::Planes);
+        assert_eq!(p0.base, p1.base, "top-k packs share the base");
+        let g = gpu();
+        let s = g.stream().clone();
+        let d1 = g.zipper_upload(&p1).unwrap();
+        let mut ws = ZipperWorkspace::new(&g, 4, p1.tiles()).unwrap();
+        for batch in [1usize, 17] {
+            let x = inputs(batch, 577, 4);
+            let dx = s.clone_htod(&x).unwrap();
+            let mut dy = s.alloc_zeros::<f32>(batch * 70).unwrap();
+            g.zipper_linear_base_only(&s, &d1, &dx.slice(..), batch, &mut dy.slice_mut(..), &mut ws).unwrap();
+            ws.check(&s, &d1).unwrap();
+            let y = s.clone_dtoh(&dy).unwrap();
+            check(&y, &reconstruct(&p0), &x, 70, 577, batch, REL, &format!("base only {kind:?} batch {batch}"));
+        }
+    }
+}
+
+#[test]
 fn gpu_agrees_with_the_reference_build_of_the_kernel() {
     let w = pack("r.weight", 70, 577, BaseKind::Int4 { group: 64 }, Mode::Lossless, 16, TileLayout::Plain);
     let layer = GpuZipperLinear::new(gpu(), &w).unwrap();

@@ -17,7 +17,7 @@ use super::{Gpu, Module};
 use crate::abi::cz_item_result;
 use crate::error::{CudaContext as _, Error};
 use crate::llm::Linear;
-use crate::zipper::kernel::{check_results, KernelShape, BLOCK};
+use crate::zipper::kernel::{check_results, KernelShape, BLOCK, FLAG_BASE_ONLY};
 use crate::zipper::{PackedWeight, Result, ZipperError, ZipperLinear};
 
 /// A packed weight on the device.
@@ -36,7 +36,7 @@ pub struct DeviceZipperWeight {
 }
 
 /// Which parts of a weight [`Gpu::zipper_upload_parts`] keeps on the device; the others are
-/// passed to each launch ([`Streamed`]).
+/// passed to each launch ([`LaunchParts`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Residency {
     pub base: bool,
@@ -47,11 +47,16 @@ impl Residency {
     pub const ALL: Residency = Residency { base: true, delta: true };
 }
 
-/// Device copies of the streamed parts of a weight for one launch (exactly the weight's bytes).
+/// Per-launch inputs of [`Gpu::zipper_linear_parts`] besides the weight.
 #[derive(Default)]
-pub struct Streamed<'a, 'b> {
+pub struct LaunchParts<'a, 'b> {
+    /// Device copy of the base when it is not resident (exactly the weight's bytes).
     pub base: Option<&'a CudaView<'b, u8>>,
+    /// Device copy of the delta when it is not resident (exactly the weight's bytes).
     pub delta: Option<&'a CudaView<'b, u8>>,
+    /// Ignore the delta: `Y = X · base` (each weight still rounded when the pack asks). No frame
+    /// is read or decoded; for measuring the base alone.
+    pub base_only: bool,
 }
 
 impl DeviceZipperWeight {
@@ -204,7 +209,27 @@ impl Gpu {
             ws.results = stream.alloc_zeros::<cz_item_result>(tiles).ctx("allocating tile results")?;
         }
         let ZipperWorkspace { slots, nslots, results } = ws;
-        self.zipper_linear_parts(stream, w, &Streamed::default(), x, batch, y, slots, *nslots, results)
+        self.zipper_linear_parts(stream, w, &LaunchParts::default(), x, batch, y, slots, *nslots, results)
+    }
+
+    /// [`Gpu::zipper_linear`] ignoring the delta (`LaunchParts::base_only`): the base alone,
+    /// through the same kernel, for measurements.
+    pub fn zipper_linear_base_only(
+        &self,
+        stream: &Arc<CudaStream>,
+        w: &DeviceZipperWeight,
+        x: &CudaView<'_, f32>,
+        batch: usize,
+        y: &mut CudaViewMut<'_, f32>,
+        ws: &mut ZipperWorkspace,
+    ) -> Result<()> {
+        let tiles = w.shape.tiles as usize;
+        if ws.results.len() < tiles {
+            ws.results = stream.alloc_zeros::<cz_item_result>(tiles).ctx("allocating tile results")?;
+        }
+        let parts = LaunchParts { base_only: true, ..Default::default() };
+        let ZipperWorkspace { slots, nslots, results } = ws;
+        self.zipper_linear_parts(stream, w, &parts, x, batch, y, slots, *nslots, results)
     }
 
     /// [`Gpu::zipper_linear`] with the parts of `w` that are not resident taken from `parts`
@@ -216,7 +241,7 @@ impl Gpu {
         &self,
         stream: &Arc<CudaStream>,
         w: &DeviceZipperWeight,
-        parts: &Streamed<'_, '_>,
+        parts: &LaunchParts<'_, '_>,
         x: &CudaView<'_, f32>,
         batch: usize,
         y: &mut CudaViewMut<'_, f32>,
@@ -244,6 +269,8 @@ impl Gpu {
             (None, None) => return Err(bad("base is neither resident nor given".into())),
         };
         let delta_view = match (&w.delta, parts.delta) {
+            // Never read with base_only: any live u8 address will do.
+            _ if parts.base_only => base_view.slice(..0),
             (Some(d), _) => d.slice(..),
             (None, Some(v)) if v.len() == w.delta_len => v.slice(..),
             (None, Some(v)) => {
@@ -269,6 +296,7 @@ impl Gpu {
         let stride = stride as u64;
         let grid = nslots.min(tiles) as u32;
         let name = if s.bits == 8 { "zp_linear_int8" } else { "zp_linear_int4" };
+        let flags = s.flags | if parts.base_only { FLAG_BASE_ONLY } else { 0 };
         let f = self.function(Module::Zipper, name)?;
         f.set_attribute(
             sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
@@ -291,7 +319,7 @@ impl Gpu {
             .arg(&w.offsets)
             .arg(&w.tile_rows)
             .arg(&s.tiles)
-            .arg(&s.flags)
+            .arg(&flags)
             .arg(&s.max_tile_bytes)
             .arg(&s.max_tile_rows)
             .arg(&x_rows32)
@@ -309,7 +337,7 @@ impl Gpu {
         // blockDim is ZP_BLOCK; the dynamic shared memory is zp_shared_bytes(...) for these
         // arguments, within the device's opt-in limit (plan_x_rows) and set as the function's
         // maximum above. Frames are only read inside their offsets and decoded into shared
-        // memory bounded by max_tile_bytes.
+        // memory bounded by max_tile_bytes. With FLAG_BASE_ONLY no frame is read.
         unsafe { b.launch(cfg) }.ctx("launching the fused zipper kernel")?;
         Ok(())
     }

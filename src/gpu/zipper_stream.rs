@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaEvent, CudaSlice, CudaStream, PinnedHostSlice};
 
-use super::zipper::{DeviceZipperWeight, Residency, Streamed, ZipperWorkspace};
+use super::zipper::{DeviceZipperWeight, LaunchParts, Residency, ZipperWorkspace};
 use super::{elapsed_ms, Gpu};
 use crate::abi::cz_item_result;
 use crate::error::CudaContext as _;
@@ -197,7 +197,7 @@ impl ZipperModel {
                 // for streamed parts only).
                 let base_view = layer.host_base.as_ref().map(|_| stage.base.slice(..layer.w.base_bytes()));
                 let delta_view = layer.host_delta.as_ref().map(|_| stage.delta.slice(..layer.w.delta_bytes()));
-                let parts = Streamed { base: base_view.as_ref(), delta: delta_view.as_ref() };
+                let parts = LaunchParts { base: base_view.as_ref(), delta: delta_view.as_ref(), base_only: false };
                 let (slots, nslots) = self.ws.slots_mut();
                 self.gpu.zipper_linear_parts(
                     &compute,

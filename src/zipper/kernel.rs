@@ -24,6 +24,8 @@ pub const STATIC_SHARED_BYTES: usize = 128;
 pub const FLAG_PLANES: u32 = 1;
 pub const FLAG_ROUND_F16: u32 = 2;
 pub const FLAG_ROUND_BF16: u32 = 4;
+/// Launch-only flag: skip the delta (no frame read), `Y = X · base`.
+pub const FLAG_BASE_ONLY: u32 = 8;
 
 /// Everything the kernel needs to know about a weight besides its data.
 #[derive(Clone, Debug, PartialEq, Eq)]
