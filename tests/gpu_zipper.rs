@@ -58,9 +58,12 @@ fn fused_kernel_matches_x_times_w_for_every_packing() {
 
 #[test]
 fn every_batch_size_from_1_to_64() {
-    let w = pack("b.weight", 45, 333, BaseKind::Int8, Mode::Density(0.02), 16, TileLayout::Planes);
+    // Tiles of 4 rows and a workspace of 3 decoder slots: 12 tiles on 3 blocks, so each block
+    // decodes and computes several tiles in turn (shared memory and results reused).
+    let w = pack("b.weight", 45, 333, BaseKind::Int8, Mode::Density(0.02), 4, TileLayout::Planes);
     let what = reconstruct(&w);
-    let layer = GpuZipperLinear::new(gpu(), &w).unwrap();
+    let ws = cuzstd::gpu::zipper::ZipperWorkspace::new(&gpu(), 3, w.tiles()).unwrap();
+    let layer = GpuZipperLinear::with_workspace(gpu(), &w, Arc::new(std::sync::Mutex::new(ws))).unwrap();
     for batch in 1..=64 {
         let x = inputs(batch, 333, batch as u64);
         let y = layer.try_forward(&x, batch).unwrap();
@@ -149,6 +152,47 @@ fn damaged_delta_frame_is_an_error_naming_layer_and_tile() {
     bad.tile_offsets[2] -= 1;
     let e = GpuZipperLinear::new(gpu(), &bad).unwrap().try_forward(&x, 2).unwrap_err().to_string();
     assert!(e.contains("tile 1"), "{e}");
+}
+
+#[test]
+fn a_failed_tile_writes_none_of_its_rows_and_the_others_are_right() {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    let w = pack("blk.1.ffn_gate.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);
+    let x = inputs(3, 150, 8);
+    let good = ZipperLinear::new(w.clone()).unwrap().try_forward(&x, 3).unwrap();
+    // The first flip from the middle of tile 2's frame on that the reference build rejects.
+    let t = 2;
+    let mid = (w.tile_offsets[t] + w.tile_offsets[t + 1]) as usize / 2;
+    let bad = (mid..w.tile_offsets[t + 1] as usize)
+        .map(|at| {
+            let mut b = w.clone();
+            b.delta[at] ^= 0x10;
+            b
+        })
+        .find(|b| reference_forward(b, &x, 3).is_err())
+        .expect("some flip in tile 2 is caught");
+    let g = gpu();
+    let s = g.stream().clone();
+    let d = g.zipper_upload(&bad).unwrap();
+    let mut ws = ZipperWorkspace::new(&g, 2, bad.tiles()).unwrap();
+    let dx = s.clone_htod(&x).unwrap();
+    let mut dy = s.clone_htod(&vec![f32::NAN; 3 * 53]).unwrap();
+    g.zipper_linear(&s, &d, &dx.slice(..), 3, &mut dy.slice_mut(..), &mut ws).unwrap();
+    let e = ws.check(&s, &d).unwrap_err().to_string();
+    assert!(e.contains("blk.1.ffn_gate.weight") && e.contains("tile 2"), "{e}");
+    let y = s.clone_dtoh(&dy).unwrap();
+    let rows = bad.tile_row_range(t);
+    for b in 0..3 {
+        for r in 0..53 {
+            let v = y[b * 53 + r];
+            if rows.contains(&r) {
+                assert!(v.is_nan(), "row {r} of the failed tile was written ({v})");
+            } else {
+                let want = good[b * 53 + r];
+                assert!((v - want).abs() <= 1e-3 * want.abs().max(1.0), "batch {b} row {r}: {v} vs {want}");
+            }
+        }
+    }
 }
 
 #[test]
