@@ -16,6 +16,11 @@
 //! - [`layer`]: [`ZipperLinear`], the CPU layer (test oracle for the GPU kernel, and the path
 //!   on machines without a GPU), implementing [`crate::llm::Linear`].
 //! - [`cli`]: `cuzstd zipper pack`.
+//! - [`kernel`]: the fused GPU kernel's launch shape, host-contract checks, shared-memory and
+//!   residency plans, and its reference build on the CPU. The device side is
+//!   `crate::gpu::zipper` ([`GpuZipperLinear`], [`zipper_linear`] with the CPU layer as the
+//!   fallback) and `crate::gpu::zipper_stream` ([`ZipperModel`]: layers streamed from pinned
+//!   host memory).
 //!
 //! The container layout and tile encoding are described in `docs/ZIPPER.md`.
 
