@@ -3,7 +3,8 @@
 //! CPU `ZipperLinear`, for INT8 and INT4 bases, densities 0 and 1 % and lossless, both tile
 //! layouts, shapes that are not multiples of the tile, empty and dense rows, and batch sizes
 //! 1..=64; a damaged delta frame is an error naming the layer and tile and writes no rows of
-//! that tile; streamed layers give the same Y as resident ones.
+//! that tile; streamed layers give the same Y as resident ones; real SmolLM2 weight values (the
+//! bundle's f16 weights, `$CUZSTD_MODELS`) packed three ways match X·Ŵᵀ.
 //!
 //! Needs an NVIDIA GPU; fails loudly without one. Run with
 //! `cargo test --release --features gpu-tests --test gpu_zipper`.
@@ -52,6 +53,46 @@ fn fused_kernel_matches_x_times_w_for_every_packing() {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Real f16 weights (the bundle's `$CUZSTD_MODELS/*.f16`, else `models/*.f16`, written by
+/// scripts/weights-f16.py); panics when none is found.
+fn real_values(n: usize) -> Vec<f32> {
+    let dir = std::env::var("CUZSTD_MODELS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models").into());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("no model directory {dir}: {e} (run scripts/weights-f16.py)"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "f16"))
+        .collect();
+    files.sort();
+    let path = files.first().unwrap_or_else(|| panic!("no *.f16 weights in {dir} (run scripts/weights-f16.py)"));
+    let bytes = std::fs::read(path).unwrap();
+    assert!(bytes.len() >= 2 * n, "{} holds {} values, need {n}", path.display(), bytes.len() / 2);
+    bytes[..2 * n].chunks_exact(2).map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32()).collect()
+}
+
+#[test]
+fn real_smollm2_weight_values_match_the_cpu_layer() {
+    use cuzstd::zipper::delta::{DeltaMode, HalfKind};
+    use cuzstd::zipper::pack::{pack_matrix, PackOptions};
+    let (rows, cols) = (576, 1536);
+    let w = real_values(rows * cols);
+    for (kind, mode) in [
+        (BaseKind::Int8, DeltaMode::TopK { density: 0.01 }),
+        (BaseKind::Int8, DeltaMode::TopK { density: 0.0 }),
+        (BaseKind::Int4 { group: 64 }, DeltaMode::Lossless),
+    ] {
+        let o = PackOptions { kind, mode, ..PackOptions::default() };
+        let p = pack_matrix("real.weight", &w, rows, cols, HalfKind::F16, "F16", &o).unwrap().0;
+        let what = reconstruct(&p);
+        let layer = GpuZipperLinear::new(gpu(), &p).unwrap();
+        for batch in [1usize, 8] {
+            let x = inputs(batch, cols, 21);
+            let y = layer.try_forward(&x, batch).unwrap();
+            check(&y, &what, &x, rows, cols, batch, REL, &format!("real values {kind:?} {mode:?} batch {batch}"));
         }
     }
 }
