@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The GPU bundle's runner (copied to bundle/run.sh by scripts/gpu-bundle.sh).
 # Runs each GPU test binary, prints one line per binary, exits non-zero on any failure.
-#   run.sh [--bench] [--only NAME[,NAME...]] [--sanitize memcheck|racecheck]
+#   run.sh [--bench] [--only NAME[,NAME...]] [--sanitize memcheck|racecheck] [--zipper [--zipper-args "ARGS"]]
+#   --zipper   after the tests, run the zipper fused-layer benchmark (examples/zipper-bench.rs);
+#              its output checks fail the run. --only none skips the tests.
 #   run.sh --pipeline [FLAGS...]   only the host-to-host pipeline measurement (examples/pipeline
 #                                  through bench-run.sh pipeline; FLAGS go to the example)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bench=0; only=""; sanitize=""
+bench=0; only=""; sanitize=""; zipper=0; zipper_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --bench) bench=1 ;;
+    --zipper) zipper=1 ;;
+    --zipper-args) zipper_args=$2; shift ;;
     --only) only=",$2,"; shift ;;
     --sanitize) sanitize=$2; shift ;;
     --pipeline) shift; exec "$here/bench-run.sh" pipeline "$@" ;;
@@ -48,7 +52,14 @@ for t in "$here"/x/bin/*; do
     fail=1
   fi
 done
-[ $ran -gt 0 ] || { echo "no test binary ran" >&2; fail=1; }
+[ $ran -gt 0 ] || [ "$only" = ",none," ] || { echo "no test binary ran" >&2; fail=1; }
+
+if [ $zipper -eq 1 ]; then
+  echo "== zipper-bench $zipper_args"
+  # shellcheck disable=SC2086
+  "$here/x/examples/zipper-bench" $zipper_args 2>&1 | tee "$logs/zipper-bench.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "FAIL zipper-bench"; fail=1; }
+fi
 
 if [ $bench -eq 1 ]; then
   for b in "$here"/x/bench/*; do

@@ -44,6 +44,10 @@ fn every_status_in_abi_h_has_a_name_and_message() {
         abi::CZ_STATUS_WORKSPACE_TOO_SMALL,
         abi::CZ_STATUS_DICTIONARY_CORRUPT,
         abi::CZ_STATUS_DICTIONARY_MISSING,
+        abi::CZ_STATUS_TILE_FRAME_UNCHECKED,
+        abi::CZ_STATUS_TILE_SIZE_MISMATCH,
+        abi::CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE,
+        abi::CZ_STATUS_TILE_VALUE_NOT_FINITE,
     ];
     let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cuda/include/abi.h")).unwrap();
     let in_header = header.lines().filter(|l| l.trim_start().starts_with("CZ_STATUS_")).count();

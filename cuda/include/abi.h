@@ -60,7 +60,13 @@ enum cz_status {
 
     /* 70..79: dictionaries */
     CZ_STATUS_DICTIONARY_CORRUPT = 70,
-    CZ_STATUS_DICTIONARY_MISSING = 71
+    CZ_STATUS_DICTIONARY_MISSING = 71,
+
+    /* 80..89: zipper tiles (cuda/zipper.cu) */
+    CZ_STATUS_TILE_FRAME_UNCHECKED = 80,  /* no content size, no checksum, or over the tile bound */
+    CZ_STATUS_TILE_SIZE_MISMATCH = 81,    /* decoded size is not 2 * rows + 4 * entries */
+    CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE = 82,
+    CZ_STATUS_TILE_VALUE_NOT_FINITE = 83
 };
 
 /* Flags of the encoder (cz_encode_frame, the compression kernels). */

@@ -50,7 +50,14 @@
     X(CZ_STATUS_WORKSPACE_TOO_SMALL, "WORKSPACE_TOO_SMALL", "workspace is too small")            \
     X(CZ_STATUS_DICTIONARY_CORRUPT, "DICTIONARY_CORRUPT", "dictionary is corrupt")               \
     X(CZ_STATUS_DICTIONARY_MISSING, "DICTIONARY_MISSING",                                        \
-      "frame needs a dictionary that was not given")
+      "frame needs a dictionary that was not given")                                             \
+    X(CZ_STATUS_TILE_FRAME_UNCHECKED, "TILE_FRAME_UNCHECKED",                                    \
+      "delta frame lacks a content size or checksum, or exceeds the tile bound")                 \
+    X(CZ_STATUS_TILE_SIZE_MISMATCH, "TILE_SIZE_MISMATCH",                                        \
+      "delta tile size is not 2 * rows + 4 * entries")                                           \
+    X(CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE, "TILE_COLUMN_OUT_OF_RANGE",                            \
+      "delta entry column is beyond the last column")                                            \
+    X(CZ_STATUS_TILE_VALUE_NOT_FINITE, "TILE_VALUE_NOT_FINITE", "delta entry value is not finite")
 
 // Returns NULL for a code that abi.h does not define.
 CZ_HD inline const char* cz_status_name(uint32_t code) {

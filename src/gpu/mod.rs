@@ -15,7 +15,10 @@ pub mod pool;
 pub mod reference;
 pub mod reference_decode;
 pub mod reference_encode;
+pub mod reference_zipper;
 mod staging;
+pub mod zipper;
+pub mod zipper_stream;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -52,10 +55,12 @@ pub enum Module {
     Xxhash64,
     FrameEncode,
     FrameDecode,
+    Zipper,
 }
 
 impl Module {
-    const ALL: [Module; 4] = [Module::AbiProbe, Module::Xxhash64, Module::FrameEncode, Module::FrameDecode];
+    const ALL: [Module; 5] =
+        [Module::AbiProbe, Module::Xxhash64, Module::FrameEncode, Module::FrameDecode, Module::Zipper];
 
     fn image(self) -> &'static [u8] {
         match self {
@@ -63,6 +68,7 @@ impl Module {
             Module::Xxhash64 => kernels::XXHASH64,
             Module::FrameEncode => kernels::FRAME_ENCODE,
             Module::FrameDecode => kernels::FRAME_DECODE,
+            Module::Zipper => kernels::ZIPPER,
         }
     }
 

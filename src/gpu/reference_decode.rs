@@ -58,6 +58,13 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Start of the workspace, for FFI calls that take it.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u64 {
+        self.0.as_mut_ptr()
+    }
+}
+
 impl Default for Workspace {
     fn default() -> Self {
         Self::new()

@@ -16,6 +16,11 @@
 //! - [`layer`]: [`ZipperLinear`], the CPU layer (test oracle for the GPU kernel, and the path
 //!   on machines without a GPU), implementing [`crate::llm::Linear`].
 //! - [`cli`]: `cuzstd zipper pack`.
+//! - [`kernel`]: the fused GPU kernel's launch shape, host-contract checks, shared-memory and
+//!   residency plans, and its reference build on the CPU. The device side is
+//!   `crate::gpu::zipper` ([`GpuZipperLinear`], [`zipper_linear`] with the CPU layer as the
+//!   fallback) and `crate::gpu::zipper_stream` ([`ZipperModel`]: layers streamed from pinned
+//!   host memory).
 //!
 //! The container layout and tile encoding are described in `docs/ZIPPER.md`.
 
@@ -23,12 +28,15 @@ pub mod cli;
 pub mod container;
 pub mod delta;
 pub mod frame;
+pub mod kernel;
 pub mod layer;
 pub mod pack;
 pub mod quant;
 pub mod safetensors;
 pub mod tile;
 
+pub use crate::gpu::zipper::{zipper_linear, GpuZipperLinear, ZipperWorkspace};
+pub use crate::gpu::zipper_stream::{StreamMode, StreamStats, ZipperModel};
 pub use container::{PackedWeight, ZipperFile, ZipperMeta};
 pub use delta::{DeltaMode, HalfKind};
 pub use layer::ZipperLinear;
@@ -62,6 +70,9 @@ pub enum ZipperError {
     Gguf(#[from] crate::gguf::GgufError),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A device call failed (not a problem of the data).
+    #[error("GPU: {0}")]
+    Gpu(#[from] crate::error::Error),
 }
 
 pub type Result<T, E = ZipperError> = std::result::Result<T, E>;

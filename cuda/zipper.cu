@@ -1,0 +1,646 @@
+// Zipper fused layer: Y = X · Ŵᵀ for a weight packed as a quantized base plus one sparse
+// delta zstd frame per row tile (docs/ZIPPER.md), without ever forming W.
+//
+//   X: batch × cols f32, row-major.   Y: batch × rows f32, row-major.
+//   Ŵ[r][c] = f32(q[r][c]) · scale[r][c / group] + Δ[r][c], rounded to f16/bf16 when the pack
+//   asks for it (round_to, lossless packs).
+//
+// Kernels zp_linear_int8 / zp_linear_int4
+//   grid mapping: block b takes tiles b, b + gridDim.x, ...; each tile's rows are written by
+//                 that block only (no atomics, no global scratch for the delta).
+//                 blockDim.x == ZP_BLOCK (256: warp 0 decodes, warps 1..7 compute).
+//                 Per tile:
+//                 - warp 0: the whole warp decodes the tile's frame into shared memory with
+//                   zp_decode_tile (cz_decode_all with cz_team_warp), then the warp
+//                   checks the tile (entry count against the decoded size, columns, values)
+//                   and turns the gap-coded columns into absolute columns in place;
+//                 - meanwhile, without round_to, warps 1..7 compute the base products of the
+//                   tile's rows (warp per row, lane per 4-byte word of the row, X staged in
+//                   shared memory, reductions with shuffles) into shared memory; with
+//                   round_to every weight needs its delta first, so all warps compute after
+//                   the decode;
+//                 - then each warp adds its rows' delta entries (sparse dot with X) and writes
+//                   its rows of Y.
+//   shared memory: zp_shared_bytes(...) dynamic bytes (the host computes the same sum).
+//   workspace:    block b uses workspace[b * ws_stride ..) for the decoder
+//                 (ws_stride >= cz_decode_workspace_size(), multiple of 8); gridDim.x slots.
+//   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr),
+//                 tile_offsets[0 .. tiles], tile_rows[0 .. tiles], delta[off[0] .. off[tiles]).
+//                 With ZP_BASE_ONLY in flags no frame is read and every tile counts as
+//                 empty (Y = X · base, rounded as the flags ask).
+//   writes:       results[t] for every t < tiles; Y[b][r] for the rows of every tile whose
+//                 status is OK, nothing of a failed tile's rows.
+//   statuses:     every status of cz_decode_all; TILE_FRAME_UNCHECKED (no content size, no
+//                 checksum flag, content size over max_tile_bytes), TILE_SIZE_MISMATCH,
+//                 TILE_COLUMN_OUT_OF_RANGE, TILE_VALUE_NOT_FINITE. detail: the decoder's
+//                 (frame << 16 | block), or for tile checks the entry index.
+//   host contract (checked by src/gpu/zipper.rs): offsets and row starts strictly increasing
+//                 and inside delta / rows, each tile at most max_tile_rows rows, x_rows >= 1.
+#include "include/abi.h"
+#include "include/frame_decode.cuh"
+
+#define ZP_BLOCK 256
+#define ZP_WARPS (ZP_BLOCK / 32)
+// Batch rows computed per pass over a weight row (accumulators per lane).
+#define ZP_BT 4
+
+enum zp_flags {
+    ZP_LAYOUT_PLANES = 1,  // tile words stored as low-byte plane then high-byte plane
+    ZP_ROUND_F16 = 2,      // round each reconstructed weight to f16
+    ZP_ROUND_BF16 = 4,     // round each reconstructed weight to bf16
+    ZP_BASE_ONLY = 8,      // ignore the delta: no frame is read, every tile counts as empty
+};
+
+// ---- half precision (host and device, bit-exact with the `half` crate's conversions) ----
+
+CZ_HD CZ_FORCEINLINE uint32_t zp_f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+CZ_HD CZ_FORCEINLINE float zp_bits_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// f16 bits of x, rounded to nearest even (overflow to infinity, NaN stays NaN).
+CZ_HD inline uint16_t zp_f32_to_f16(float x) {
+    const uint32_t u = zp_f32_bits(x);
+    const uint32_t sign = (u >> 16) & 0x8000u;
+    const uint32_t a = u & 0x7fffffffu;
+    if (a >= 0x7f800000u) return (uint16_t)(sign | (a > 0x7f800000u ? 0x7e00u : 0x7c00u));
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);  // >= 65520 rounds to infinity
+    if (a >= 0x38800000u) {                                    // normal f16
+        const uint32_t b = a - 0x38000000u;
+        return (uint16_t)(sign | ((b + 0x0fffu + ((b >> 13) & 1u)) >> 13));
+    }
+    if (a <= 0x33000000u) return (uint16_t)sign;  // <= 2^-25 rounds to zero
+    const uint32_t e = a >> 23;
+    const uint32_t m = (a & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126u - e;  // 14..24
+    uint32_t r = m >> shift;
+    const uint32_t rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (r & 1u))) r++;
+    return (uint16_t)(sign | r);
+}
+
+CZ_HD inline float zp_f16_to_f32(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0x1fu) return zp_bits_f32(sign | 0x7f800000u | (m << 13));
+    if (e != 0) return zp_bits_f32(sign | ((e + 112u) << 23) | (m << 13));
+    // zero or subnormal: m · 2^-24, exact in f32
+    const float v = (float)m * 5.9604644775390625e-8f;
+    return sign ? -v : v;
+}
+
+// bf16 bits of a finite or infinite x, rounded to nearest even; NaN stays a quiet NaN.
+CZ_HD CZ_FORCEINLINE uint16_t zp_f32_to_bf16(float x) {
+    const uint32_t u = zp_f32_bits(x);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// x rounded as the flags ask (ZP_ROUND_F16 / ZP_ROUND_BF16), else x.
+CZ_HD CZ_FORCEINLINE float zp_round_weight(float x, uint32_t flags) {
+    if (flags & ZP_ROUND_F16) return zp_f16_to_f32(zp_f32_to_f16(x));
+    if (flags & ZP_ROUND_BF16) return zp_bits_f32((uint32_t)zp_f32_to_bf16(x) << 16);
+    return x;
+}
+
+// ---- tile payload (docs/ZIPPER.md "Tile encoding") ----
+
+// Word i of the array of `len` u16 words starting at byte `at`.
+CZ_HD CZ_FORCEINLINE uint32_t zp_tile_word(const uint8_t* buf, uint32_t flags, uint32_t at, uint32_t len,
+                                           uint32_t i) {
+    if (flags & ZP_LAYOUT_PLANES) return (uint32_t)buf[at + i] | ((uint32_t)buf[at + len + i] << 8);
+    return (uint32_t)buf[at + 2 * i] | ((uint32_t)buf[at + 2 * i + 1] << 8);
+}
+
+CZ_HD CZ_FORCEINLINE void zp_tile_set_word(uint8_t* buf, uint32_t flags, uint32_t at, uint32_t len, uint32_t i,
+                                           uint32_t v) {
+    if (flags & ZP_LAYOUT_PLANES) {
+        buf[at + i] = (uint8_t)v;
+        buf[at + len + i] = (uint8_t)(v >> 8);
+    } else {
+        buf[at + 2 * i] = (uint8_t)v;
+        buf[at + 2 * i + 1] = (uint8_t)(v >> 8);
+    }
+}
+
+CZ_HD CZ_FORCEINLINE bool zp_f16_finite(uint32_t bits) { return ((bits >> 10) & 0x1fu) != 0x1fu; }
+
+// Quantized value of element c of a row (INT8: byte c as signed; INT4: nibble c, minus 8).
+template <int BITS>
+CZ_HD CZ_FORCEINLINE float zp_q(const uint8_t* row, uint32_t c) {
+    if (BITS == 8) return (float)(int8_t)row[c];
+    const uint32_t b = row[c >> 1];
+    return (float)((int)((c & 1u) ? (b >> 4) : (b & 15u)) - 8);
+}
+
+// Bytes of one row of quantized values.
+CZ_HD CZ_FORCEINLINE uint32_t zp_row_bytes(int bits, uint32_t cols) { return bits == 8 ? cols : (cols + 1) / 2; }
+
+// Checks a decoded tile of m rows and `size` bytes and rewrites its gap-coded columns as
+// absolute columns (same words); row_start[0 .. m] receives each row's first entry index.
+// Serial form of what warp 0 of the kernel does, used by the reference build.
+CZ_HD inline uint32_t zp_tile_prepare_serial(uint8_t* buf, uint64_t size, uint32_t m, uint32_t cols, uint32_t flags,
+                                             uint32_t* row_start, uint32_t* n_out, uint32_t* detail) {
+    *detail = 0;
+    if (size < 2ull * m) return CZ_STATUS_TILE_SIZE_MISMATCH;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m; i++) {
+        row_start[i] = n;
+        n += zp_tile_word(buf, flags, 0, m, i);
+    }
+    row_start[m] = n;
+    if (size != 2ull * m + 4ull * n) return CZ_STATUS_TILE_SIZE_MISMATCH;
+    const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t next = 0;
+        for (uint32_t j = row_start[i]; j < row_start[i + 1]; j++) {
+            const uint32_t c = next + zp_tile_word(buf, flags, gaps, n, j);
+            if (c >= cols) {
+                *detail = j;
+                return CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+            }
+            if (!zp_f16_finite(zp_tile_word(buf, flags, vals, n, j))) {
+                *detail = j;
+                return CZ_STATUS_TILE_VALUE_NOT_FINITE;
+            }
+            zp_tile_set_word(buf, flags, gaps, n, j, c);
+            next = c + 1;
+        }
+    }
+    *n_out = n;
+    return CZ_STATUS_OK;
+}
+
+// Bytes of dynamic shared memory of one block (the host computes the same).
+CZ_HD CZ_FORCEINLINE uint64_t zp_align16(uint64_t v) { return (v + 15) & ~(uint64_t)15; }
+CZ_HD CZ_FORCEINLINE uint64_t zp_x_stride(uint32_t cols) { return (cols + 7u) & ~7u; }  // floats per staged X row
+CZ_HD CZ_FORCEINLINE uint64_t zp_shared_bytes(uint32_t max_tile_bytes, uint32_t max_tile_rows, uint32_t batch,
+                                              uint32_t cols, uint32_t x_rows) {
+    return zp_align16(max_tile_bytes) + zp_align16(4ull * max_tile_rows * batch) +
+           zp_align16(4ull * (max_tile_rows + 1)) + 4ull * x_rows * zp_x_stride(cols);
+}
+
+#if defined(__CUDACC__)
+
+// The one call into the decoder: decodes the tile frame src[0 .. size) into dst (capacity cap)
+// with the warp's lanes. Called by all 32 lanes of the warp with the same arguments
+// (cz_decode_all with cz_team_warp, decode_team.cuh); every lane gets the status, *written
+// and *detail.
+__device__ __forceinline__ uint32_t zp_decode_tile(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
+                                                   cz_decode_workspace* ws, uint64_t* written, uint32_t* detail) {
+    size_t w = 0;
+    const uint32_t st = cz_decode_all(src, (size_t)size, dst, cap, nullptr, 0, ws, CZ_WINDOW_UNLIMITED, &w, detail,
+                                      cz_team_warp());
+    *written = st == CZ_STATUS_OK ? w : 0;
+    return st;
+}
+
+__device__ __forceinline__ float zp_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Barrier of the compute warps (1 .. ZP_WARPS-1) only, while warp 0 decodes.
+__device__ __forceinline__ void zp_compute_sync() {
+    asm volatile("bar.sync 1, %0;" ::"r"(ZP_BLOCK - 32) : "memory");
+}
+
+// 4 bytes of a row starting at byte `at` (bytes past row_bytes read as 0).
+__device__ __forceinline__ uint32_t zp_load_word(const uint8_t* row, uint32_t at, uint32_t row_bytes,
+                                                 bool aligned) {
+    if (aligned && at + 4 <= row_bytes) return __ldg(reinterpret_cast<const unsigned int*>(row + at));
+    uint32_t v = 0;
+    for (uint32_t k = 0; k < 4; k++)
+        if (at + k < row_bytes) v |= (uint32_t)__ldg(row + at + k) << (8 * k);
+    return v;
+}
+
+// First entry index in [lo, hi) whose absolute column is >= c (columns increase).
+__device__ __forceinline__ uint32_t zp_lower_bound(const uint8_t* tile, uint32_t flags, uint32_t gaps, uint32_t n,
+                                                   uint32_t lo, uint32_t hi, uint32_t c) {
+    while (lo < hi) {
+        const uint32_t mid = (lo + hi) >> 1;
+        if (zp_tile_word(tile, flags, gaps, n, mid) < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+// One warp: out[b] = Σ_c xs[b][c] · Ŵ[row][c] for b < nb (xs: nb staged X rows of stride xstride).
+// With `with_delta`, each weight gets its delta entry (entries [e0, e1) of the prepared tile)
+// and the flags' rounding before the product; without, Ŵ is the dequantized base alone.
+template <int BITS>
+__device__ void zp_row_products(const uint8_t* __restrict__ qrow, uint32_t row_bytes, const float* __restrict__ srow,
+                                uint32_t group, uint32_t cols, const float* xs, uint32_t xstride, uint32_t nb,
+                                float* out, bool with_delta, const uint8_t* tile, uint32_t flags, uint32_t gaps,
+                                uint32_t vals, uint32_t n, uint32_t e0, uint32_t e1) {
+    const unsigned lane = threadIdx.x & 31u;
+    constexpr uint32_t PER_WORD = BITS == 8 ? 4 : 8;  // elements in one 4-byte word
+    constexpr int U = 4;                              // words in flight per lane
+    const uint32_t nwords = (row_bytes + 3) / 4;
+    const bool aligned = (row_bytes & 3u) == 0 && ((uintptr_t)qrow & 3u) == 0;
+    const float s8 = BITS == 8 ? __ldg(srow) : 0.f;
+    for (uint32_t b0 = 0; b0 < nb; b0 += ZP_BT) {
+        float acc[ZP_BT];
+#pragma unroll
+        for (int bb = 0; bb < ZP_BT; bb++) acc[bb] = 0.f;
+        for (uint32_t w0 = lane; w0 < nwords; w0 += 32 * U) {
+            uint32_t q[U];
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const uint32_t wi = w0 + 32u * u;
+                q[u] = wi < nwords ? zp_load_word(qrow, 4 * wi, row_bytes, aligned) : 0u;
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const uint32_t wi = w0 + 32u * u;
+                if (wi >= nwords) break;
+                const uint32_t c0 = wi * PER_WORD;
+                const float s = BITS == 8 ? s8 : __ldg(srow + c0 / group);
+                float wv[PER_WORD];
+#pragma unroll
+                for (uint32_t k = 0; k < PER_WORD; k++) {
+                    float qv;
+                    if (BITS == 8)
+                        qv = (float)(int8_t)(q[u] >> (8 * k));
+                    else
+                        qv = (float)((int)((q[u] >> (4 * k)) & 15u) - 8);
+                    wv[k] = qv * s;
+                }
+                if (with_delta) {
+                    uint32_t j = zp_lower_bound(tile, flags, gaps, n, e0, e1, c0);
+                    for (; j < e1; j++) {
+                        const uint32_t c = zp_tile_word(tile, flags, gaps, n, j);
+                        if (c >= c0 + PER_WORD) break;
+#pragma unroll
+                        for (uint32_t k = 0; k < PER_WORD; k++)
+                            if (c == c0 + k) wv[k] += zp_f16_to_f32((uint16_t)zp_tile_word(tile, flags, vals, n, j));
+                    }
+#pragma unroll
+                    for (uint32_t k = 0; k < PER_WORD; k++) wv[k] = zp_round_weight(wv[k], flags);
+                }
+#pragma unroll
+                for (int bb = 0; bb < ZP_BT; bb++) {
+                    if (b0 + bb >= nb) break;
+                    // xs rows are padded with zeros up to a multiple of 8 floats, so whole
+                    // words read in range; padding elements (q of 0 or a padding nibble) meet x = 0.
+                    const float4* xp = reinterpret_cast<const float4*>(xs + (uint64_t)(b0 + bb) * xstride + c0);
+#pragma unroll
+                    for (uint32_t k4 = 0; k4 < PER_WORD / 4; k4++) {
+                        const float4 x = xp[k4];
+                        acc[bb] += x.x * wv[4 * k4] + x.y * wv[4 * k4 + 1] + x.z * wv[4 * k4 + 2] + x.w * wv[4 * k4 + 3];
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int bb = 0; bb < ZP_BT; bb++) {
+            const float v = zp_warp_sum(acc[bb]);
+            if (lane == 0 && b0 + bb < nb) out[b0 + bb] = v;
+        }
+    }
+    (void)cols;
+}
+
+// Stages X rows [b0, b0 + nb) into xs (stride zp_x_stride(cols), zero padded) with the
+// threads [first, first + count) of the block.
+__device__ __forceinline__ void zp_stage_x(const float* __restrict__ X, uint32_t cols, uint32_t b0, uint32_t nb,
+                                           float* xs, uint32_t first, uint32_t count) {
+    const uint32_t stride = (uint32_t)zp_x_stride(cols);
+    for (uint32_t i = threadIdx.x - first; i < nb * stride; i += count) {
+        const uint32_t b = i / stride, c = i % stride;
+        xs[i] = c < cols ? __ldg(X + (uint64_t)(b0 + b) * cols + c) : 0.f;
+    }
+}
+
+template <int BITS>
+__device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
+                          uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
+                          uint32_t spr, uint32_t group, const uint8_t* __restrict__ delta,
+                          const uint64_t* __restrict__ tile_offsets, const uint32_t* __restrict__ tile_rows,
+                          uint32_t tiles, uint32_t flags, uint32_t max_tile_bytes, uint32_t max_tile_rows,
+                          uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,
+                          cz_item_result* __restrict__ results) {
+    extern __shared__ __align__(16) uint8_t zp_smem[];
+    __shared__ uint32_t s_status, s_detail, s_n;
+    __shared__ uint64_t s_size;
+    uint8_t* tile = zp_smem;
+    float* ybuf = reinterpret_cast<float*>(zp_smem + zp_align16(max_tile_bytes));
+    uint32_t* row_start =
+        reinterpret_cast<uint32_t*>(reinterpret_cast<uint8_t*>(ybuf) + zp_align16(4ull * max_tile_rows * batch));
+    float* xs = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(row_start) + zp_align16(4ull * (max_tile_rows + 1)));
+    const uint32_t xstride = (uint32_t)zp_x_stride(cols);
+
+    const unsigned warp = threadIdx.x >> 5, lane = threadIdx.x & 31u;
+    const uint32_t row_bytes = zp_row_bytes(BITS, cols);
+    const bool round = (flags & (ZP_ROUND_F16 | ZP_ROUND_BF16)) != 0;
+    const bool x_resident = x_rows >= batch;
+    cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
+
+    if (x_resident) {
+        zp_stage_x(X, cols, 0, batch, xs, 0, ZP_BLOCK);
+        __syncthreads();
+    }
+    for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+        const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
+        if (warp == 0 && (flags & ZP_BASE_ONLY)) {
+            for (uint32_t i = lane; i <= m; i += 32) row_start[i] = 0;
+            if (lane == 0) {
+                s_status = CZ_STATUS_OK;
+                s_detail = 0;
+                s_size = 0;
+                s_n = 0;
+            }
+        } else if (warp == 0) {
+            // Decode and prepare the tile.
+            const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
+            uint32_t st = CZ_STATUS_OK, detail = 0;
+            uint64_t written = 0;
+            if (lane == 0) {
+                cz_frame_header h;
+                st = cz_parse_frame_header(delta + off, (size_t)size, &h);
+                if (st == CZ_STATUS_OK &&
+                    (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > max_tile_bytes || !h.checksum))
+                    st = CZ_STATUS_TILE_FRAME_UNCHECKED;
+            }
+            st = __shfl_sync(0xffffffffu, st, 0);
+            if (st == CZ_STATUS_OK) {
+                st = zp_decode_tile(delta + off, size, tile, max_tile_bytes, ws, &written, &detail);
+                st = __shfl_sync(0xffffffffu, st, 0);
+                detail = __shfl_sync(0xffffffffu, detail, 0);
+                written = __shfl_sync(0xffffffffu, written, 0);
+            }
+            __syncwarp();
+            uint32_t n = 0;
+            if (st == CZ_STATUS_OK && written < 2ull * m) st = CZ_STATUS_TILE_SIZE_MISMATCH;
+            if (st == CZ_STATUS_OK) {
+                // Row starts: counts summed in chunks of 32 with a warp scan.
+                for (uint32_t i0 = 0; i0 < m; i0 += 32) {
+                    const uint32_t i = i0 + lane;
+                    uint32_t v = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
+                    for (int o = 1; o < 32; o <<= 1) {
+                        const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
+                        if ((int)lane >= o) v += up;
+                    }
+                    const uint32_t own = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
+                    if (i < m) row_start[i] = n + v - own;
+                    n += __shfl_sync(0xffffffffu, v, 31);
+                }
+                if (lane == 0) row_start[m] = n;
+                if (written != 2ull * m + 4ull * n) st = CZ_STATUS_TILE_SIZE_MISMATCH;
+            }
+            __syncwarp();
+            if (st == CZ_STATUS_OK) {
+                // Gap-coded columns to absolute columns, row by row (warp scan of gap + 1).
+                const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
+                uint32_t bad = 0xffffffffu, bad_status = CZ_STATUS_OK;
+                for (uint32_t i = 0; i < m && bad == 0xffffffffu; i++) {
+                    const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
+                    uint32_t carry = 0;
+                    for (uint32_t j0 = e0; j0 < e1; j0 += 32) {
+                        const uint32_t j = j0 + lane;
+                        const bool in = j < e1;
+                        const uint32_t g = in ? zp_tile_word(tile, flags, gaps, n, j) + 1u : 0u;
+                        uint32_t v = g;
+                        for (int o = 1; o < 32; o <<= 1) {
+                            const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
+                            if ((int)lane >= o) v += up;
+                        }
+                        const uint32_t c = carry + v - 1u;
+                        uint32_t my_bad = CZ_STATUS_OK;
+                        if (in && c >= cols) my_bad = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+                        if (in && !zp_f16_finite(zp_tile_word(tile, flags, vals, n, j)))
+                            my_bad = CZ_STATUS_TILE_VALUE_NOT_FINITE;
+                        const unsigned mask = __ballot_sync(0xffffffffu, my_bad != CZ_STATUS_OK);
+                        if (mask) {
+                            const int first = __ffs(mask) - 1;
+                            bad = j0 + first;
+                            bad_status = __shfl_sync(0xffffffffu, my_bad, first);
+                            break;
+                        }
+                        if (in) zp_tile_set_word(tile, flags, gaps, n, j, c);
+                        carry += __shfl_sync(0xffffffffu, v, 31);
+                    }
+                }
+                if (bad != 0xffffffffu) {
+                    st = bad_status;
+                    detail = bad;
+                }
+            }
+            if (lane == 0) {
+                s_status = st;
+                s_detail = detail;
+                s_size = written;
+                s_n = n;
+            }
+        } else if (!round) {
+            // Base products of the tile's rows while warp 0 decodes.
+            for (uint32_t b0 = 0; b0 < batch; b0 += x_rows) {
+                const uint32_t nb = min(x_rows, batch - b0);
+                if (!x_resident) {
+                    zp_compute_sync();  // previous users of xs are done
+                    zp_stage_x(X, cols, b0, nb, xs, 32, ZP_BLOCK - 32);
+                    zp_compute_sync();
+                }
+                for (uint32_t i = warp - 1; i < m; i += ZP_WARPS - 1) {
+                    const uint32_t r = r0 + i;
+                    zp_row_products<BITS>(base + (uint64_t)r * row_bytes, row_bytes, scales + (uint64_t)r * spr, group,
+                                          cols, xs, xstride, nb, ybuf + (uint64_t)i * batch + b0, false, nullptr, flags,
+                                          0, 0, 0, 0, 0);
+                }
+            }
+        }
+        __syncthreads();
+        const uint32_t st = s_status, n = s_n;
+        const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
+        if (st == CZ_STATUS_OK) {
+            if (round) {
+                // Every weight needs its delta and rounding: all warps compute now.
+                for (uint32_t b0 = 0; b0 < batch; b0 += x_rows) {
+                    const uint32_t nb = min(x_rows, batch - b0);
+                    if (!x_resident) {
+                        __syncthreads();
+                        zp_stage_x(X, cols, b0, nb, xs, 0, ZP_BLOCK);
+                        __syncthreads();
+                    }
+                    for (uint32_t i = warp; i < m; i += ZP_WARPS) {
+                        const uint32_t r = r0 + i;
+                        zp_row_products<BITS>(base + (uint64_t)r * row_bytes, row_bytes, scales + (uint64_t)r * spr,
+                                              group, cols, xs, xstride, nb, ybuf + (uint64_t)i * batch + b0, true, tile,
+                                              flags, gaps, vals, n, row_start[i], row_start[i + 1]);
+                    }
+                }
+                __syncwarp();
+            }
+            // Delta entries (sparse dot with X, from global memory) and the output rows.
+            for (uint32_t i = warp; i < m; i += ZP_WARPS) {
+                const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
+                for (uint32_t b = 0; b < batch; b++) {
+                    float d = 0.f;
+                    if (!round) {
+                        for (uint32_t j = e0 + lane; j < e1; j += 32) {
+                            const uint32_t c = zp_tile_word(tile, flags, gaps, n, j);
+                            d += __ldg(X + (uint64_t)b * cols + c) *
+                                 zp_f16_to_f32((uint16_t)zp_tile_word(tile, flags, vals, n, j));
+                        }
+                        d = zp_warp_sum(d);
+                    }
+                    if (lane == 0) Y[(uint64_t)b * rows + r0 + i] = ybuf[(uint64_t)i * batch + b] + d;
+                }
+            }
+        }
+        if (threadIdx.x == 0) {
+            cz_item_result res;
+            res.status = st;
+            res.detail = s_detail;
+            res.size = st == CZ_STATUS_OK ? s_size : 0;
+            results[t] = res;
+        }
+        __syncthreads();  // shared memory is reused by the next tile
+    }
+}
+
+#define ZP_KERNEL(NAME, BITS)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(ZP_BLOCK)                                                            \
+        NAME(const float* X, float* Y, uint32_t batch, uint32_t rows, uint32_t cols, const uint8_t* base,              \
+             const float* scales, uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,    \
+             const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t max_tile_bytes,                       \
+             uint32_t max_tile_rows, uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,                          \
+             cz_item_result* results) {                                                                                \
+        zp_linear<BITS>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, tiles,     \
+                        flags, max_tile_bytes, max_tile_rows, x_rows, workspace, ws_stride, results);                  \
+    }
+
+ZP_KERNEL(zp_linear_int8, 8)
+ZP_KERNEL(zp_linear_int4, 4)
+
+// Reads `words` 16-byte words (a bandwidth probe): each thread sums its words and writes one
+// value per block so the loads cannot be removed. Grid-stride, any grid.
+extern "C" __global__ void zp_read_probe(const uint4* __restrict__ src, uint64_t words, uint32_t* __restrict__ out) {
+    uint32_t acc = 0;
+    for (uint64_t i = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; i < words; i += (uint64_t)gridDim.x * blockDim.x) {
+        const uint4 v = __ldg(src + i);
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    for (int o = 16; o > 0; o >>= 1) acc ^= __shfl_xor_sync(0xffffffffu, acc, o);
+    if ((threadIdx.x & 31u) == 0) atomicXor(out + blockIdx.x, acc);
+}
+
+// f16 GEMV baseline: Y[b][r] = Σ_c X[b][c] · W[r][c] with W f16 row-major (rows × cols, cols
+// a multiple of 8), X/Y f32; warp per row, 16-byte loads of W, batch <= ZP_BT per launch row
+// pass. Grid: ceil(rows / 8) blocks of 256.
+extern "C" __global__ void __launch_bounds__(256)
+    zp_gemv_f16(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows, uint32_t cols,
+                const uint16_t* __restrict__ W) {
+    const unsigned warp = threadIdx.x >> 5, lane = threadIdx.x & 31u;
+    const uint32_t r = blockIdx.x * 8 + warp;
+    if (r >= rows) return;
+    const uint4* wrow = reinterpret_cast<const uint4*>(W + (uint64_t)r * cols);
+    const uint32_t nvec = cols / 8;
+    for (uint32_t b0 = 0; b0 < batch; b0 += ZP_BT) {
+        float acc[ZP_BT] = {0.f, 0.f, 0.f, 0.f};
+        for (uint32_t v = lane; v < nvec; v += 32) {
+            const uint4 w = __ldg(wrow + v);
+            const uint32_t pair[4] = {w.x, w.y, w.z, w.w};
+            float wf[8];
+#pragma unroll
+            for (int k = 0; k < 8; k++) {
+                const unsigned short h = (unsigned short)(pair[k / 2] >> (16 * (k % 2)));
+                asm("cvt.f32.f16 %0, %1;" : "=f"(wf[k]) : "h"(h));
+            }
+#pragma unroll
+            for (int bb = 0; bb < ZP_BT; bb++) {
+                if (b0 + bb >= batch) break;
+                const float4* xp = reinterpret_cast<const float4*>(X + (uint64_t)(b0 + bb) * cols + 8 * v);
+                const float4 x0 = __ldg(xp), x1 = __ldg(xp + 1);
+                acc[bb] += x0.x * wf[0] + x0.y * wf[1] + x0.z * wf[2] + x0.w * wf[3] + x1.x * wf[4] + x1.y * wf[5] +
+                           x1.z * wf[6] + x1.w * wf[7];
+            }
+        }
+#pragma unroll
+        for (int bb = 0; bb < ZP_BT; bb++) {
+            const float s = zp_warp_sum(acc[bb]);
+            if (lane == 0 && b0 + bb < batch) Y[(uint64_t)(b0 + bb) * rows + r] = s;
+        }
+    }
+}
+
+#else  // reference build
+
+// Host counterpart of the fused kernel (one thread, tile by tile), with the same decoder call,
+// tile checks and weight reconstruction (every weight reconstructed with its delta, then
+// rounded as the flags ask); sums run in column order. `bits` is 8 or 4. Writes results[t]
+// for every tile and Y rows only for tiles whose status is OK. workspace: at least
+// cz_decode_workspace_size() bytes, 8-byte aligned; scratch: max_tile_bytes bytes plus
+// 4 * (max_tile_rows + 1) bytes.
+CZ_REF_API void cz_ref_zipper_linear(uint32_t bits, const float* X, float* Y, uint32_t batch, uint32_t rows,
+                                     uint32_t cols, const uint8_t* base, const float* scales, uint32_t spr,
+                                     uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,
+                                     const uint32_t* tile_rows, uint32_t tiles, uint32_t flags,
+                                     uint32_t max_tile_bytes, uint32_t max_tile_rows, void* workspace,
+                                     uint8_t* scratch, cz_item_result* results) {
+    uint8_t* tile = scratch;
+    uint32_t* row_start = reinterpret_cast<uint32_t*>(scratch + zp_align16(max_tile_bytes));
+    const uint32_t row_bytes = zp_row_bytes((int)bits, cols);
+    for (uint32_t t = 0; t < tiles; t++) {
+        const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
+        const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
+        cz_item_result res;
+        res.status = CZ_STATUS_OK;
+        res.detail = 0;
+        res.size = 0;
+        cz_frame_header h;
+        uint32_t st = cz_parse_frame_header(delta + off, (size_t)size, &h);
+        if (st == CZ_STATUS_OK &&
+            (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > max_tile_bytes || !h.checksum))
+            st = CZ_STATUS_TILE_FRAME_UNCHECKED;
+        size_t written = 0;
+        uint32_t detail = 0, n = 0;
+        if (st == CZ_STATUS_OK)
+            st = cz_decode_all(delta + off, (size_t)size, tile, max_tile_bytes, nullptr, 0,
+                               static_cast<cz_decode_workspace*>(workspace), CZ_WINDOW_UNLIMITED, &written, &detail);
+        if (st == CZ_STATUS_OK && m > max_tile_rows) st = CZ_STATUS_INVALID_ARGUMENT;
+        if (st == CZ_STATUS_OK) st = zp_tile_prepare_serial(tile, written, m, cols, flags, row_start, &n, &detail);
+        res.status = st;
+        res.detail = detail;
+        if (st == CZ_STATUS_OK) {
+            res.size = written;
+            const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
+            for (uint32_t i = 0; i < m; i++) {
+                const uint32_t r = r0 + i;
+                const uint8_t* q = base + (uint64_t)r * row_bytes;
+                const float* s = scales + (uint64_t)r * spr;
+                for (uint32_t b = 0; b < batch; b++) {
+                    float acc = 0.f;
+                    uint32_t j = row_start[i];
+                    for (uint32_t c = 0; c < cols; c++) {
+                        float w = (bits == 8 ? zp_q<8>(q, c) : zp_q<4>(q, c)) * s[bits == 8 ? 0 : c / group];
+                        if (j < row_start[i + 1] && zp_tile_word(tile, flags, gaps, n, j) == c) {
+                            w += zp_f16_to_f32((uint16_t)zp_tile_word(tile, flags, vals, n, j));
+                            j++;
+                        }
+                        acc += X[(uint64_t)b * cols + c] * zp_round_weight(w, flags);
+                    }
+                    Y[(uint64_t)b * rows + r] = acc;
+                }
+            }
+        }
+        results[t] = res;
+    }
+}
+
+// f16 / bf16 conversions of the kernels, for tests against the `half` crate.
+CZ_REF_API uint16_t cz_ref_zp_f32_to_f16(float x) { return zp_f32_to_f16(x); }
+CZ_REF_API float cz_ref_zp_f16_to_f32(uint16_t h) { return zp_f16_to_f32(h); }
+CZ_REF_API uint16_t cz_ref_zp_f32_to_bf16(float x) { return zp_f32_to_bf16(x); }
+
+#endif

@@ -1,0 +1,477 @@
+//! The zipper's fused layer on the GPU (`cuda/zipper.cu`): upload a packed weight, run
+//! `zp_linear_int8` / `zp_linear_int4` on a stream, check every tile's status.
+//!
+//! [`DeviceZipperWeight`] is a packed weight on the device (base, scales, the tiles' frames,
+//! tile offsets and row starts), uploaded from a [`PackedWeight`] whose structure
+//! [`KernelShape::of`] checked; the frames themselves are checked by the kernel, tile by tile
+//! (a damaged frame gives an error naming the tensor and tile, and no rows of that tile).
+//! [`GpuZipperLinear`] is the host-to-host layer implementing [`crate::llm::Linear`].
+
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{
+    sys, CudaSlice, CudaStream, CudaView, CudaViewMut, DeviceRepr, LaunchConfig, PinnedHostSlice, PushKernelArg,
+};
+
+use super::{Gpu, Module};
+use crate::abi::cz_item_result;
+use crate::error::{CudaContext as _, Error};
+use crate::llm::Linear;
+use crate::zipper::kernel::{check_results, KernelShape, BLOCK, FLAG_BASE_ONLY};
+use crate::zipper::{PackedWeight, Result, ZipperError, ZipperLinear};
+
+/// A packed weight on the device.
+pub struct DeviceZipperWeight {
+    name: String,
+    shape: KernelShape,
+    /// None when the base is streamed (see [`Residency`]).
+    base: Option<CudaSlice<u8>>,
+    base_len: usize,
+    scales: CudaSlice<f32>,
+    /// None when the delta is streamed.
+    delta: Option<CudaSlice<u8>>,
+    delta_len: usize,
+    offsets: CudaSlice<u64>,
+    tile_rows: CudaSlice<u32>,
+}
+
+/// Which parts of a weight [`Gpu::zipper_upload_parts`] keeps on the device; the others are
+/// passed to each launch ([`LaunchParts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Residency {
+    pub base: bool,
+    pub delta: bool,
+}
+
+impl Residency {
+    pub const ALL: Residency = Residency { base: true, delta: true };
+}
+
+/// Per-launch inputs of [`Gpu::zipper_linear_parts`] besides the weight.
+#[derive(Default)]
+pub struct LaunchParts<'a, 'b> {
+    /// Device copy of the base when it is not resident (exactly the weight's bytes).
+    pub base: Option<&'a CudaView<'b, u8>>,
+    /// Device copy of the delta when it is not resident (exactly the weight's bytes).
+    pub delta: Option<&'a CudaView<'b, u8>>,
+    /// Ignore the delta: `Y = X · base` (each weight still rounded when the pack asks). No frame
+    /// is read or decoded; for measuring the base alone.
+    pub base_only: bool,
+}
+
+impl DeviceZipperWeight {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn shape(&self) -> &KernelShape {
+        &self.shape
+    }
+
+    /// Bytes held on the device (resident parts, scales, tile tables).
+    pub fn device_bytes(&self) -> usize {
+        self.base.as_ref().map_or(0, |b| b.len())
+            + 4 * self.scales.len()
+            + self.delta.as_ref().map_or(0, |d| d.len())
+            + 8 * self.offsets.len()
+            + 4 * self.tile_rows.len()
+    }
+
+    /// Bytes of the compressed delta (the tiles' frames).
+    pub fn delta_bytes(&self) -> usize {
+        self.delta_len
+    }
+
+    /// Bytes of the quantized base values (without scales).
+    pub fn base_bytes(&self) -> usize {
+        self.base_len
+    }
+}
+
+/// Copies `v` to the device; an empty `v` becomes a one-element buffer of `T::default()` (the
+/// kernel reads nothing of it), so every pointer passed to a launch is a live allocation.
+fn upload<T: DeviceRepr + Default + Clone + Unpin>(stream: &Arc<CudaStream>, v: &[T]) -> crate::Result<CudaSlice<T>> {
+    if v.is_empty() {
+        stream.clone_htod(&[T::default()]).ctx("copying a weight to the device")
+    } else {
+        stream.clone_htod(v).ctx("copying a weight to the device")
+    }
+}
+
+/// Decoder workspace slots and per-tile results of the fused kernel; one can serve any number
+/// of layers launched one after another on one stream.
+pub struct ZipperWorkspace {
+    slots: CudaSlice<u8>,
+    nslots: usize,
+    results: CudaSlice<cz_item_result>,
+}
+
+impl ZipperWorkspace {
+    /// Workspace for up to `slots` concurrently decoding blocks and `tiles` tiles per layer
+    /// (both grow on demand in [`Gpu::zipper_linear`]).
+    pub fn new(gpu: &Gpu, slots: usize, tiles: usize) -> crate::Result<Self> {
+        let stride = super::decode::workspace_slot_size() as usize;
+        let nslots = slots.max(1);
+        let slots_buf = gpu.stream().alloc_zeros::<u8>(nslots * stride).ctx("allocating the decoder workspace")?;
+        let results = gpu.stream().alloc_zeros::<cz_item_result>(tiles.max(1)).ctx("allocating tile results")?;
+        Ok(Self { slots: slots_buf, nslots, results })
+    }
+
+    /// The default number of decoder slots for `gpu`: two blocks per multiprocessor.
+    pub fn default_slots(gpu: &Gpu) -> usize {
+        2 * gpu.props().multiprocessors as usize
+    }
+
+    /// The decoder slots and their count, for [`Gpu::zipper_linear_parts`].
+    pub fn slots_mut(&mut self) -> (&mut CudaSlice<u8>, usize) {
+        (&mut self.slots, self.nslots)
+    }
+
+    /// Bytes held on the device.
+    pub fn device_bytes(&self) -> usize {
+        self.slots.len() + std::mem::size_of::<cz_item_result>() * self.results.len()
+    }
+
+    /// Reads the results of the last launch for `w` (synchronises `stream`) and returns the
+    /// first failing tile as an error naming the tensor and tile.
+    pub fn check(&self, stream: &Arc<CudaStream>, w: &DeviceZipperWeight) -> Result<()> {
+        let tiles = w.shape.tiles as usize;
+        if tiles == 0 {
+            return Ok(());
+        }
+        let r = stream.clone_dtoh(&self.results.slice(..tiles)).ctx("reading tile results")?;
+        check_results(&w.name, &r)
+    }
+}
+
+impl Gpu {
+    /// A page-locked host copy of `bytes` (exactly `bytes.len()` long, which must be > 0),
+    /// for asynchronous host-to-device copies.
+    pub fn pinned_copy(&self, bytes: &[u8]) -> crate::Result<PinnedHostSlice<u8>> {
+        if bytes.is_empty() {
+            return Err(Error::InvalidArgument("pinned copy of 0 bytes".into()));
+        }
+        // SAFETY: the allocation holds uninitialised bytes (valid u8 values); every byte is
+        // written below before anything reads it.
+        let mut p = unsafe { self.ctx.alloc_pinned::<u8>(bytes.len()) }.ctx("allocating pinned memory")?;
+        p.as_mut_slice().ctx("mapping pinned memory")?.copy_from_slice(bytes);
+        Ok(p)
+    }
+
+    /// Uploads a packed weight (synchronously on `stream`). Checks its structure
+    /// ([`KernelShape::of`]) but not its frames, which the kernel checks on every launch.
+    pub fn zipper_upload_on(&self, stream: &Arc<CudaStream>, w: &PackedWeight) -> Result<DeviceZipperWeight> {
+        self.zipper_upload_parts(stream, w, Residency::ALL)
+    }
+
+    /// [`Gpu::zipper_upload_on`] keeping only the parts `keep` names resident (scales and tile
+    /// tables always are).
+    pub fn zipper_upload_parts(
+        &self,
+        stream: &Arc<CudaStream>,
+        w: &PackedWeight,
+        keep: Residency,
+    ) -> Result<DeviceZipperWeight> {
+        let shape = KernelShape::of(w)?;
+        Ok(DeviceZipperWeight {
+            name: w.name.clone(),
+            shape,
+            base: if keep.base { Some(upload(stream, &w.base)?) } else { None },
+            base_len: w.base.len(),
+            scales: upload(stream, &w.scales)?,
+            delta: if keep.delta { Some(upload(stream, &w.delta)?) } else { None },
+            delta_len: w.delta.len(),
+            offsets: upload(stream, &w.tile_offsets)?,
+            tile_rows: upload(stream, &w.tile_rows)?,
+        })
+    }
+
+    /// [`Gpu::zipper_upload_on`] on the work stream.
+    pub fn zipper_upload(&self, w: &PackedWeight) -> Result<DeviceZipperWeight> {
+        self.zipper_upload_on(&self.stream, w)
+    }
+
+    /// `y[b][r] = Σ_c x[b][c] · Ŵ[r][c]` for `batch` rows of `x` (batch × cols) into `y`
+    /// (batch × rows), asynchronously on `stream`; then [`ZipperWorkspace::check`] reports
+    /// failed tiles (whose rows of `y` are left unwritten). Grows `ws` when it is too small
+    /// for this layer (which synchronises `stream`).
+    pub fn zipper_linear(
+        &self,
+        stream: &Arc<CudaStream>,
+        w: &DeviceZipperWeight,
+        x: &CudaView<'_, f32>,
+        batch: usize,
+        y: &mut CudaViewMut<'_, f32>,
+        ws: &mut ZipperWorkspace,
+    ) -> Result<()> {
+        let tiles = w.shape.tiles as usize;
+        if ws.results.len() < tiles {
+            ws.results = stream.alloc_zeros::<cz_item_result>(tiles).ctx("allocating tile results")?;
+        }
+        let ZipperWorkspace { slots, nslots, results } = ws;
+        self.zipper_linear_parts(stream, w, &LaunchParts::default(), x, batch, y, slots, *nslots, results)
+    }
+
+    /// [`Gpu::zipper_linear`] ignoring the delta (`LaunchParts::base_only`): the base alone,
+    /// through the same kernel, for measurements.
+    pub fn zipper_linear_base_only(
+        &self,
+        stream: &Arc<CudaStream>,
+        w: &DeviceZipperWeight,
+        x: &CudaView<'_, f32>,
+        batch: usize,
+        y: &mut CudaViewMut<'_, f32>,
+        ws: &mut ZipperWorkspace,
+    ) -> Result<()> {
+        let tiles = w.shape.tiles as usize;
+        if ws.results.len() < tiles {
+            ws.results = stream.alloc_zeros::<cz_item_result>(tiles).ctx("allocating tile results")?;
+        }
+        let parts = LaunchParts { base_only: true, ..Default::default() };
+        let ZipperWorkspace { slots, nslots, results } = ws;
+        self.zipper_linear_parts(stream, w, &parts, x, batch, y, slots, *nslots, results)
+    }
+
+    /// [`Gpu::zipper_linear`] with the parts of `w` that are not resident taken from `parts`
+    /// (each exactly the weight's bytes: lengths are checked here, contents by the kernel),
+    /// decoder slots from `ws` and per-tile results written to `results` (at least one per
+    /// tile; read them with [`check_results`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn zipper_linear_parts(
+        &self,
+        stream: &Arc<CudaStream>,
+        w: &DeviceZipperWeight,
+        parts: &LaunchParts<'_, '_>,
+        x: &CudaView<'_, f32>,
+        batch: usize,
+        y: &mut CudaViewMut<'_, f32>,
+        slots: &mut CudaSlice<u8>,
+        nslots: usize,
+        results: &mut CudaSlice<cz_item_result>,
+    ) -> Result<()> {
+        let s = &w.shape;
+        let bad = |m: String| ZipperError::InvalidArgument(format!("{}: {m}", w.name));
+        if batch == 0 || batch > u32::MAX as usize {
+            return Err(bad(format!("batch is {batch}")));
+        }
+        if x.len() != batch * s.cols as usize {
+            return Err(bad(format!("input has {} values, should be {batch} × {}", x.len(), s.cols)));
+        }
+        if y.len() != batch * s.rows as usize {
+            return Err(bad(format!("output has room for {} values, should be {batch} × {}", y.len(), s.rows)));
+        }
+        let base_view = match (&w.base, parts.base) {
+            (Some(b), _) => b.slice(..),
+            (None, Some(v)) if v.len() == w.base_len => v.slice(..),
+            (None, Some(v)) => {
+                return Err(bad(format!("streamed base has {} bytes, should be {}", v.len(), w.base_len)))
+            }
+            (None, None) => return Err(bad("base is neither resident nor given".into())),
+        };
+        let delta_view = match (&w.delta, parts.delta) {
+            // Never read with base_only: any live u8 address will do.
+            _ if parts.base_only => base_view.slice(..0),
+            (Some(d), _) => d.slice(..),
+            (None, Some(v)) if v.len() == w.delta_len => v.slice(..),
+            (None, Some(v)) => {
+                return Err(bad(format!("streamed delta has {} bytes, should be {}", v.len(), w.delta_len)))
+            }
+            (None, None) => return Err(bad("delta is neither resident nor given".into())),
+        };
+        if s.tiles == 0 {
+            return Ok(());
+        }
+        let limit = self.props.max_shared_per_block_optin;
+        let x_rows = s.plan_x_rows(batch, limit)?;
+        let smem = s.shared_bytes(batch, x_rows);
+        let tiles = s.tiles as usize;
+        let stride = super::decode::workspace_slot_size() as usize;
+        if results.len() < tiles || nslots == 0 || slots.len() < nslots * stride {
+            return Err(bad(format!(
+                "{} results for {tiles} tiles, {} workspace bytes for {nslots} slots",
+                results.len(),
+                slots.len()
+            )));
+        }
+        let stride = stride as u64;
+        let grid = nslots.min(tiles) as u32;
+        let name = if s.bits == 8 { "zp_linear_int8" } else { "zp_linear_int4" };
+        let flags = s.flags | if parts.base_only { FLAG_BASE_ONLY } else { 0 };
+        let f = self.function(Module::Zipper, name)?;
+        f.set_attribute(
+            sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            i32::try_from(smem).map_err(|_| bad("shared memory size".into()))?,
+        )
+        .ctx("setting the fused kernel's shared memory")?;
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: smem as u32 };
+        let (batch32, x_rows32) = (batch as u32, x_rows as u32);
+        let mut b = stream.launch_builder(&f);
+        b.arg(x)
+            .arg(y)
+            .arg(&batch32)
+            .arg(&s.rows)
+            .arg(&s.cols)
+            .arg(&base_view)
+            .arg(&w.scales)
+            .arg(&s.spr)
+            .arg(&s.group)
+            .arg(&delta_view)
+            .arg(&w.offsets)
+            .arg(&w.tile_rows)
+            .arg(&s.tiles)
+            .arg(&flags)
+            .arg(&s.max_tile_bytes)
+            .arg(&s.max_tile_rows)
+            .arg(&x_rows32)
+            .arg(slots)
+            .arg(&stride)
+            .arg(results);
+        // SAFETY: the kernel's host contract holds: `w` was uploaded from a weight that
+        // KernelShape::of checked (base rows × row_bytes, scales rows × spr, tiles + 1 offsets
+        // from 0 to the delta's length and row starts from 0 to rows, strictly increasing, no
+        // tile over max_tile_rows rows), and the base and delta read here have exactly that
+        // weight's lengths (resident copies, or streamed views checked above); x holds batch ×
+        // cols and y batch × rows floats (checked above); grid <= nslots workspace slots of
+        // `stride` >= cz_decode_workspace_size() bytes inside `slots`; results hold >= tiles
+        // entries (checked above);
+        // blockDim is ZP_BLOCK; the dynamic shared memory is zp_shared_bytes(...) for these
+        // arguments, within the device's opt-in limit (plan_x_rows) and set as the function's
+        // maximum above. Frames are only read inside their offsets and decoded into shared
+        // memory bounded by max_tile_bytes. With FLAG_BASE_ONLY no frame is read.
+        unsafe { b.launch(cfg) }.ctx("launching the fused zipper kernel")?;
+        Ok(())
+    }
+
+    /// Reads `words` 16-byte words of `src` (a bandwidth probe, `zp_read_probe`) on `stream`;
+    /// `out` holds one value per block of `grid`.
+    pub fn zipper_read_probe(
+        &self,
+        stream: &Arc<CudaStream>,
+        src: &CudaSlice<u8>,
+        grid: u32,
+        out: &mut CudaSlice<u32>,
+    ) -> crate::Result<()> {
+        let words = (src.len() / 16) as u64;
+        if out.len() < grid as usize || grid == 0 {
+            return Err(Error::InvalidArgument(format!("{} outputs for a grid of {grid}", out.len())));
+        }
+        if src.len() % 16 != 0 {
+            return Err(Error::InvalidArgument("probe buffer is not a multiple of 16 bytes".into()));
+        }
+        let f = self.function(Module::Zipper, "zp_read_probe")?;
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let mut b = stream.launch_builder(&f);
+        b.arg(src).arg(&words).arg(out);
+        // SAFETY: the kernel reads words × 16 <= src.len() bytes of `src` (a 256-byte aligned
+        // allocation, so the 16-byte loads are aligned) and xors one u32 per block into
+        // out[0..grid) (out.len() >= grid).
+        unsafe { b.launch(cfg) }.ctx("launching zp_read_probe")?;
+        Ok(())
+    }
+
+    /// Dense f16 GEMV baseline (`zp_gemv_f16`): `y[b][r] = Σ_c x[b][c] · w[r][c]` with `w`
+    /// f16 bits, rows × cols row-major, cols a multiple of 8.
+    #[allow(clippy::too_many_arguments)]
+    pub fn zipper_gemv_f16(
+        &self,
+        stream: &Arc<CudaStream>,
+        w: &CudaSlice<u16>,
+        rows: usize,
+        cols: usize,
+        x: &CudaSlice<f32>,
+        batch: usize,
+        y: &mut CudaSlice<f32>,
+    ) -> crate::Result<()> {
+        if cols % 8 != 0 || w.len() != rows * cols || x.len() != batch * cols || y.len() != batch * rows {
+            return Err(Error::InvalidArgument(format!(
+                "GEMV of {rows} × {cols} (cols a multiple of 8) with batch {batch}: w {}, x {}, y {} values",
+                w.len(),
+                x.len(),
+                y.len()
+            )));
+        }
+        let f = self.function(Module::Zipper, "zp_gemv_f16")?;
+        let grid = u32::try_from(rows.div_ceil(8)).map_err(|_| Error::InvalidArgument("too many rows".into()))?;
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let (b32, r32, c32) = (batch as u32, rows as u32, cols as u32);
+        let mut b = stream.launch_builder(&f);
+        b.arg(x).arg(y).arg(&b32).arg(&r32).arg(&c32).arg(w);
+        // SAFETY: the kernel reads w[0 .. rows × cols) with 16-byte loads at row starts that are
+        // multiples of 16 bytes (cols % 8 == 0, aligned allocation), x[0 .. batch × cols) as
+        // float4 (cols % 8 == 0), and writes y[0 .. batch × rows); all lengths checked above.
+        unsafe { b.launch(cfg) }.ctx("launching zp_gemv_f16")?;
+        Ok(())
+    }
+}
+
+/// A packed weight as a linear layer on the GPU: inputs are copied to the device, the fused
+/// kernel runs on the [`Gpu`]'s work stream, outputs are copied back.
+pub struct GpuZipperLinear {
+    gpu: Arc<Gpu>,
+    w: DeviceZipperWeight,
+    ws: Arc<Mutex<ZipperWorkspace>>,
+}
+
+impl GpuZipperLinear {
+    /// Uploads `w` with its own workspace.
+    pub fn new(gpu: Arc<Gpu>, w: &PackedWeight) -> Result<Self> {
+        let ws = ZipperWorkspace::new(&gpu, ZipperWorkspace::default_slots(&gpu), w.tiles())?;
+        Self::with_workspace(gpu, w, Arc::new(Mutex::new(ws)))
+    }
+
+    /// Uploads `w`, sharing `ws` with other layers (one workspace serves a whole model).
+    pub fn with_workspace(gpu: Arc<Gpu>, w: &PackedWeight, ws: Arc<Mutex<ZipperWorkspace>>) -> Result<Self> {
+        let w = gpu.zipper_upload(w)?;
+        Ok(Self { gpu, w, ws })
+    }
+
+    pub fn device_weight(&self) -> &DeviceZipperWeight {
+        &self.w
+    }
+
+    /// `x` holds `batch` rows of `in_features`; returns `batch` rows of `out_features`. A
+    /// damaged delta frame is an error naming the tensor and tile.
+    pub fn try_forward(&self, x: &[f32], batch: usize) -> Result<Vec<f32>> {
+        let stream = self.gpu.stream();
+        let s = self.w.shape();
+        if x.len() != batch * s.cols as usize || batch == 0 {
+            return Err(ZipperError::InvalidArgument(format!(
+                "{}: input has {} values, should be {batch} × {} (batch >= 1)",
+                self.w.name,
+                x.len(),
+                s.cols
+            )));
+        }
+        let dx = stream.clone_htod(x).ctx("copying the input")?;
+        let mut dy = stream.alloc_zeros::<f32>(batch * s.rows as usize).ctx("allocating the output")?;
+        let mut ws = self.ws.lock().unwrap_or_else(|e| e.into_inner());
+        self.gpu.zipper_linear(stream, &self.w, &dx.slice(..), batch, &mut dy.slice_mut(..), &mut ws)?;
+        ws.check(stream, &self.w)?;
+        Ok(stream.clone_dtoh(&dy).ctx("copying the output")?)
+    }
+}
+
+impl Linear for GpuZipperLinear {
+    fn in_features(&self) -> usize {
+        self.w.shape.cols as usize
+    }
+
+    fn out_features(&self) -> usize {
+        self.w.shape.rows as usize
+    }
+
+    /// Panics on a wrong input size or a failed tile; [`GpuZipperLinear::try_forward`] returns
+    /// errors as values.
+    fn forward(&self, x: &[f32], batch: usize) -> Vec<f32> {
+        self.try_forward(x, batch).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// The layer for `w` on `gpu` when one is given (the fused kernel), else the CPU
+/// [`ZipperLinear`] (which decodes and checks every tile once here).
+pub fn zipper_linear(w: PackedWeight, gpu: Option<&Arc<Gpu>>) -> Result<Box<dyn Linear>> {
+    match gpu {
+        Some(g) => Ok(Box::new(GpuZipperLinear::new(g.clone(), &w)?)),
+        None => Ok(Box::new(ZipperLinear::new(w)?)),
+    }
+}

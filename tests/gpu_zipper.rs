@@ -1,0 +1,296 @@
+//! The fused zipper kernel on the GPU (`cuda/zipper.cu` through `GpuZipperLinear` and
+//! `ZipperModel`): Y against X·Ŵᵀ (Ŵ rebuilt on the CPU from the packed weight) and against the
+//! CPU `ZipperLinear`, for INT8 and INT4 bases, densities 0 and 1 % and lossless, both tile
+//! layouts, shapes that are not multiples of the tile, empty and dense rows, and batch sizes
+//! 1..=64; a damaged delta frame is an error naming the layer and tile and writes no rows of
+//! that tile; streamed layers give the same Y as resident ones; real SmolLM2 weight values (the
+//! bundle's f16 weights, `$CUZSTD_MODELS`) packed three ways match X·Ŵᵀ.
+//!
+//! Needs an NVIDIA GPU; fails loudly without one. Run with
+//! `cargo test --release --features gpu-tests --test gpu_zipper`.
+
+mod zipper_common;
+
+use std::sync::Arc;
+
+use cuzstd::gpu::Gpu;
+use cuzstd::zipper::kernel::reference_forward;
+use cuzstd::zipper::quant::BaseKind;
+use cuzstd::zipper::tile::TileLayout;
+use cuzstd::zipper::{GpuZipperLinear, StreamMode, ZipperLinear, ZipperModel};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use zipper_common::*;
+
+fn gpu() -> Arc<Gpu> {
+    static GPU: std::sync::OnceLock<Arc<Gpu>> = std::sync::OnceLock::new();
+    GPU.get_or_init(|| Arc::new(Gpu::new(0).expect("the GPU zipper tests need a CUDA device"))).clone()
+}
+
+/// Relative tolerance against Σ|x·ŵ| (f32 sums in a different order than the f64 reference).
+const REL: f64 = 1e-5;
+
+#[test]
+fn fused_kernel_matches_x_times_w_for_every_packing() {
+    for &(rows, cols) in &SHAPES {
+        for kind in kinds() {
+            for mode in modes() {
+                for layout in [TileLayout::Planes, TileLayout::Plain] {
+                    let w = pack("t.weight", rows, cols, kind, mode, 16, layout);
+                    let what = reconstruct(&w);
+                    let layer = GpuZipperLinear::new(gpu(), &w).unwrap();
+                    let cpu = ZipperLinear::new(w.clone()).unwrap();
+                    for batch in [1usize, 2, 3, 8, 17, 64] {
+                        let x = inputs(batch, cols, 100 + batch as u64);
+                        let tag = format!("{rows}x{cols} {kind:?} {mode:?} {layout:?} batch {batch}");
+                        let y = layer.try_forward(&x, batch).unwrap_or_else(|e| panic!("{tag}: {e}"));
+                        check(&y, &what, &x, rows, cols, batch, REL, &tag);
+                        let yc = cpu.try_forward(&x, batch).unwrap();
+                        for (i, (a, b)) in y.iter().zip(&yc).enumerate() {
+                            let tol = 1e-3 * b.abs().max(1.0);
+                            assert!((a - b).abs() <= tol, "{tag}: value {i}: GPU {a} vs CPU layer {b}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Real f16 weights (the bundle's `$CUZSTD_MODELS/*.f16`, else `models/*.f16`, written by
+/// scripts/weights-f16.py); panics when none is found.
+fn real_values(n: usize) -> Vec<f32> {
+    let dir = std::env::var("CUZSTD_MODELS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models").into());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("no model directory {dir}: {e} (run scripts/weights-f16.py)"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "f16"))
+        .collect();
+    files.sort();
+    let path = files.first().unwrap_or_else(|| panic!("no *.f16 weights in {dir} (run scripts/weights-f16.py)"));
+    let bytes = std::fs::read(path).unwrap();
+    assert!(bytes.len() >= 2 * n, "{} holds {} values, need {n}", path.display(), bytes.len() / 2);
+    bytes[..2 * n].chunks_exact(2).map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32()).collect()
+}
+
+#[test]
+fn real_smollm2_weight_values_match_the_cpu_layer() {
+    use cuzstd::zipper::delta::{DeltaMode, HalfKind};
+    use cuzstd::zipper::pack::{pack_matrix, PackOptions};
+    let (rows, cols) = (576, 1536);
+    let w = real_values(rows * cols);
+    for (kind, mode) in [
+        (BaseKind::Int8, DeltaMode::TopK { density: 0.01 }),
+        (BaseKind::Int8, DeltaMode::TopK { density: 0.0 }),
+        (BaseKind::Int4 { group: 64 }, DeltaMode::Lossless),
+    ] {
+        let o = PackOptions { kind, mode, ..PackOptions::default() };
+        let p = pack_matrix("real.weight", &w, rows, cols, HalfKind::F16, "F16", &o).unwrap().0;
+        let what = reconstruct(&p);
+        let layer = GpuZipperLinear::new(gpu(), &p).unwrap();
+        for batch in [1usize, 8] {
+            let x = inputs(batch, cols, 21);
+            let y = layer.try_forward(&x, batch).unwrap();
+            check(&y, &what, &x, rows, cols, batch, REL, &format!("real values {kind:?} {mode:?} batch {batch}"));
+        }
+    }
+}
+
+#[test]
+fn every_batch_size_from_1_to_64() {
+    // Tiles of 4 rows and a workspace of 3 decoder slots: 12 tiles on 3 blocks, so each block
+    // decodes and computes several tiles in turn (shared memory and results reused).
+    let w = pack("b.weight", 45, 333, BaseKind::Int8, Mode::Density(0.02), 4, TileLayout::Planes);
+    let what = reconstruct(&w);
+    let ws = cuzstd::gpu::zipper::ZipperWorkspace::new(&gpu(), 3, w.tiles()).unwrap();
+    let layer = GpuZipperLinear::with_workspace(gpu(), &w, Arc::new(std::sync::Mutex::new(ws))).unwrap();
+    for batch in 1..=64 {
+        let x = inputs(batch, 333, batch as u64);
+        let y = layer.try_forward(&x, batch).unwrap();
+        check(&y, &what, &x, 45, 333, batch, REL, &format!("batch {batch}"));
+    }
+}
+
+#[test]
+fn wide_layers_stage_x_in_several_passes_and_match() {
+    // 12,000 columns: 48 KB per staged X row, so batch 17 runs in passes of one row; INT4 with
+    // groups of 128 and tiles of 5 rows.
+    for (kind, mode) in [(BaseKind::Int8, Mode::Density(0.01)), (BaseKind::Int4 { group: 128 }, Mode::Lossless)] {
+        let w = pack("wide.weight", 23, 12_000, kind, mode, 5, TileLayout::Planes);
+        let what = reconstruct(&w);
+        let layer = GpuZipperLinear::new(gpu(), &w).unwrap();
+        for batch in [1usize, 17] {
+            let x = inputs(batch, 12_000, 7);
+            let y = layer.try_forward(&x, batch).unwrap();
+            check(&y, &what, &x, 23, 12_000, batch, REL, &format!("wide {kind:?} {mode:?} batch {batch}"));
+        }
+    }
+}
+
+#[test]
+fn base_only_launch_equals_the_density_0_pack_of_the_same_weight() {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    for kind in kinds() {
+        let p0 = pack("z.weight", 70, 577, kind, Mode::Density(0.0), 16, TileLayout::Planes);
+        let p1 = pack("z.weight", 70, 577, kind, Mode::Density(0.01), 16, TileLayout::Planes);
+        assert_eq!(p0.base, p1.base, "top-k packs share the base");
+        let g = gpu();
+        let s = g.stream().clone();
+        let d1 = g.zipper_upload(&p1).unwrap();
+        let mut ws = ZipperWorkspace::new(&g, 4, p1.tiles()).unwrap();
+        for batch in [1usize, 17] {
+            let x = inputs(batch, 577, 4);
+            let dx = s.clone_htod(&x).unwrap();
+            let mut dy = s.alloc_zeros::<f32>(batch * 70).unwrap();
+            g.zipper_linear_base_only(&s, &d1, &dx.slice(..), batch, &mut dy.slice_mut(..), &mut ws).unwrap();
+            ws.check(&s, &d1).unwrap();
+            let y = s.clone_dtoh(&dy).unwrap();
+            check(&y, &reconstruct(&p0), &x, 70, 577, batch, REL, &format!("base only {kind:?} batch {batch}"));
+        }
+    }
+}
+
+#[test]
+fn gpu_agrees_with_the_reference_build_of_the_kernel() {
+    let w = pack("r.weight", 70, 577, BaseKind::Int4 { group: 64 }, Mode::Lossless, 16, TileLayout::Plain);
+    let layer = GpuZipperLinear::new(gpu(), &w).unwrap();
+    let x = inputs(5, 577, 3);
+    let g = layer.try_forward(&x, 5).unwrap();
+    let r = reference_forward(&w, &x, 5).unwrap();
+    for (i, (a, b)) in g.iter().zip(&r).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "value {i}: GPU {a} vs reference build {b}");
+    }
+}
+
+#[test]
+fn damaged_delta_frame_is_an_error_naming_layer_and_tile() {
+    let w = pack("blk.7.attn_q.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);
+    let x = inputs(2, 150, 1);
+    let good = GpuZipperLinear::new(gpu(), &w).unwrap().try_forward(&x, 2).unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut caught = 0;
+    for _ in 0..60 {
+        let t = rng.random_range(0..w.tiles());
+        let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
+        let mut bad = w.clone();
+        let at = rng.random_range(a..b);
+        bad.delta[at] ^= 1 << rng.random_range(0..8);
+        // Uploading checks structure only; the frame is checked by the kernel.
+        let layer = GpuZipperLinear::new(gpu(), &bad).unwrap();
+        match layer.try_forward(&x, 2) {
+            Err(e) => {
+                let m = e.to_string();
+                assert!(m.contains("blk.7.attn_q.weight") && m.contains(&format!("tile {t}")), "{m}");
+                caught += 1;
+            }
+            Ok(y) => assert_eq!(y, good, "a flip at byte {at} of tile {t} changed Y without an error"),
+        }
+    }
+    assert!(caught >= 50, "only {caught} of 60 bit flips were caught");
+    // A truncated frame (tile 1 loses its last byte, tile 2 starts one byte early).
+    let mut bad = w.clone();
+    bad.tile_offsets[2] -= 1;
+    let e = GpuZipperLinear::new(gpu(), &bad).unwrap().try_forward(&x, 2).unwrap_err().to_string();
+    assert!(e.contains("tile 1"), "{e}");
+}
+
+#[test]
+fn a_failed_tile_writes_none_of_its_rows_and_the_others_are_right() {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    let w = pack("blk.1.ffn_gate.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);
+    let x = inputs(3, 150, 8);
+    let good = ZipperLinear::new(w.clone()).unwrap().try_forward(&x, 3).unwrap();
+    // The first flip from the middle of tile 2's frame on that the reference build rejects.
+    let t = 2;
+    let mid = (w.tile_offsets[t] + w.tile_offsets[t + 1]) as usize / 2;
+    let bad = (mid..w.tile_offsets[t + 1] as usize)
+        .map(|at| {
+            let mut b = w.clone();
+            b.delta[at] ^= 0x10;
+            b
+        })
+        .find(|b| reference_forward(b, &x, 3).is_err())
+        .expect("some flip in tile 2 is caught");
+    let g = gpu();
+    let s = g.stream().clone();
+    let d = g.zipper_upload(&bad).unwrap();
+    let mut ws = ZipperWorkspace::new(&g, 2, bad.tiles()).unwrap();
+    let dx = s.clone_htod(&x).unwrap();
+    let mut dy = s.clone_htod(&vec![f32::NAN; 3 * 53]).unwrap();
+    g.zipper_linear(&s, &d, &dx.slice(..), 3, &mut dy.slice_mut(..), &mut ws).unwrap();
+    let e = ws.check(&s, &d).unwrap_err().to_string();
+    assert!(e.contains("blk.1.ffn_gate.weight") && e.contains("tile 2"), "{e}");
+    let y = s.clone_dtoh(&dy).unwrap();
+    let rows = bad.tile_row_range(t);
+    for b in 0..3 {
+        for r in 0..53 {
+            let v = y[b * 53 + r];
+            if rows.contains(&r) {
+                assert!(v.is_nan(), "row {r} of the failed tile was written ({v})");
+            } else {
+                let want = good[b * 53 + r];
+                assert!((v - want).abs() <= 1e-3 * want.abs().max(1.0), "batch {b} row {r}: {v} vs {want}");
+            }
+        }
+    }
+}
+
+#[test]
+fn streamed_layers_give_the_same_y_as_resident_ones() {
+    let ws: Vec<_> = [(53usize, 150usize, 0.01f64), (192, 576, 0.01), (70, 577, 0.0), (96, 1000, 0.05)]
+        .iter()
+        .enumerate()
+        .map(|(i, &(r, c, d))| {
+            pack(&format!("blk.{i}.w"), r, c, BaseKind::Int8, Mode::Density(d), 16, TileLayout::Planes)
+        })
+        .collect();
+    for batch in [1usize, 3] {
+        let xs: Vec<Vec<f32>> = ws.iter().enumerate().map(|(i, w)| inputs(batch, w.cols, i as u64)).collect();
+        let mut resident = ZipperModel::new(gpu(), &ws, StreamMode::Resident, 0).unwrap();
+        let (want, st0) = resident.run_host(&xs, batch).unwrap();
+        assert_eq!(st0.bytes_copied, 0);
+        for (l, w) in ws.iter().enumerate() {
+            check(&want[l], &reconstruct(w), &xs[l], w.rows, w.cols, batch, REL, &format!("resident layer {l}"));
+        }
+        let delta_total: usize = ws.iter().map(|w| w.delta.len()).sum();
+        let all: usize = ws.iter().map(|w| w.delta.len() + w.base.len()).sum();
+        for (mode, budget, copied) in [
+            (StreamMode::Deltas, 0, delta_total),
+            (StreamMode::Everything, 0, all),
+            (StreamMode::Everything, ws[0].base.len() + ws[0].delta.len(), all - ws[0].base.len() - ws[0].delta.len()),
+        ] {
+            let mut m = ZipperModel::new(gpu(), &ws, mode, budget).unwrap();
+            for run in 0..3 {
+                let (got, st) = m.run_host(&xs, batch).unwrap();
+                assert_eq!(got, want, "{mode:?} budget {budget} run {run}: streamed Y differs from resident");
+                assert_eq!(st.bytes_copied as usize, copied, "{mode:?} budget {budget}");
+                assert!(st.copy_ms > 0.0 && st.compute_ms > 0.0 && st.wall_ms > 0.0, "{mode:?}: timings {st:?}");
+                assert_eq!(st.streamed_layers, if budget == 0 { ws.len() } else { ws.len() - 1 });
+            }
+        }
+    }
+}
+
+#[test]
+fn streamed_model_reports_a_damaged_frame_by_layer_and_tile() {
+    let mut ws: Vec<_> = (0..3)
+        .map(|i| {
+            pack(
+                &format!("blk.{i}.ffn_down.weight"),
+                40,
+                200,
+                BaseKind::Int8,
+                Mode::Density(0.05),
+                16,
+                TileLayout::Planes,
+            )
+        })
+        .collect();
+    let at = ws[2].tile_offsets[1] as usize + 6;
+    ws[2].delta[at] ^= 0x40;
+    let xs: Vec<Vec<f32>> = ws.iter().map(|w| inputs(1, w.cols, 2)).collect();
+    let mut m = ZipperModel::new(gpu(), &ws, StreamMode::Deltas, 0).unwrap();
+    let e = m.run_host(&xs, 1).unwrap_err().to_string();
+    assert!(e.contains("blk.2.ffn_down.weight") && e.contains("tile 1"), "{e}");
+}

@@ -1,0 +1,132 @@
+//! Shared by the zipper kernel tests (reference build and GPU): synthetic weights, packing, and
+//! Y checked against X·Ŵᵀ in f64 with Ŵ rebuilt from the packed weight on the CPU.
+#![allow(dead_code)]
+
+use cuzstd::zipper::delta::{DeltaMode, HalfKind};
+use cuzstd::zipper::pack::{pack_matrix, PackOptions};
+use cuzstd::zipper::quant::{dequantize_row, BaseKind};
+use cuzstd::zipper::tile::TileLayout;
+use cuzstd::zipper::PackedWeight;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Weight-like f16 values: roughly normal with a few outliers, row 1 all zero and row 2 of
+/// equal magnitudes (so lossless packs have an empty and a dense row).
+pub fn weights(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut w = vec![0f32; rows * cols];
+    for (i, x) in w.iter_mut().enumerate() {
+        let r = i / cols;
+        let v = match r {
+            1 => 0.0,
+            2 => {
+                if rng.random::<bool>() {
+                    0.03
+                } else {
+                    -0.03
+                }
+            }
+            _ => {
+                let n: f32 = (0..4).map(|_| rng.random::<f32>()).sum::<f32>() - 2.0;
+                if rng.random::<f32>() < 0.005 {
+                    n * 0.5
+                } else {
+                    n * 0.04
+                }
+            }
+        };
+        *x = HalfKind::F16.round(v);
+    }
+    w
+}
+
+pub fn inputs(batch: usize, cols: usize, seed: u64) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..batch * cols).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
+}
+
+/// The packings the tests cover.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    Density(f64),
+    Lossless,
+}
+
+pub fn pack(
+    name: &str,
+    rows: usize,
+    cols: usize,
+    kind: BaseKind,
+    mode: Mode,
+    tile_rows: usize,
+    layout: TileLayout,
+) -> PackedWeight {
+    let w = weights(rows, cols, (rows * 7919 + cols) as u64);
+    let mode = match mode {
+        Mode::Density(d) => DeltaMode::TopK { density: d },
+        Mode::Lossless => DeltaMode::Lossless,
+    };
+    let o = PackOptions { kind, mode, tile_rows, layout, ..PackOptions::default() };
+    pack_matrix(name, &w, rows, cols, HalfKind::F16, "F16", &o).expect("pack").0
+}
+
+/// Ŵ (rows × cols) rebuilt from the packed weight on the CPU: dequantized base plus every
+/// tile's entries, rounded as the pack asks.
+pub fn reconstruct(w: &PackedWeight) -> Vec<f32> {
+    let (rows, cols) = (w.rows, w.cols);
+    let rb = w.kind.row_bytes(cols);
+    let spr = w.kind.scales_per_row(cols);
+    let mut out = vec![0f32; rows * cols];
+    for r in 0..rows {
+        dequantize_row(
+            w.kind,
+            &w.base[r * rb..(r + 1) * rb],
+            &w.scales[r * spr..(r + 1) * spr],
+            &mut out[r * cols..(r + 1) * cols],
+        );
+    }
+    for t in 0..w.tiles() {
+        let tile = w.decode_tile(t).expect("tile decodes");
+        for (i, r) in w.tile_row_range(t).enumerate() {
+            let (cs, vs) = tile.row(i);
+            for (&c, &v) in cs.iter().zip(vs) {
+                out[r * cols + c as usize] += v;
+            }
+        }
+    }
+    if let Some(h) = w.round_to {
+        for v in &mut out {
+            *v = h.round(*v);
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Checks `y` (batch × rows) against X·Ŵᵀ computed in f64: |y − want| ≤ rel · Σ|x·ŵ| + 1e-6.
+pub fn check(y: &[f32], what_w: &[f32], x: &[f32], rows: usize, cols: usize, batch: usize, rel: f64, what: &str) {
+    assert_eq!(y.len(), batch * rows, "{what}: output length");
+    for b in 0..batch {
+        for r in 0..rows {
+            let (mut want, mut mag) = (0f64, 0f64);
+            for c in 0..cols {
+                let p = f64::from(x[b * cols + c]) * f64::from(what_w[r * cols + c]);
+                want += p;
+                mag += p.abs();
+            }
+            let got = f64::from(y[b * rows + r]);
+            assert!((got - want).abs() <= rel * mag + 1e-6, "{what}: batch {b} row {r}: {got} vs {want} (Σ|xw| {mag})");
+        }
+    }
+}
+
+/// Shapes not multiples of the tile size (rows) or of 4/8/16 (cols), and a square one.
+pub const SHAPES: [(usize, usize); 4] = [(53, 150), (37, 1001), (16, 64), (70, 577)];
+
+pub fn kinds() -> [BaseKind; 2] {
+    [BaseKind::Int8, BaseKind::Int4 { group: 32 }]
+}
+
+pub fn modes() -> [Mode; 3] {
+    [Mode::Density(0.0), Mode::Density(0.01), Mode::Lossless]
+}

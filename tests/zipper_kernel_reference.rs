@@ -1,0 +1,103 @@
+//! The reference build of the fused zipper kernel (`cuda/zipper.cu` on the CPU): its decoder
+//! call, tile checks and weight reconstruction give X·Ŵᵀ for every base, density, layout and
+//! awkward shape; a damaged delta frame is an error naming the tensor and tile; its half
+//! conversions agree with the `half` crate bit for bit.
+
+mod zipper_common;
+
+use cuzstd::zipper::kernel::reference_forward;
+use cuzstd::zipper::tile::TileLayout;
+use cuzstd::zipper::ZipperLinear;
+use half::{bf16, f16};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use zipper_common::*;
+
+#[test]
+fn reference_kernel_matches_x_times_w_for_every_packing() {
+    for &(rows, cols) in &SHAPES {
+        for kind in kinds() {
+            for mode in modes() {
+                for layout in [TileLayout::Planes, TileLayout::Plain] {
+                    let w = pack("t.weight", rows, cols, kind, mode, 16, layout);
+                    let what = reconstruct(&w);
+                    let cpu = ZipperLinear::new(w.clone()).unwrap();
+                    for batch in [1usize, 3, 17] {
+                        let x = inputs(batch, cols, batch as u64);
+                        let y = reference_forward(&w, &x, batch).unwrap();
+                        let tag = format!("{rows}x{cols} {kind:?} {mode:?} {layout:?} batch {batch}");
+                        check(&y, &what, &x, rows, cols, batch, 1e-5, &tag);
+                        let yc = cpu.try_forward(&x, batch).unwrap();
+                        check(&yc, &what, &x, rows, cols, batch, 1e-5, &format!("CPU layer {tag}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_delta_frames_name_the_tensor_and_tile_or_change_nothing() {
+    let w = pack(
+        "blk.3.ffn_up.weight",
+        53,
+        150,
+        cuzstd::zipper::BaseKind::Int8,
+        Mode::Density(0.05),
+        16,
+        TileLayout::Planes,
+    );
+    let x = inputs(2, 150, 9);
+    let good = reference_forward(&w, &x, 2).unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut errors = 0;
+    for _ in 0..300 {
+        let t = rng.random_range(0..w.tiles());
+        let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
+        let mut bad = w.clone();
+        let at = rng.random_range(a..b);
+        bad.delta[at] ^= 1 << rng.random_range(0..8);
+        match reference_forward(&bad, &x, 2) {
+            Err(e) => {
+                let m = e.to_string();
+                assert!(m.contains("blk.3.ffn_up.weight") && m.contains(&format!("tile {t}")), "{m}");
+                errors += 1;
+            }
+            Ok(y) => assert_eq!(y, good, "a flip at byte {at} of tile {t} changed Y without an error"),
+        }
+    }
+    assert!(errors > 250, "only {errors} of 300 bit flips were caught");
+}
+
+#[test]
+fn half_conversions_match_the_half_crate() {
+    use cuzstd::gpu::reference_zipper::{f16_to_f32, f32_to_bf16, f32_to_f16};
+    for h in 0..=u16::MAX {
+        let want = f16::from_bits(h).to_f32();
+        let got = f16_to_f32(h);
+        assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "f16 {h:#06x}: {got} vs {want}");
+        if want.is_finite() {
+            assert_eq!(f32_to_f16(want), h, "f16 {h:#06x} round trip");
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(1);
+    let specials = [
+        0.0f32,
+        -0.0,
+        65504.0,
+        65519.99,
+        65520.0,
+        1e-8,
+        f32::from_bits(0x3300_0000), // 2^-25: a tie, rounds to 0
+        f32::from_bits(0x3300_0001),
+        5.96e-8,
+        6.1e-5,
+        -3.0e38,
+        f32::INFINITY,
+    ];
+    let randoms = (0..200_000).map(|_| f32::from_bits(rng.random::<u32>())).filter(|x| x.is_finite());
+    for x in specials.into_iter().chain(randoms) {
+        assert_eq!(f32_to_f16(x), f16::from_f32(x).to_bits(), "f16 of {x:e} ({:#010x})", x.to_bits());
+        assert_eq!(f32_to_bf16(x), bf16::from_f32(x).to_bits(), "bf16 of {x:e}");
+    }
+}
