@@ -331,13 +331,12 @@ fn gpu_device_resident_batch_runs_on_the_callers_stream() {
 
 #[test]
 fn gpu_single_large_frame_decodes_like_libzstd() {
-    // One 16 MiB frame from libzstd -19 (the zstd CLI's habit for big files): the warp kernel
+    // One 8 MiB frame from libzstd -19 (the zstd CLI's habit for big files): the warp kernel
     // decodes it in one warp, so it is slow; correctness is the point, the time is printed.
-    let data = sample(4242, 16 << 20);
+    let data = sample(4242, 8 << 20);
     let mut cctx = zstd_safe::CCtx::create();
     cctx.set_parameter(zstd_safe::CParameter::CompressionLevel(19)).unwrap();
     cctx.set_parameter(zstd_safe::CParameter::ChecksumFlag(true)).unwrap();
-    cctx.set_parameter(zstd_safe::CParameter::NbWorkers(8)).unwrap();
     let mut frame = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
     cctx.compress2(&mut frame, &data).unwrap();
     assert_eq!(cuzstd::format::frames(&frame).unwrap().len(), 1, "one frame");
