@@ -27,10 +27,12 @@ use crate::error::{Error, Result};
 use crate::format::seekable::{SeekEntry, SeekTable};
 use crate::format::{self, FrameKind, FrameSpan};
 
-/// Default chunk size: 1 MiB, so that a batch of chunks from a file of tens of MiB fills
-/// every CPU core and 1 GiB makes a GPU batch of 1024 frames. Not yet tuned by
-/// measurement of the bulk pipeline (docs/BENCHMARKS.md has the codec's chunk-size table).
-pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
+/// Default chunk size: 256 KiB, chosen by measurement (docs/BENCHMARKS.md, "Host-to-host
+/// pipeline"): the GPU codec works one frame per thread (encoder) or warp (decoder), so on an
+/// H100 host-to-host compression ran 2.5 / 1.3 / 0.46 GB/s at 64 KiB / 256 KiB / 1 MiB
+/// chunks and decompression 4.4-6.0 / 4.6-5.4 / 4.4-4.5 GB/s, while libzstd -3 ratios on
+/// Silesia xml were 6.63 / 7.39 / 8.16: 256 KiB keeps most of the ratio and the GPU busy.
+pub const DEFAULT_CHUNK_SIZE: usize = 256 << 10;
 /// Smallest and largest chunk sizes accepted (the seek table stores sizes as u32).
 pub const MIN_CHUNK_SIZE: usize = 1 << 10;
 pub const MAX_CHUNK_SIZE: usize = 1 << 30;
@@ -326,6 +328,7 @@ impl Decompressor {
 
     /// Decompresses a whole zstd stream.
     pub fn decompress(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let t0 = std::time::Instant::now();
         let spans = format::frames(data)?;
         check_seek_table(data, &spans)?;
         let jobs = frame_jobs(data, &spans);
@@ -333,12 +336,24 @@ impl Decompressor {
         if announced > self.options.max_output {
             return Err(Error::OutputTooLarge { requested: announced, limit: self.options.max_output });
         }
+        let t_parse = crate::gpu::pipeline::ms(t0);
+        let t1 = std::time::Instant::now();
         let parts = self.decode_frames(&jobs)?;
+        let t_decode = crate::gpu::pipeline::ms(t1);
         let total: usize = parts.iter().map(Vec::len).sum();
         if total as u64 > self.options.max_output {
             return Err(Error::OutputTooLarge { requested: total as u64, limit: self.options.max_output });
         }
-        concat(&parts)
+        let t2 = std::time::Instant::now();
+        let out = concat(&parts);
+        if crate::gpu::pipeline::tracing() {
+            eprintln!(
+                "cuzstd trace: decompress {} frames: parse {t_parse:.1} ms, decode {t_decode:.1} ms, concat {:.1} ms",
+                jobs.len(),
+                crate::gpu::pipeline::ms(t2)
+            );
+        }
+        out
     }
 }
 
@@ -346,9 +361,9 @@ impl Decompressor {
 /// much in page faults as in copying; both spread over the threads).
 fn concat(parts: &[Vec<u8>]) -> Result<Vec<u8>> {
     let total: usize = parts.iter().map(Vec::len).sum();
-    let mut out = Vec::new();
-    out.try_reserve_exact(total).map_err(|_| Error::OutputTooLarge { requested: total as u64, limit: 0 })?;
-    out.resize(total, 0);
+    // Zeroed memory comes from fresh pages without a memset pass; the copies below fault the
+    // pages in, spread over the threads. (Callers bound `total` by their output limit.)
+    let mut out = vec![0u8; total];
     let mut slices: Vec<(&mut [u8], &[u8])> = Vec::with_capacity(parts.len());
     let mut rest = out.as_mut_slice();
     for p in parts {

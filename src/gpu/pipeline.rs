@@ -31,6 +31,18 @@ use crate::error::{CudaContext as _, Error, Result, Status};
 use super::staging::ALIGN;
 
 const ITEM_BYTES: usize = std::mem::size_of::<cz_batch_item>();
+
+/// Whether `CUZSTD_TRACE` is set: the pipeline then prints each group's stage times to
+/// stderr (a diagnostic for host-to-host throughput).
+pub(crate) fn tracing() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("CUZSTD_TRACE").is_some())
+}
+
+/// Milliseconds since `t`, for traces.
+pub(crate) fn ms(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
 const RESULT_BYTES: usize = std::mem::size_of::<cz_item_result>();
 
 /// One result per input of a batch: the output bytes, or the input's error.
@@ -271,12 +283,17 @@ fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &S
     let out_total = results_at + n * RESULT_BYTES;
     let ws_bytes = sh.kernel.workspace_bytes(inputs, budget).max(1);
 
+    let t0 = std::time::Instant::now();
     let mut d_src = slot.pool.alloc(src_total)?;
     let mut d_dst = slot.pool.alloc(out_total)?;
     let mut d_ws = slot.pool.alloc(ws_bytes)?;
+    let t_dev = ms(t0);
     let (src_base, dst_base) = (device_address(d_src.buf(), stream), device_address(d_dst.buf(), stream));
 
+    let t1 = std::time::Instant::now();
     let mut staging_in = gpu.pinned_pool().alloc(src_total)?;
+    let t_pin = ms(t1);
+    let t2 = std::time::Instant::now();
     {
         let host = &mut staging_in.buf_mut().as_mut_slice().ctx("mapping pinned memory")?[..src_total];
         let (desc, mut rest) = host.split_at_mut(n * ITEM_BYTES);
@@ -299,6 +316,8 @@ fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &S
         }
         parts.into_par_iter().with_min_len(4).for_each(|(dst, s)| dst.copy_from_slice(s));
     }
+    let t_pack = ms(t2);
+    let t3 = std::time::Instant::now();
     {
         let host = &staging_in.buf().as_slice().ctx("mapping pinned memory")?[..src_total];
         let mut dst = d_src.buf_mut().slice_mut(..src_total);
@@ -337,6 +356,13 @@ fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &S
             return Err(e);
         }
     };
+    if tracing() {
+        eprintln!(
+            "cuzstd trace: group {g} ({n} items, {src_total} B in, {out_total} B out, {ws_bytes} B workspace): device alloc \
+             {t_dev:.1} ms, pinned alloc {t_pin:.1} ms, pack {t_pack:.1} ms, enqueue {:.1} ms",
+            ms(t3)
+        );
+    }
     Ok(InFlight {
         group: g,
         staged_bytes: src_total + out_total,
@@ -349,10 +375,16 @@ fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &S
 }
 
 fn finish(stream: &CudaStream, p: InFlight, sh: &Shared<'_>) -> Result<()> {
+    let t0 = std::time::Instant::now();
     stream.synchronize().ctx("waiting for a pipeline group")?;
+    let t_wait = ms(t0);
+    let t1 = std::time::Instant::now();
     let range = sh.groups[p.group].clone();
     let host = p.staging_out.buf().as_slice().ctx("mapping pinned memory")?;
     let results = gather(host, p.results_at, &p.dst_off, &sh.capacities[range.clone()], range.start);
+    if tracing() {
+        eprintln!("cuzstd trace: group {}: wait {t_wait:.1} ms, gather {:.1} ms", p.group, ms(t1));
+    }
     *sh.done[p.group].lock().unwrap_or_else(|e| e.into_inner()) = Some(results);
     Ok(())
 }

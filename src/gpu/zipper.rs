@@ -281,7 +281,11 @@ impl Gpu {
         if s.tiles == 0 {
             return Ok(());
         }
-        let limit = self.props.max_shared_per_block_optin;
+        let name = if s.bits == 8 { "zp_linear_int8" } else { "zp_linear_int4" };
+        let f = self.function(Module::Zipper, name)?;
+        // The dynamic part may use what the static variables leave of the opt-in maximum.
+        let static_smem = f.shared_size_bytes().ctx("reading the fused kernel's static shared memory")?;
+        let limit = self.props.max_shared_per_block_optin.saturating_sub(static_smem.max(0) as usize);
         let x_rows = s.plan_x_rows(batch, limit)?;
         let smem = s.shared_bytes(batch, x_rows);
         let tiles = s.tiles as usize;
@@ -295,12 +299,12 @@ impl Gpu {
         }
         let stride = stride as u64;
         let grid = nslots.min(tiles) as u32;
-        let name = if s.bits == 8 { "zp_linear_int8" } else { "zp_linear_int4" };
         let flags = s.flags | if parts.base_only { FLAG_BASE_ONLY } else { 0 };
-        let f = self.function(Module::Zipper, name)?;
+        // Always the same value (the most any launch may ask for), so launches from several
+        // threads never see another launch's smaller setting.
         f.set_attribute(
             sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-            i32::try_from(smem).map_err(|_| bad("shared memory size".into()))?,
+            i32::try_from(limit).map_err(|_| bad("shared memory size".into()))?,
         )
         .ctx("setting the fused kernel's shared memory")?;
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: smem as u32 };
