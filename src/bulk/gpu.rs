@@ -84,6 +84,29 @@ pub(super) fn decompress_frames_cuda(jobs: &[FrameJob<'_>], o: &DecompressOption
     results.into_iter().zip(jobs).map(|(r, j)| renumber(r, j.index)).collect()
 }
 
+/// `decompress_frames_cuda` into `outputs` (one per job, each exactly its content size).
+pub(super) fn decompress_frames_cuda_into(
+    jobs: &[FrameJob<'_>],
+    o: &DecompressOptions,
+    outputs: &crate::gpu::pipeline::Sinks<'_>,
+) -> Result<()> {
+    let gpus = devices(&o.gpus)?;
+    let dict = dictionary(o)?;
+    let inputs: Vec<&[u8]> = jobs.iter().map(|j| j.data).collect();
+    let (results, _) = crate::gpu::decode::decompress_pipelined_into(
+        &gpus,
+        &decode_options(o),
+        dict.as_ref(),
+        &inputs,
+        outputs,
+        &o.pipeline,
+    )?;
+    for (r, j) in results.into_iter().zip(jobs) {
+        renumber(r, j.index)?;
+    }
+    Ok(())
+}
+
 pub(super) fn decompress_frames_reference(jobs: &[FrameJob<'_>], o: &DecompressOptions) -> Result<Vec<Vec<u8>>> {
     let dict = dictionary(o)?;
     let opts = decode_options(o);

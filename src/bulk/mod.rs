@@ -302,9 +302,11 @@ impl Decompressor {
     }
 
     /// Decodes the given frames; returns their contents in order.
-    pub(crate) fn decode_frames(&self, jobs: &[FrameJob<'_>]) -> Result<Vec<Vec<u8>>> {
+    /// The backend that decodes `jobs`: the configured one, where `Auto` also moves streams
+    /// of few large frames to the CPU (see [`gpu_decode_pays`]).
+    fn decode_backend(&self, jobs: &[FrameJob<'_>]) -> Result<Backend> {
         let o = &self.options;
-        let mut backend = o.backend.resolve()?;
+        let backend = o.backend.resolve()?;
         if o.backend == Backend::Auto && backend == Backend::Cuda {
             let sizes: Vec<u64> = jobs.iter().map(|j| j.content_size.unwrap_or(4 * j.data.len() as u64)).collect();
             if !gpu_decode_pays(&sizes, threads(o.threads)) {
@@ -315,15 +317,55 @@ impl Decompressor {
                         jobs.len()
                     );
                 }
-                backend = Backend::Cpu;
+                return Ok(Backend::Cpu);
             }
         }
-        match backend {
+        Ok(backend)
+    }
+
+    /// Decodes the given frames; returns their contents in order.
+    pub(crate) fn decode_frames(&self, jobs: &[FrameJob<'_>]) -> Result<Vec<Vec<u8>>> {
+        let o = &self.options;
+        match self.decode_backend(jobs)? {
             Backend::Cpu => cpu::decompress_frames(jobs, o, threads(o.threads)),
             Backend::Cuda => gpu::decompress_frames_cuda(jobs, o),
             Backend::Reference => gpu::decompress_frames_reference(jobs, o),
             Backend::Auto => unreachable!("resolve() never returns Auto"),
         }
+    }
+
+    /// On the CUDA backend, when every frame announces its size: decodes straight into one
+    /// output buffer (each frame's output copied from pinned staging once). `None` when this
+    /// does not apply or the buffer cannot be had.
+    fn decode_into_one_buffer(&self, jobs: &[FrameJob<'_>]) -> Result<Option<Vec<u8>>> {
+        if jobs.is_empty() || self.decode_backend(jobs)? != Backend::Cuda {
+            return Ok(None);
+        }
+        let Some(sizes) =
+            jobs.iter().map(|j| j.content_size.and_then(|c| usize::try_from(c).ok())).collect::<Option<Vec<usize>>>()
+        else {
+            return Ok(None);
+        };
+        let Some(total) = sizes.iter().try_fold(0usize, |a, &b| a.checked_add(b)) else { return Ok(None) };
+        // A failed reservation is an ordinary error here, where a failed allocation would abort.
+        let mut probe: Vec<u8> = Vec::new();
+        if probe.try_reserve_exact(total).is_err() {
+            return Err(Error::OutputTooLarge { requested: total as u64, limit: 0 });
+        }
+        drop(probe);
+        // Zeroed pages come without a memset pass; the copies fault them in, on all threads.
+        let mut out = vec![0u8; total];
+        {
+            let mut slices = Vec::with_capacity(sizes.len());
+            let mut rest = out.as_mut_slice();
+            for &n in &sizes {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+                slices.push(std::sync::Mutex::new(head));
+                rest = tail;
+            }
+            gpu::decompress_frames_cuda_into(jobs, &self.options, &slices)?;
+        }
+        Ok(Some(out))
     }
 
     /// Decompresses a whole zstd stream.
@@ -338,6 +380,16 @@ impl Decompressor {
         }
         let t_parse = crate::gpu::pipeline::ms(t0);
         let t1 = std::time::Instant::now();
+        if let Some(out) = self.decode_into_one_buffer(&jobs)? {
+            if crate::gpu::pipeline::tracing() {
+                eprintln!(
+                    "cuzstd trace: decompress {} frames into one buffer: parse {t_parse:.1} ms, decode {:.1} ms",
+                    jobs.len(),
+                    crate::gpu::pipeline::ms(t1)
+                );
+            }
+            return Ok(out);
+        }
         let parts = self.decode_frames(&jobs)?;
         let t_decode = crate::gpu::pipeline::ms(t1);
         let total: usize = parts.iter().map(Vec::len).sum();

@@ -284,15 +284,44 @@ pub fn decompress_pipelined(
     inputs: &[&[u8]],
     pipeline: &crate::bulk::plan::PipelineOptions,
 ) -> Result<(Vec<Result<Vec<u8>>>, super::pipeline::PipelineStats)> {
-    pipeline.validate().map_err(Error::InvalidArgument)?;
     let capacities: Vec<usize> = inputs.iter().map(|s| output_capacity(s, options)).collect();
+    decode_pipelined(gpus, options, dict, inputs, &capacities, None, pipeline)
+}
+
+/// [`decompress_pipelined`] for inputs whose decoded sizes are known (every frame has a
+/// Frame_Content_Size): output i is written into `outputs[i]`, which must be exactly that
+/// long; a frame that decodes to another size fails (CONTENT_SIZE_MISMATCH or INTERNAL).
+/// The results hold empty Vecs for the items written. Saves one host copy of every output.
+pub fn decompress_pipelined_into(
+    gpus: &[&Gpu],
+    options: &DecodeOptions,
+    dict: Option<&Dictionary>,
+    inputs: &[&[u8]],
+    outputs: &super::pipeline::Sinks<'_>,
+    pipeline: &crate::bulk::plan::PipelineOptions,
+) -> Result<(Vec<Result<Vec<u8>>>, super::pipeline::PipelineStats)> {
+    let capacities: Vec<usize> =
+        outputs.iter().map(|m| m.lock().map(|d| d.len()).unwrap_or_else(|e| e.into_inner().len())).collect();
+    decode_pipelined(gpus, options, dict, inputs, &capacities, Some(outputs), pipeline)
+}
+
+fn decode_pipelined(
+    gpus: &[&Gpu],
+    options: &DecodeOptions,
+    dict: Option<&Dictionary>,
+    inputs: &[&[u8]],
+    capacities: &[usize],
+    sinks: Option<&super::pipeline::Sinks<'_>>,
+    pipeline: &crate::bulk::plan::PipelineOptions,
+) -> Result<(Vec<Result<Vec<u8>>>, super::pipeline::PipelineStats)> {
+    pipeline.validate().map_err(Error::InvalidArgument)?;
     let groups =
-        crate::bulk::plan::plan_groups(inputs.iter().zip(&capacities).map(|(s, c)| s.len() + c), pipeline.group_bytes);
+        crate::bulk::plan::plan_groups(inputs.iter().zip(capacities).map(|(s, c)| s.len() + c), pipeline.group_bytes);
     let dicts = match dict {
         // Empty when there is no dictionary: dicts.get(device) is then None for every GPU.
         Some(d) => gpus.iter().map(|g| g.upload_dictionary(d)).collect::<Result<Vec<_>>>()?,
         None => Vec::new(),
     };
     let config = super::pipeline::PipelineConfig { in_flight: pipeline.in_flight, workspace_per_group: None };
-    super::pipeline::run(gpus, inputs, &capacities, &groups, config, &DecodeGroups { options, dicts })
+    super::pipeline::run(gpus, inputs, capacities, &groups, config, &DecodeGroups { options, dicts }, sinks)
 }

@@ -177,5 +177,5 @@ pub fn compress_pipelined(
     let groups =
         crate::bulk::plan::plan_groups(inputs.iter().zip(&capacities).map(|(s, c)| s.len() + c), pipeline.group_bytes);
     let config = super::pipeline::PipelineConfig { in_flight: pipeline.in_flight, workspace_per_group: None };
-    super::pipeline::run(gpus, inputs, &capacities, &groups, config, &EncodeGroups { options })
+    super::pipeline::run(gpus, inputs, &capacities, &groups, config, &EncodeGroups { options }, None)
 }

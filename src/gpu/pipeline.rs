@@ -48,6 +48,11 @@ const RESULT_BYTES: usize = std::mem::size_of::<cz_item_result>();
 /// One result per input of a batch: the output bytes, or the input's error.
 pub type ItemResults = Vec<Result<Vec<u8>>>;
 
+/// Final destinations of a batch's outputs, one per input, each exactly as long as the
+/// input's output must be: the pipeline copies each output there from its pinned staging
+/// buffer (and returns an empty Vec in its place), so it is copied on the host once.
+pub type Sinks<'s> = [Mutex<&'s mut [u8]>];
+
 /// What the pipeline asks of a kernel: how much workspace a group needs and how to launch it.
 pub(crate) trait GroupKernel: Sync {
     /// Workspace bytes for a group with these inputs, given a budget per group.
@@ -131,6 +136,8 @@ struct Slot {
 /// Runs `kernel` over `inputs` (destination of `capacities[i]` bytes each), group by group,
 /// on `gpus`; returns one result per input, in order. The outer error is a device failure
 /// (or an argument error); item failures are inner errors naming the input's index.
+/// With `sinks`, output i goes to `sinks[i]` (whose length must equal `capacities[i]`), and
+/// an output of any other length is an item error (status INTERNAL).
 pub(crate) fn run(
     gpus: &[&Gpu],
     inputs: &[&[u8]],
@@ -138,9 +145,17 @@ pub(crate) fn run(
     groups: &[Range<usize>],
     config: PipelineConfig,
     kernel: &dyn GroupKernel,
+    sinks: Option<&Sinks<'_>>,
 ) -> Result<(ItemResults, PipelineStats)> {
     if inputs.len() != capacities.len() {
         return Err(Error::InvalidArgument(format!("{} inputs and {} capacities", inputs.len(), capacities.len())));
+    }
+    if let Some(sk) = sinks {
+        let fits = sk.len() == inputs.len()
+            && sk.iter().zip(capacities).all(|(m, &c)| m.lock().map(|d| d.len() == c).unwrap_or(false));
+        if !fits {
+            return Err(Error::InvalidArgument("pipeline sinks do not match the capacities".into()));
+        }
     }
     check_groups(groups, inputs.len())?;
     if gpus.is_empty() {
@@ -153,7 +168,8 @@ pub(crate) fn run(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let errors: Mutex<Vec<Error>> = Mutex::new(Vec::new());
-    let shared = Shared { inputs, capacities, groups, config, kernel, done: &done, next: &next, failed: &failed };
+    let shared =
+        Shared { inputs, capacities, groups, config, kernel, sinks, done: &done, next: &next, failed: &failed };
     let per_device: Vec<Mutex<(usize, usize, usize)>> = gpus.iter().map(|_| Mutex::new((0, 0, 0))).collect();
     std::thread::scope(|s| {
         for (d, gpu) in gpus.iter().enumerate() {
@@ -207,12 +223,13 @@ fn check_groups(groups: &[Range<usize>], n: usize) -> Result<()> {
     Ok(())
 }
 
-struct Shared<'a> {
+struct Shared<'a, 's> {
     inputs: &'a [&'a [u8]],
     capacities: &'a [usize],
     groups: &'a [Range<usize>],
     config: PipelineConfig,
     kernel: &'a dyn GroupKernel,
+    sinks: Option<&'a Sinks<'s>>,
     done: &'a [Mutex<Option<ItemResults>>],
     next: &'a AtomicUsize,
     failed: &'a AtomicBool,
@@ -220,7 +237,7 @@ struct Shared<'a> {
 
 /// Runs groups on one GPU until none is left; `counts` receives (groups run, slots used,
 /// most bytes staged by one group).
-fn device_loop(d: usize, gpu: &Gpu, sh: &Shared<'_>, counts: &mut (usize, usize, usize)) -> Result<()> {
+fn device_loop(d: usize, gpu: &Gpu, sh: &Shared<'_, '_>, counts: &mut (usize, usize, usize)) -> Result<()> {
     let in_flight = sh.config.in_flight;
     let budget =
         sh.config.workspace_per_group.unwrap_or_else(|| (gpu.props().total_memory / 4 / in_flight).max(64 << 20));
@@ -270,7 +287,7 @@ fn device_loop(d: usize, gpu: &Gpu, sh: &Shared<'_>, counts: &mut (usize, usize,
     result
 }
 
-fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &Shared<'_>) -> Result<InFlight> {
+fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &Shared<'_, '_>) -> Result<InFlight> {
     let range = sh.groups[g].clone();
     let inputs = &sh.inputs[range.clone()];
     let caps = &sh.capacities[range.clone()];
@@ -374,14 +391,15 @@ fn enqueue(d: usize, gpu: &Gpu, slot: &mut Slot, g: usize, budget: usize, sh: &S
     })
 }
 
-fn finish(stream: &CudaStream, p: InFlight, sh: &Shared<'_>) -> Result<()> {
+fn finish(stream: &CudaStream, p: InFlight, sh: &Shared<'_, '_>) -> Result<()> {
     let t0 = std::time::Instant::now();
     stream.synchronize().ctx("waiting for a pipeline group")?;
     let t_wait = ms(t0);
     let t1 = std::time::Instant::now();
     let range = sh.groups[p.group].clone();
     let host = p.staging_out.buf().as_slice().ctx("mapping pinned memory")?;
-    let results = gather(host, p.results_at, &p.dst_off, &sh.capacities[range.clone()], range.start);
+    let sinks = sh.sinks.map(|k| &k[range.clone()]);
+    let results = gather(host, p.results_at, &p.dst_off, &sh.capacities[range.clone()], range.start, sinks);
     if tracing() {
         eprintln!("cuzstd trace: group {}: wait {t_wait:.1} ms, gather {:.1} ms", p.group, ms(t1));
     }
@@ -393,7 +411,16 @@ fn finish(stream: &CudaStream, p: InFlight, sh: &Shared<'_>) -> Result<()> {
 /// u32 detail, u64 size}, little-endian) at `results_at`, and item i's output at
 /// `dst_off[i]`. Item i of the group is item `first + i` of the batch, the index its error
 /// carries; a size beyond the capacity is an internal error, never an out-of-range read.
-fn gather(host: &[u8], results_at: usize, dst_off: &[usize], caps: &[usize], first: usize) -> ItemResults {
+/// With `sinks` (one per item of the group), item i's output is copied into `sinks[i]` and
+/// must fill it exactly; its result is then an empty Vec.
+fn gather(
+    host: &[u8],
+    results_at: usize,
+    dst_off: &[usize],
+    caps: &[usize],
+    first: usize,
+    sinks: Option<&Sinks<'_>>,
+) -> ItemResults {
     (0..dst_off.len())
         .into_par_iter()
         .with_min_len(4)
@@ -408,7 +435,18 @@ fn gather(host: &[u8], results_at: usize, dst_off: &[usize], caps: &[usize], fir
             if size > caps[i] as u64 {
                 return Err(Error::Item { index, status: Status(CZ_STATUS_INTERNAL) });
             }
-            Ok(host[dst_off[i]..dst_off[i] + size as usize].to_vec())
+            let out = &host[dst_off[i]..dst_off[i] + size as usize];
+            match sinks {
+                None => Ok(out.to_vec()),
+                Some(k) => {
+                    let mut d = k[i].lock().unwrap_or_else(|e| e.into_inner());
+                    if d.len() != out.len() {
+                        return Err(Error::Item { index, status: Status(CZ_STATUS_INTERNAL) });
+                    }
+                    d.copy_from_slice(out);
+                    Ok(Vec::new())
+                }
+            }
         })
         .collect()
 }
@@ -436,6 +474,34 @@ mod tests {
     }
 
     #[test]
+    fn gather_into_sinks_fills_them_and_rejects_a_size_that_does_not_fit() {
+        // Items at 0 and 256 (capacity 5 and 3), results at 512.
+        let mut host = vec![0u8; 512 + 2 * RESULT_BYTES];
+        host[..5].copy_from_slice(b"hello");
+        host[256..258].copy_from_slice(b"ab");
+        let result = |size: u64| {
+            let mut r = [0u8; RESULT_BYTES];
+            r[..4].copy_from_slice(&CZ_STATUS_OK.to_le_bytes());
+            r[8..].copy_from_slice(&size.to_le_bytes());
+            r
+        };
+        host[512..528].copy_from_slice(&result(5));
+        host[528..544].copy_from_slice(&result(2));
+        let (mut a, mut b) = ([0u8; 5], [9u8; 3]);
+        {
+            let sinks = [Mutex::new(&mut a[..]), Mutex::new(&mut b[..])];
+            let out = gather(&host, 512, &[0, 256], &[5, 3], 7, Some(&sinks));
+            assert!(out[0].as_ref().is_ok_and(|v| v.is_empty()));
+            match &out[1] {
+                Err(Error::Item { index, status }) => assert_eq!((*index, status.0), (8, CZ_STATUS_INTERNAL)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(&a, b"hello");
+        assert_eq!(b, [9u8; 3], "a sink the output does not fill is left alone");
+    }
+
+    #[test]
     fn gather_names_items_by_their_batch_index() {
         // Three items at 0, 256, 512 (capacity 200 each), results at 768.
         let mut host = vec![0u8; 768 + 3 * RESULT_BYTES];
@@ -450,7 +516,7 @@ mod tests {
         host[768..784].copy_from_slice(&result(CZ_STATUS_OK, 5));
         host[784..800].copy_from_slice(&result(7, 0));
         host[800..816].copy_from_slice(&result(CZ_STATUS_OK, 201));
-        let out = gather(&host, 768, &[0, 256, 512], &[200, 200, 200], 40);
+        let out = gather(&host, 768, &[0, 256, 512], &[200, 200, 200], 40, None);
         assert_eq!(out[0].as_ref().unwrap(), b"hello");
         match &out[1] {
             Err(Error::Item { index, status }) => assert_eq!((*index, status.0), (41, 7)),
