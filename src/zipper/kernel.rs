@@ -17,7 +17,7 @@ pub const BLOCK: u32 = 256;
 /// Shared memory for staged X rows the planner aims for (more rows are staged per pass when
 /// they fit in this; one row is always staged).
 pub const X_STAGE_BYTES: usize = 64 << 10;
-/// Static shared memory of the kernel (team mailbox, status words), rounded up.
+/// Static shared memory of the kernel (status words), rounded up.
 pub const STATIC_SHARED_BYTES: usize = 128;
 
 /// `zp_flags` of `cuda/zipper.cu`.
