@@ -301,7 +301,6 @@ impl Decompressor {
         &self.options
     }
 
-    /// Decodes the given frames; returns their contents in order.
     /// The backend that decodes `jobs`: the configured one, where `Auto` also moves streams
     /// of few large frames to the CPU (see [`gpu_decode_pays`]).
     fn decode_backend(&self, jobs: &[FrameJob<'_>]) -> Result<Backend> {
@@ -336,7 +335,7 @@ impl Decompressor {
 
     /// On the CUDA backend, when every frame announces its size: decodes straight into one
     /// output buffer (each frame's output copied from pinned staging once). `None` when this
-    /// does not apply or the buffer cannot be had.
+    /// does not apply; `OutputTooLarge` when the buffer cannot be reserved.
     fn decode_into_one_buffer(&self, jobs: &[FrameJob<'_>]) -> Result<Option<Vec<u8>>> {
         if jobs.is_empty() || self.decode_backend(jobs)? != Backend::Cuda {
             return Ok(None);
