@@ -224,7 +224,7 @@ impl Compressor {
         if self.options.seek_table {
             frames.push(SeekTable { entries }.to_frame());
         }
-        concat(&frames)
+        Ok(concat(&frames))
     }
 
     /// Compresses `data` into `dst`; returns the bytes written, or an error if `dst` is too
@@ -324,8 +324,12 @@ impl Decompressor {
 
     /// Decodes the given frames; returns their contents in order.
     pub(crate) fn decode_frames(&self, jobs: &[FrameJob<'_>]) -> Result<Vec<Vec<u8>>> {
+        self.decode_frames_on(jobs, self.decode_backend(jobs)?)
+    }
+
+    fn decode_frames_on(&self, jobs: &[FrameJob<'_>], backend: Backend) -> Result<Vec<Vec<u8>>> {
         let o = &self.options;
-        match self.decode_backend(jobs)? {
+        match backend {
             Backend::Cpu => cpu::decompress_frames(jobs, o, threads(o.threads)),
             Backend::Cuda => gpu::decompress_frames_cuda(jobs, o),
             Backend::Reference => gpu::decompress_frames_reference(jobs, o),
@@ -336,8 +340,8 @@ impl Decompressor {
     /// On the CUDA backend, when every frame announces its size: decodes straight into one
     /// output buffer (each frame's output copied from pinned staging once). `None` when this
     /// does not apply; `OutputTooLarge` when the buffer cannot be reserved.
-    fn decode_into_one_buffer(&self, jobs: &[FrameJob<'_>]) -> Result<Option<Vec<u8>>> {
-        if jobs.is_empty() || self.decode_backend(jobs)? != Backend::Cuda {
+    fn decode_into_one_buffer(&self, jobs: &[FrameJob<'_>], backend: Backend) -> Result<Option<Vec<u8>>> {
+        if jobs.is_empty() || backend != Backend::Cuda {
             return Ok(None);
         }
         let Some(sizes) =
@@ -379,7 +383,8 @@ impl Decompressor {
         }
         let t_parse = crate::gpu::pipeline::ms(t0);
         let t1 = std::time::Instant::now();
-        if let Some(out) = self.decode_into_one_buffer(&jobs)? {
+        let backend = self.decode_backend(&jobs)?;
+        if let Some(out) = self.decode_into_one_buffer(&jobs, backend)? {
             if crate::gpu::pipeline::tracing() {
                 eprintln!(
                     "cuzstd trace: decompress {} frames into one buffer: parse {t_parse:.1} ms, decode {:.1} ms",
@@ -389,7 +394,7 @@ impl Decompressor {
             }
             return Ok(out);
         }
-        let parts = self.decode_frames(&jobs)?;
+        let parts = self.decode_frames_on(&jobs, backend)?;
         let t_decode = crate::gpu::pipeline::ms(t1);
         let total: usize = parts.iter().map(Vec::len).sum();
         if total as u64 > self.options.max_output {
@@ -404,13 +409,13 @@ impl Decompressor {
                 crate::gpu::pipeline::ms(t2)
             );
         }
-        out
+        Ok(out)
     }
 }
 
 /// The concatenation of `parts`, copied by all cores (a fresh buffer of a gigabyte costs as
 /// much in page faults as in copying; both spread over the threads).
-fn concat(parts: &[Vec<u8>]) -> Result<Vec<u8>> {
+fn concat(parts: &[Vec<u8>]) -> Vec<u8> {
     let total: usize = parts.iter().map(Vec::len).sum();
     // Zeroed memory comes from fresh pages without a memset pass; the copies below fault the
     // pages in, spread over the threads. (Callers bound `total` by their output limit.)
@@ -423,7 +428,7 @@ fn concat(parts: &[Vec<u8>]) -> Result<Vec<u8>> {
         rest = tail;
     }
     slices.into_par_iter().with_min_len(4).for_each(|(d, s)| d.copy_from_slice(s));
-    Ok(out)
+    out
 }
 
 pub(crate) fn frame_jobs<'a>(data: &'a [u8], spans: &[FrameSpan]) -> Vec<FrameJob<'a>> {
