@@ -32,10 +32,16 @@ mkdir -p "$logs"
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /'
 
-fail=0; ran=0
+fail=0; ran=0; not_run=0
 for t in "$here"/x/bin/*; do
   name=$(basename "$t")
   [ -n "$only" ] && [[ "$only" != *",$name,"* ]] && continue
+  # The 98 MB model does not fit the bundle: gpu_smollm2 runs only when it is given.
+  if [ "$name" = gpu_smollm2 ] && [ ! -f "${CUZSTD_SMOLLM2_GGUF:-/nonexistent}" ]; then
+    echo "NOT RUN $name: set CUZSTD_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf (scripts/fetch-smollm2.sh)"
+    not_run=$((not_run + 1))
+    continue
+  fi
   ran=$((ran + 1))
   cmd=("$t")
   [ -n "$sanitize" ] && cmd=(compute-sanitizer --tool "$sanitize" --error-exitcode 99 "$t")
@@ -68,5 +74,5 @@ if [ $bench -eq 1 ]; then
     (cd /tmp && "$b" --bench 2>&1 | tee "$logs/bench-$name.log" | grep -vE "^(Benchmarking|Warming|Collecting|Analyzing)") || fail=1
   done
 fi
-echo "summary: $ran test binaries, $([ $fail -eq 0 ] && echo all passed || echo FAILURES)"
+echo "summary: $ran test binaries ran, $not_run not run, $([ $fail -eq 0 ] && echo all that ran passed || echo FAILURES)"
 exit $fail

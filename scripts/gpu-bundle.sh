@@ -58,6 +58,7 @@ for d in decodecorpus/nodict/zst decodecorpus/dict/zst; do
 done
 mkdir -p "$stage/shared/corpus/ruzstd/decodecorpus_files"
 cp "$shared/corpus/ruzstd/decodecorpus_files"/*.zst "$stage/shared/corpus/ruzstd/decodecorpus_files/"
+mkdir -p "$stage/shared/models" && cp "$shared/models/smollm2-135m-reference.json" "$stage/shared/models/"
 [ -d models ] && ls models/*.f16 >/dev/null 2>&1 && mkdir -p "$stage/models" && cp models/*.f16 "$stage/models/"
 
 # nvCOMP for the comparisons, from the PyPI wheel (loaded at run time; optional).

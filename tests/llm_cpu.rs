@@ -207,13 +207,24 @@ fn example_runs_end_to_end_on_the_cpu() {
     assert!(report["decode_tokens_per_s"].as_f64().unwrap() > 0.0);
     assert!(report["prefill_tokens_per_s"].as_f64().unwrap() > 0.0);
 
-    // Modes that do not exist yet are refused, not faked.
+    // GPU-only options on the CPU are refused with the reason.
     let out = std::process::Command::new(&bin)
         .args(["--model", model.to_str().unwrap(), "--weights", "zipper", "--stream"])
         .output()
         .expect("running zipper-infer");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not implemented yet"), "{err}");
+    assert!(err.contains("--device gpu"), "{err}");
     assert!(out.stdout.is_empty());
+
+    // A packed mode without a container packs the GGUF in memory (int8: density 0).
+    let out = std::process::Command::new(&bin)
+        .args(["--model", model.to_str().unwrap(), "--weights", "int8", "--max-tokens", "3", "--json"])
+        .output()
+        .expect("running zipper-infer");
+    assert!(out.status.success(), "zipper-infer --weights int8 failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report on stdout");
+    assert_eq!(report["weights"], "int8");
+    assert_eq!(report["generated_ids"].as_array().map(|a| a.len()), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("packed"), "the in-memory pack is reported");
 }

@@ -9,6 +9,7 @@
 pub mod decode;
 pub mod device_jobs;
 pub mod encode;
+pub mod llm;
 pub mod nvcomp;
 pub mod pipeline;
 pub mod pool;
@@ -56,11 +57,12 @@ pub enum Module {
     FrameEncode,
     FrameDecode,
     Zipper,
+    Llm,
 }
 
 impl Module {
-    const ALL: [Module; 5] =
-        [Module::AbiProbe, Module::Xxhash64, Module::FrameEncode, Module::FrameDecode, Module::Zipper];
+    const ALL: [Module; 6] =
+        [Module::AbiProbe, Module::Xxhash64, Module::FrameEncode, Module::FrameDecode, Module::Zipper, Module::Llm];
 
     fn image(self) -> &'static [u8] {
         match self {
@@ -69,6 +71,7 @@ impl Module {
             Module::FrameEncode => kernels::FRAME_ENCODE,
             Module::FrameDecode => kernels::FRAME_DECODE,
             Module::Zipper => kernels::ZIPPER,
+            Module::Llm => kernels::LLM,
         }
     }
 

@@ -209,7 +209,7 @@ impl Gpu {
             ws.results = stream.alloc_zeros::<cz_item_result>(tiles).ctx("allocating tile results")?;
         }
         let ZipperWorkspace { slots, nslots, results } = ws;
-        self.zipper_linear_parts(stream, w, &LaunchParts::default(), x, batch, y, slots, *nslots, results)
+        self.zipper_linear_parts(stream, w, &LaunchParts::default(), x, batch, y, slots, *nslots, &mut results.slice_mut(..))
     }
 
     /// [`Gpu::zipper_linear`] ignoring the delta (`LaunchParts::base_only`): the base alone,
@@ -229,7 +229,7 @@ impl Gpu {
         }
         let parts = LaunchParts { base_only: true, ..Default::default() };
         let ZipperWorkspace { slots, nslots, results } = ws;
-        self.zipper_linear_parts(stream, w, &parts, x, batch, y, slots, *nslots, results)
+        self.zipper_linear_parts(stream, w, &parts, x, batch, y, slots, *nslots, &mut results.slice_mut(..))
     }
 
     /// [`Gpu::zipper_linear`] with the parts of `w` that are not resident taken from `parts`
@@ -247,7 +247,7 @@ impl Gpu {
         y: &mut CudaViewMut<'_, f32>,
         slots: &mut CudaSlice<u8>,
         nslots: usize,
-        results: &mut CudaSlice<cz_item_result>,
+        results: &mut CudaViewMut<'_, cz_item_result>,
     ) -> Result<()> {
         let s = &w.shape;
         let bad = |m: String| ZipperError::InvalidArgument(format!("{}: {m}", w.name));

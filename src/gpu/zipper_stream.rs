@@ -208,7 +208,7 @@ impl ZipperModel {
                     &mut ys[l].slice_mut(..),
                     slots,
                     nslots,
-                    &mut layer.results,
+                    &mut layer.results.slice_mut(..),
                 )?;
             }
             let end = self.gpu.timing_event(&compute)?;

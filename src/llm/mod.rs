@@ -10,10 +10,12 @@
 pub mod linear;
 pub mod model;
 pub mod tokenizer;
+pub mod weights;
 
 pub use linear::{DenseLinear, Linear};
 pub use model::{KvCache, Llama, LlamaConfig};
 pub use tokenizer::{TextStream, Tokenizer};
+pub use weights::{LinearWeight, ModelWeights};
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +36,50 @@ pub enum LlmError {
     Tokenizer(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A device engine failed (the message names the layer and tile where it can).
+    #[error("device: {0}")]
+    Device(String),
+}
+
+/// A model together with the positions it has seen (its KV cache): what [`generate_with`],
+/// [`perplexity_with`] and [`compare_logits_with`] drive. [`CpuSession`] is the CPU one;
+/// `gpu::llm::GpuLlama` the GPU one.
+pub trait Session {
+    fn config(&self) -> &LlamaConfig;
+
+    /// Forgets every position.
+    fn reset(&mut self) -> Result<(), LlmError>;
+
+    /// Runs `tokens` at the next positions and returns logits: for the last token only, or for
+    /// every token (`all_logits`), `n × vocab_size` row-major.
+    fn forward(&mut self, tokens: &[u32], all_logits: bool) -> Result<Vec<f32>, LlmError>;
+}
+
+/// The CPU [`Llama`] with its own [`KvCache`].
+pub struct CpuSession<'a> {
+    pub model: &'a Llama,
+    pub cache: KvCache,
+}
+
+impl<'a> CpuSession<'a> {
+    pub fn new(model: &'a Llama) -> Self {
+        Self { model, cache: model.new_cache() }
+    }
+}
+
+impl Session for CpuSession<'_> {
+    fn config(&self) -> &LlamaConfig {
+        &self.model.config
+    }
+
+    fn reset(&mut self) -> Result<(), LlmError> {
+        self.cache.truncate(0);
+        Ok(())
+    }
+
+    fn forward(&mut self, tokens: &[u32], all_logits: bool) -> Result<Vec<f32>, LlmError> {
+        self.model.forward(tokens, &mut self.cache, all_logits)
+    }
 }
 
 /// How the next token is picked from the logits.
@@ -182,22 +228,33 @@ pub fn generate(
     tokenizer: &Tokenizer,
     prompt: &[u32],
     opts: &GenerateOptions,
+    on_text: impl FnMut(&str),
+) -> Result<Generation, LlmError> {
+    generate_with(&mut CpuSession::new(model), tokenizer, prompt, opts, on_text)
+}
+
+/// [`generate`] on any [`Session`], which is reset first.
+pub fn generate_with(
+    model: &mut dyn Session,
+    tokenizer: &Tokenizer,
+    prompt: &[u32],
+    opts: &GenerateOptions,
     mut on_text: impl FnMut(&str),
 ) -> Result<Generation, LlmError> {
-    let mut cache = model.new_cache();
+    model.reset()?;
     let mut sampler = Sampler::new(opts.sampling.clone());
     let mut stream = TextStream::new();
     let mut gen = Generation { prompt_tokens: prompt.len(), ..Default::default() };
 
     let start = Instant::now();
-    let mut logits = model.forward(prompt, &mut cache, false)?;
+    let mut logits = model.forward(prompt, false)?;
     gen.prefill_time = start.elapsed();
     gen.first_logits = logits.clone();
 
     let decode_start = Instant::now();
     for step in 0..opts.max_tokens {
         if step > 0 {
-            logits = model.forward(&gen.tokens[gen.tokens.len() - 1..], &mut cache, false)?;
+            logits = model.forward(&gen.tokens[gen.tokens.len() - 1..], false)?;
             gen.decode_steps += 1;
         }
         let id = sampler.sample(&logits);
@@ -225,15 +282,20 @@ pub fn generate(
 /// `i ≥ 1`, evaluated in chunks of `chunk` tokens sharing one KV cache. Returns
 /// (perplexity, tokens scored).
 pub fn perplexity(model: &Llama, tokens: &[u32], chunk: usize) -> Result<(f64, usize), LlmError> {
+    perplexity_with(&mut CpuSession::new(model), tokens, chunk)
+}
+
+/// [`perplexity`] on any [`Session`], which is reset first.
+pub fn perplexity_with(model: &mut dyn Session, tokens: &[u32], chunk: usize) -> Result<(f64, usize), LlmError> {
     if tokens.len() < 2 {
         return Err(LlmError::InvalidArgument("perplexity needs at least two tokens".into()));
     }
-    let vocab = model.config.vocab_size;
-    let mut cache = model.new_cache();
+    let vocab = model.config().vocab_size;
+    model.reset()?;
     let mut nll = 0f64;
     let mut scored = 0usize;
     for (ci, part) in tokens.chunks(chunk.max(1)).enumerate() {
-        let logits = model.forward(part, &mut cache, true)?;
+        let logits = model.forward(part, true)?;
         for (j, row) in logits.chunks_exact(vocab).enumerate() {
             let next = ci * chunk.max(1) + j + 1;
             if next >= tokens.len() {
@@ -268,20 +330,31 @@ pub fn compare_logits(
     tokens: &[u32],
     chunk: usize,
 ) -> Result<LogitComparison, LlmError> {
-    let vocab = reference.config.vocab_size;
-    if candidate.config.vocab_size != vocab {
+    compare_logits_with(&mut CpuSession::new(reference), &mut CpuSession::new(candidate), tokens, chunk)
+}
+
+/// [`compare_logits`] on any two [`Session`]s, which are reset first.
+pub fn compare_logits_with(
+    reference: &mut dyn Session,
+    candidate: &mut dyn Session,
+    tokens: &[u32],
+    chunk: usize,
+) -> Result<LogitComparison, LlmError> {
+    let vocab = reference.config().vocab_size;
+    if candidate.config().vocab_size != vocab {
         return Err(LlmError::InvalidArgument("models have different vocabularies".into()));
     }
     if tokens.len() < 2 {
         return Err(LlmError::InvalidArgument("comparison needs at least two tokens".into()));
     }
     let chunk = chunk.max(1);
-    let (mut ca, mut cb) = (reference.new_cache(), candidate.new_cache());
+    reference.reset()?;
+    candidate.reset()?;
     let (mut agree, mut positions, mut max_abs_diff) = (0usize, 0usize, 0f32);
     let (mut nll_a, mut nll_b, mut scored) = (0f64, 0f64, 0usize);
     for (ci, part) in tokens.chunks(chunk).enumerate() {
-        let la = reference.forward(part, &mut ca, true)?;
-        let lb = candidate.forward(part, &mut cb, true)?;
+        let la = reference.forward(part, true)?;
+        let lb = candidate.forward(part, true)?;
         for (j, (ra, rb)) in la.chunks_exact(vocab).zip(lb.chunks_exact(vocab)).enumerate() {
             positions += 1;
             agree += usize::from(argmax(ra) == argmax(rb));

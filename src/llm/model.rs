@@ -320,20 +320,27 @@ struct RopeTable {
     pairs: usize,
 }
 
+/// RoPE cosines and sines for positions `pos0..pos0 + n`: `n × rope_dim / 2` values each, pair
+/// `i` of position `p` at angle `p · base^(−2i/rope_dim)` (computed in f64, rounded to f32).
+pub fn rope_cos_sin(c: &LlamaConfig, pos0: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+    let pairs = c.rope_dim / 2;
+    let mut cos = Vec::with_capacity(n * pairs);
+    let mut sin = Vec::with_capacity(n * pairs);
+    for p in pos0..pos0 + n {
+        for i in 0..pairs {
+            let freq = (c.rope_base as f64).powf(-2.0 * i as f64 / c.rope_dim as f64);
+            let angle = p as f64 * freq;
+            cos.push(angle.cos() as f32);
+            sin.push(angle.sin() as f32);
+        }
+    }
+    (cos, sin)
+}
+
 impl RopeTable {
     fn new(c: &LlamaConfig, pos0: usize, n: usize) -> Self {
-        let pairs = c.rope_dim / 2;
-        let mut cos = Vec::with_capacity(n * pairs);
-        let mut sin = Vec::with_capacity(n * pairs);
-        for p in pos0..pos0 + n {
-            for i in 0..pairs {
-                let freq = (c.rope_base as f64).powf(-2.0 * i as f64 / c.rope_dim as f64);
-                let angle = p as f64 * freq;
-                cos.push(angle.cos() as f32);
-                sin.push(angle.sin() as f32);
-            }
-        }
-        Self { cos, sin, pairs }
+        let (cos, sin) = rope_cos_sin(c, pos0, n);
+        Self { cos, sin, pairs: c.rope_dim / 2 }
     }
 
     /// Rotates `x` (`n` rows of `heads × head_dim`) in place, adjacent pairs.
