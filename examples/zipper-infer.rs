@@ -144,13 +144,14 @@ struct Args {
 
 fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let (num, mul) = [("KiB", 1u64 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
-        .iter()
-        .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n, *m)))
-        .unwrap_or((t, 1));
+    let (num, mul) =
+        [("KiB", 1u64 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
+            .iter()
+            .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n, *m)))
+            .unwrap_or((t, 1));
     let v: f64 = num.trim().parse().map_err(|_| format!("{s:?} is not a byte count (e.g. 16GiB)"))?;
-    if !(v >= 0.0) {
-        return Err(format!("{s:?} is negative"));
+    if v.is_nan() || v < 0.0 {
+        return Err(format!("{s:?} is not a non-negative byte count"));
     }
     Ok((v * mul as f64) as u64)
 }
@@ -185,7 +186,9 @@ fn check_args(a: &Args) -> Res<()> {
         return Err("--compare-f16 needs --perplexity FILE and --weights int8|zipper".into());
     }
     if a.synthetic.is_some() && (a.perplexity.is_some() || a.packed.is_some()) {
-        return Err("--synthetic generates its own weights: no --packed or --perplexity (quality is meaningless there)".into());
+        return Err(
+            "--synthetic generates its own weights: no --packed or --perplexity (quality is meaningless there)".into(),
+        );
     }
     Ok(())
 }
@@ -329,10 +332,14 @@ fn pool_values(a: &Args) -> Res<(Vec<f32>, String)> {
         Some(p) => p.clone(),
         None => {
             let mut files: Vec<PathBuf> = std::fs::read_dir("models")
-                .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "f16")).collect())
+                .map(|rd| {
+                    rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "f16")).collect()
+                })
                 .unwrap_or_default();
             files.sort();
-            files.into_iter().next().ok_or("--synthetic needs a pool of real f16 weights: --pool FILE or models/*.f16 (scripts/weights-f16.py)")?
+            files.into_iter().next().ok_or(
+                "--synthetic needs a pool of real f16 weights: --pool FILE or models/*.f16 (scripts/weights-f16.py)",
+            )?
         }
     };
     let b = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -403,7 +410,11 @@ fn run_gpu(a: &Args) -> Res<()> {
     };
     let mut engine = GpuLlama::new(gpu.clone(), &weights, opts.clone())?;
     let mut reference = match &reference_weights {
-        Some(w) => Some(GpuLlama::new(gpu.clone(), w, GpuLlamaOptions { mode: WeightMode::F16, streaming: Streaming::None, vram_budget: None, ..opts.clone() })?),
+        Some(w) => Some(GpuLlama::new(
+            gpu.clone(),
+            w,
+            GpuLlamaOptions { mode: WeightMode::F16, streaming: Streaming::None, vram_budget: None, ..opts.clone() },
+        )?),
         None => None,
     };
     drop(reference_weights);
@@ -480,7 +491,11 @@ fn run_gpu(a: &Args) -> Res<()> {
                 Some(f) => format!(
                     "; copies {:.2} MiB per forward{}; PCIe floor {f:.2} tokens/s",
                     per_forward / 1048576.0,
-                    if a.time_copies { format!(" taking {copy_ms_per_forward:.2} ms of copy-stream time") } else { String::new() }
+                    if a.time_copies {
+                        format!(" taking {copy_ms_per_forward:.2} ms of copy-stream time")
+                    } else {
+                        String::new()
+                    }
                 ),
                 None => String::new(),
             }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use cuzstd::gguf::{GgmlType, Gguf, GgufWriter, Value};
 use cuzstd::gpu::llm::{GpuLlama, GpuLlamaOptions, Streaming, WeightMode};
 use cuzstd::gpu::Gpu;
-use cuzstd::llm::{CpuSession, Llama, LinearWeight, ModelWeights, Session, SplitMix64};
+use cuzstd::llm::{CpuSession, LinearWeight, Llama, ModelWeights, Session, SplitMix64};
 use cuzstd::zipper::delta::DeltaMode;
 use cuzstd::zipper::pack::{pack_bytes, PackOptions};
 use cuzstd::zipper::ZipperFile;
@@ -101,7 +101,13 @@ fn assert_close(what: &str, got: &[Vec<f32>], want: &[Vec<f32>], tol: f32) {
     }
 }
 
-fn engine(w: &ModelWeights, mode: WeightMode, streaming: Streaming, budget: Option<usize>, max_batch: usize) -> GpuLlama {
+fn engine(
+    w: &ModelWeights,
+    mode: WeightMode,
+    streaming: Streaming,
+    budget: Option<usize>,
+    max_batch: usize,
+) -> GpuLlama {
     engine_stages(w, mode, streaming, budget, max_batch, 3)
 }
 
@@ -114,7 +120,15 @@ fn engine_stages(
     stages: usize,
 ) -> GpuLlama {
     // Copies are timed with the fixed ring depth, not with the automatic one: both paths run.
-    let o = GpuLlamaOptions { mode, streaming, vram_budget: budget, max_context: 64, max_batch, stages, time_copies: stages != 0 };
+    let o = GpuLlamaOptions {
+        mode,
+        streaming,
+        vram_budget: budget,
+        max_context: 64,
+        max_batch,
+        stages,
+        time_copies: stages != 0,
+    };
     GpuLlama::new(gpu(), w, o).unwrap_or_else(|e| panic!("{mode:?} {streaming:?} {budget:?}: {e}"))
 }
 
@@ -150,8 +164,12 @@ fn packed_modes_match_the_cpu_zipper_layers() {
     }
     // Lossless zipper weights are the f16 weights: logits agree with the dense model too.
     let f = pack(&bytes, DeltaMode::Lossless);
-    let lossless = trace(&mut engine(&ModelWeights::from_gguf(&g, Some(&f)).unwrap(), WeightMode::Zipper, Streaming::None, None, 256), 4);
-    let dense = trace(&mut engine(&ModelWeights::from_gguf(&g, None).unwrap(), WeightMode::F16, Streaming::None, None, 256), 4);
+    let lossless = trace(
+        &mut engine(&ModelWeights::from_gguf(&g, Some(&f)).unwrap(), WeightMode::Zipper, Streaming::None, None, 256),
+        4,
+    );
+    let dense =
+        trace(&mut engine(&ModelWeights::from_gguf(&g, None).unwrap(), WeightMode::F16, Streaming::None, None, 256), 4);
     assert_close("lossless against f16", &lossless, &dense, 2e-4);
     // Int8 mode on a container with deltas ignores them: the base alone, like a density-0 pack.
     let with_delta = ModelWeights::from_gguf(&g, Some(&pack(&bytes, DeltaMode::TopK { density: 0.05 }))).unwrap();
@@ -224,7 +242,14 @@ fn bad_requests_are_errors_and_the_engine_recovers() {
     let err = GpuLlama::new(
         gpu(),
         &w,
-        GpuLlamaOptions { mode: WeightMode::Zipper, streaming: Streaming::All, vram_budget: Some(1 << 10), max_context: 64, max_batch: 4, ..GpuLlamaOptions::default() },
+        GpuLlamaOptions {
+            mode: WeightMode::Zipper,
+            streaming: Streaming::All,
+            vram_budget: Some(1 << 10),
+            max_context: 64,
+            max_batch: 4,
+            ..GpuLlamaOptions::default()
+        },
     )
     .err()
     .expect("a 1 KiB budget cannot hold the KV cache")

@@ -58,8 +58,9 @@ fn loaded() -> &'static Loaded {
     static L: std::sync::OnceLock<Loaded> = std::sync::OnceLock::new();
     L.get_or_init(|| {
         let p = model_path();
-        let gguf_bytes = std::fs::read(&p)
-            .unwrap_or_else(|e| panic!("model file {}: {e} (scripts/fetch-smollm2.sh or CUZSTD_SMOLLM2_GGUF)", p.display()));
+        let gguf_bytes = std::fs::read(&p).unwrap_or_else(|e| {
+            panic!("model file {}: {e} (scripts/fetch-smollm2.sh or CUZSTD_SMOLLM2_GGUF)", p.display())
+        });
         let gguf = Gguf::parse(gguf_bytes.clone()).expect("parsing the GGUF");
         let tokenizer = Tokenizer::from_gguf(&gguf).expect("tokenizer");
         Loaded { gguf_bytes, gguf, tokenizer }
@@ -83,7 +84,8 @@ fn engine(packed: Option<DeltaMode>, mode: WeightMode, streaming: Streaming) -> 
 }
 
 fn greedy(e: &mut dyn Session, case: &Case) -> llm::Generation {
-    let opts = GenerateOptions { max_tokens: case.greedy_ids.len(), sampling: SamplingParams::default(), stop_tokens: vec![] };
+    let opts =
+        GenerateOptions { max_tokens: case.greedy_ids.len(), sampling: SamplingParams::default(), stop_tokens: vec![] };
     llm::generate_with(e, &loaded().tokenizer, &case.prompt_ids, &opts, |_| {}).expect("generation")
 }
 
@@ -112,7 +114,11 @@ fn lossless_zipper_matches_f16_resident_and_streamed() {
     let mut f16_offload = engine(None, WeightMode::F16, Streaming::Deltas);
     for (name, case) in reference() {
         let a = greedy(&mut dense, &case);
-        for (what, e) in [("lossless", &mut lossless as &mut dyn Session), ("lossless --stream-all", &mut streamed), ("f16 --stream", &mut f16_offload)] {
+        for (what, e) in [
+            ("lossless", &mut lossless as &mut dyn Session),
+            ("lossless --stream-all", &mut streamed),
+            ("f16 --stream", &mut f16_offload),
+        ] {
             let b = greedy(e, &case);
             assert_eq!(b.tokens, a.tokens, "{name}: {what} ids");
             let diff = a.first_logits.iter().zip(&b.first_logits).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);

@@ -118,7 +118,7 @@ pub struct RunStats {
 
 enum Kind {
     Dense { w: Option<CudaSlice<u8>>, bytes: usize },
-    Packed { w: DeviceZipperWeight, base_only: bool, results_at: usize },
+    Packed { w: Box<DeviceZipperWeight>, base_only: bool, results_at: usize },
 }
 
 struct Lin {
@@ -292,7 +292,9 @@ impl GpuLlama {
         let c = w.config.clone();
         let s = gpu.stream().clone();
         if opts.max_context == 0 || opts.max_batch == 0 || opts.stages == 1 {
-            return Err(LlmError::InvalidArgument("max_context and max_batch must be >= 1, stages 0 (automatic) or >= 2".into()));
+            return Err(LlmError::InvalidArgument(
+                "max_context and max_batch must be >= 1, stages 0 (automatic) or >= 2".into(),
+            ));
         }
         if c.n_head % c.n_head_kv != 0 || c.rope_dim > c.head_dim || c.rope_dim % 2 != 0 {
             return Err(LlmError::Model("heads, kv heads or rope dimension are inconsistent".into()));
@@ -328,7 +330,9 @@ impl GpuLlama {
         let parts: Vec<((usize, bool), (usize, bool))> = lws
             .iter()
             .map(|l| match l {
-                LinearWeight::Dense { bits, .. } => ((2 * bits.len(), opts.mode == WeightMode::F16 && opts.streaming != Streaming::None), (0, false)),
+                LinearWeight::Dense { bits, .. } => {
+                    ((2 * bits.len(), opts.mode == WeightMode::F16 && opts.streaming != Streaming::None), (0, false))
+                }
                 LinearWeight::Packed(p) => (
                     (p.base.len(), opts.streaming == Streaming::All),
                     (if packed_delta { p.delta.len() } else { 0 }, packed_delta && opts.streaming != Streaming::None),
@@ -339,7 +343,9 @@ impl GpuLlama {
             .iter()
             .map(|l| match l {
                 LinearWeight::Dense { .. } => 0,
-                LinearWeight::Packed(p) => 4 * p.scales.len() + 8 * p.tile_offsets.len() + 4 * p.tile_rows.len() + 16 * p.tiles(),
+                LinearWeight::Packed(p) => {
+                    4 * p.scales.len() + 8 * p.tile_offsets.len() + 4 * p.tile_rows.len() + 16 * p.tiles()
+                }
             })
             .sum();
         let fixed_weights: usize =
@@ -377,7 +383,8 @@ impl GpuLlama {
                 )));
             }
             let mut left = budget - fixed;
-            let streamable: usize = parts.iter().map(|((a, sa), (bb, sb))| (if *sa { *a } else { 0 }) + (if *sb { *bb } else { 0 })).sum();
+            let streamable: usize =
+                parts.iter().map(|((a, sa), (bb, sb))| (if *sa { *a } else { 0 }) + (if *sb { *bb } else { 0 })).sum();
             let share = if streamable == 0 { 0.0 } else { (left as f64 / streamable as f64).min(1.0) };
             let mut credit = 0f64;
             for (k, ((a, sa), (bb, sb))) in keep.iter_mut().zip(&parts) {
@@ -439,14 +446,15 @@ impl GpuLlama {
                     resident_weight_bytes += dw.device_bytes();
                     let key = Arc::as_ptr(p) as usize;
                     let host_a = if ka { None } else { Some(pin((key, 1), &p.base)?) };
-                    let host_b = if kb || base_only || p.delta.is_empty() { None } else { Some(pin((key, 2), &p.delta)?) };
+                    let host_b =
+                        if kb || base_only || p.delta.is_empty() { None } else { Some(pin((key, 2), &p.delta)?) };
                     let results_at = results_total;
                     results_total += p.tiles();
                     Lin {
                         name: p.name.clone(),
                         rows: p.rows,
                         cols: p.cols,
-                        kind: Kind::Packed { w: dw, base_only, results_at },
+                        kind: Kind::Packed { w: Box::new(dw), base_only, results_at },
                         host_a,
                         host_b,
                     }
@@ -459,13 +467,20 @@ impl GpuLlama {
         let streamer = if order.is_empty() {
             None
         } else {
-            let buffers = (0..stages).map(|_| zeros::<u8>(&s, stage_bytes, "a staging buffer")).collect::<Result<Vec<_>, _>>()?;
+            let buffers =
+                (0..stages).map(|_| zeros::<u8>(&s, stage_bytes, "a staging buffer")).collect::<Result<Vec<_>, _>>()?;
             Some(Streamer {
                 copy: gpu.new_stream().map_err(dev_err)?,
                 order,
                 stages: buffers,
-                ready: (0..stages).map(|_| gpu.context().new_event(None)).collect::<Result<Vec<_>, _>>().map_err(dev_err)?,
-                free: (0..stages).map(|_| gpu.context().new_event(None)).collect::<Result<Vec<_>, _>>().map_err(dev_err)?,
+                ready: (0..stages)
+                    .map(|_| gpu.context().new_event(None))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(dev_err)?,
+                free: (0..stages)
+                    .map(|_| gpu.context().new_event(None))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(dev_err)?,
                 free_recorded: vec![false; stages],
                 time_copies: opts.time_copies,
                 pending: VecDeque::new(),
@@ -477,8 +492,12 @@ impl GpuLlama {
         let streamed_layers = streamer.as_ref().map_or(0, |st| st.order.len());
         let streamed_bytes_per_forward: usize = lins.iter().map(Lin::streamed_bytes).sum();
         let staging_bytes = streamer.as_ref().map_or(0, |st| st.stages.len() * stage_bytes.max(1));
-        let k_cache = (0..c.n_layer).map(|_| zeros::<f32>(&s, opts.max_context * kv, "the KV cache")).collect::<Result<Vec<_>, _>>()?;
-        let v_cache = (0..c.n_layer).map(|_| zeros::<f32>(&s, opts.max_context * kv, "the KV cache")).collect::<Result<Vec<_>, _>>()?;
+        let k_cache = (0..c.n_layer)
+            .map(|_| zeros::<f32>(&s, opts.max_context * kv, "the KV cache"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let v_cache = (0..c.n_layer)
+            .map(|_| zeros::<f32>(&s, opts.max_context * kv, "the KV cache"))
+            .collect::<Result<Vec<_>, _>>()?;
         let bufs = Buffers {
             ids: zeros(&s, b, "token ids")?,
             cos: zeros(&s, b * c.rope_dim / 2, "RoPE table")?,
@@ -594,7 +613,10 @@ impl GpuLlama {
             return Err(LlmError::InvalidArgument("forward needs at least one token".into()));
         }
         if let Some(&t) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
-            return Err(LlmError::InvalidArgument(format!("token id {t} is outside the vocabulary of {}", c.vocab_size)));
+            return Err(LlmError::InvalidArgument(format!(
+                "token id {t} is outside the vocabulary of {}",
+                c.vocab_size
+            )));
         }
         if self.pos + tokens.len() > self.opts.max_context.min(c.context_length) {
             return Err(LlmError::InvalidArgument(format!(
@@ -640,14 +662,39 @@ impl GpuLlama {
         k.embed(&self.embedding, &self.bufs.ids.slice(..t), t, d, vocab, &mut self.bufs.x.slice_mut(..t * d))?;
         for l in 0..c.n_layer {
             let li = l * 7;
-            k.rmsnorm(&self.bufs.x.slice(..t * d), &self.attn_norm[l], &mut self.bufs.acts[Act::H as usize].slice_mut(..t * d), t, d, c.rms_eps)?;
+            k.rmsnorm(
+                &self.bufs.x.slice(..t * d),
+                &self.attn_norm[l],
+                &mut self.bufs.acts[Act::H as usize].slice_mut(..t * d),
+                t,
+                d,
+                c.rms_eps,
+            )?;
             self.linear(li, Act::H, t, Dst::Act(Act::Q))?;
             self.linear(li + 1, Act::H, t, Dst::K(l, pos0))?;
             self.linear(li + 2, Act::H, t, Dst::V(l, pos0))?;
             if pairs > 0 {
                 let (cs, sn) = (self.bufs.cos.slice(..t * pairs), self.bufs.sin.slice(..t * pairs));
-                k.rope(&mut self.bufs.acts[Act::Q as usize].slice_mut(..t * q_dim), &cs, &sn, t, c.n_head, c.head_dim, pairs, q_dim)?;
-                k.rope(&mut self.k_cache[l].slice_mut(pos0 * kv..(pos0 + t) * kv), &cs, &sn, t, c.n_head_kv, c.head_dim, pairs, kv)?;
+                k.rope(
+                    &mut self.bufs.acts[Act::Q as usize].slice_mut(..t * q_dim),
+                    &cs,
+                    &sn,
+                    t,
+                    c.n_head,
+                    c.head_dim,
+                    pairs,
+                    q_dim,
+                )?;
+                k.rope(
+                    &mut self.k_cache[l].slice_mut(pos0 * kv..(pos0 + t) * kv),
+                    &cs,
+                    &sn,
+                    t,
+                    c.n_head_kv,
+                    c.head_dim,
+                    pairs,
+                    kv,
+                )?;
             }
             {
                 let (qb, ob) = read_write(&mut self.bufs.acts, Act::Q as usize, Act::Att as usize);
@@ -663,7 +710,14 @@ impl GpuLlama {
             }
             self.linear(li + 3, Act::Att, t, Dst::Act(Act::O))?;
             k.add(&mut self.bufs.x.slice_mut(..t * d), &self.bufs.acts[Act::O as usize].slice(..t * d))?;
-            k.rmsnorm(&self.bufs.x.slice(..t * d), &self.ffn_norm[l], &mut self.bufs.acts[Act::H as usize].slice_mut(..t * d), t, d, c.rms_eps)?;
+            k.rmsnorm(
+                &self.bufs.x.slice(..t * d),
+                &self.ffn_norm[l],
+                &mut self.bufs.acts[Act::H as usize].slice_mut(..t * d),
+                t,
+                d,
+                c.rms_eps,
+            )?;
             self.linear(li + 4, Act::H, t, Dst::Act(Act::Gate))?;
             self.linear(li + 5, Act::H, t, Dst::Act(Act::Up))?;
             {
@@ -674,13 +728,28 @@ impl GpuLlama {
             k.add(&mut self.bufs.x.slice_mut(..t * d), &self.bufs.acts[Act::O as usize].slice(..t * d))?;
         }
         let (r0, rows) = if all_logits { (0, t) } else { (t - 1, 1) };
-        k.rmsnorm(&self.bufs.x.slice(r0 * d..t * d), &self.output_norm, &mut self.bufs.acts[Act::H as usize].slice_mut(..rows * d), rows, d, c.rms_eps)?;
+        k.rmsnorm(
+            &self.bufs.x.slice(r0 * d..t * d),
+            &self.output_norm,
+            &mut self.bufs.acts[Act::H as usize].slice_mut(..rows * d),
+            rows,
+            d,
+            c.rms_eps,
+        )?;
         if c.n_layer * 7 < self.lins.len() {
             self.linear(c.n_layer * 7, Act::H, rows, Dst::Act(Act::Logits))?;
         } else {
             let e = self.embedding.slice(..);
             let (hb, lb) = read_write(&mut self.bufs.acts, Act::H as usize, Act::Logits as usize);
-            k.gemv(&e, 2 * self.embedding.len(), vocab, d, &hb.slice(..rows * d), rows, &mut lb.slice_mut(..rows * vocab))?;
+            k.gemv(
+                &e,
+                2 * self.embedding.len(),
+                vocab,
+                d,
+                &hb.slice(..rows * d),
+                rows,
+                &mut lb.slice_mut(..rows * vocab),
+            )?;
         }
         let logits = s.clone_dtoh(&self.bufs.acts[Act::Logits as usize].slice(..rows * vocab)).map_err(dev_err)?;
         // Tile statuses of every packed layer of this pass.
@@ -750,7 +819,9 @@ impl GpuLlama {
                     let wv = match (w, stage_buf) {
                         (Some(w), _) => w.slice(..),
                         (None, Some(sb)) => sb.slice(..*bytes),
-                        (None, None) => return Err(LlmError::Device(format!("{}: weight neither resident nor staged", lin.name))),
+                        (None, None) => {
+                            return Err(LlmError::Device(format!("{}: weight neither resident nor staged", lin.name)))
+                        }
                     };
                     k.gemv(&wv, *bytes, rows, cols, &x, batch, &mut y)?;
                 }
@@ -763,11 +834,13 @@ impl GpuLlama {
                         (Some(_), Some(sb)) => Some(sb.slice(lin.b_offset()..lin.b_offset() + w.delta_bytes())),
                         _ => None,
                     };
-                    let parts = LaunchParts { base: base_view.as_ref(), delta: delta_view.as_ref(), base_only: *base_only };
+                    let parts =
+                        LaunchParts { base: base_view.as_ref(), delta: delta_view.as_ref(), base_only: *base_only };
                     let tiles = w.shape().tiles as usize;
-                    let mut res = self.results.slice_mut(*results_at..*results_at + tiles.max(0));
+                    let mut res = self.results.slice_mut(*results_at..*results_at + tiles);
                     let (slots, nslots) = self.ws.slots_mut();
-                    gpu.zipper_linear_parts(&s, w, &parts, &x, batch, &mut y, slots, nslots, &mut res).map_err(dev_err)?;
+                    gpu.zipper_linear_parts(&s, w, &parts, &x, batch, &mut y, slots, nslots, &mut res)
+                        .map_err(dev_err)?;
                 }
             }
         }
@@ -932,12 +1005,17 @@ impl Kernels<'_> {
         pairs: usize,
         stride: usize,
     ) -> Result<(), LlmError> {
-        if x.len() < (n - 1) * stride + heads * head_dim || cos.len() < n * pairs || sin.len() < n * pairs || 2 * pairs > head_dim {
+        if x.len() < (n - 1) * stride + heads * head_dim
+            || cos.len() < n * pairs
+            || sin.len() < n * pairs
+            || 2 * pairs > head_dim
+        {
             return Err(LlmError::Device("rope sizes".into()));
         }
         let total = n * heads * pairs;
         let f = self.gpu.function(Module::Llm, "llm_rope").map_err(dev_err)?;
-        let cfg = LaunchConfig { grid_dim: (total.div_ceil(256) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let cfg =
+            LaunchConfig { grid_dim: (total.div_ceil(256) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let (n32, h32, hd32, p32, s32) = (n as u32, heads as u32, head_dim as u32, pairs as u32, stride as u32);
         let mut b = self.s.launch_builder(&f);
         b.arg(x).arg(cos).arg(sin).arg(&n32).arg(&h32).arg(&hd32).arg(&p32).arg(&s32);
@@ -989,7 +1067,8 @@ impl Kernels<'_> {
             return Err(LlmError::Device("silu sizes".into()));
         }
         let f = self.gpu.function(Module::Llm, "llm_silu_mul").map_err(dev_err)?;
-        let cfg = LaunchConfig { grid_dim: (elementwise_grid(g.len()), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let cfg =
+            LaunchConfig { grid_dim: (elementwise_grid(g.len()), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let mut b = self.s.launch_builder(&f);
         b.arg(g).arg(u).arg(&n);
         // SAFETY: grid-stride over i < n = g.len() <= u.len().
@@ -1003,7 +1082,8 @@ impl Kernels<'_> {
             return Err(LlmError::Device("add sizes".into()));
         }
         let f = self.gpu.function(Module::Llm, "llm_add").map_err(dev_err)?;
-        let cfg = LaunchConfig { grid_dim: (elementwise_grid(x.len()), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let cfg =
+            LaunchConfig { grid_dim: (elementwise_grid(x.len()), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let mut b = self.s.launch_builder(&f);
         b.arg(x).arg(y).arg(&n);
         // SAFETY: grid-stride over i < n = x.len() <= y.len().
@@ -1026,11 +1106,17 @@ impl Kernels<'_> {
     where
         T: cudarc::driver::DeviceRepr,
     {
-        if cols % 8 != 0 || w_bytes < 2 * rows * cols || w.len() * std::mem::size_of::<T>() < w_bytes || x.len() < batch * cols || y.len() < batch * rows {
+        if cols % 8 != 0
+            || w_bytes < 2 * rows * cols
+            || w.len() * std::mem::size_of::<T>() < w_bytes
+            || x.len() < batch * cols
+            || y.len() < batch * rows
+        {
             return Err(LlmError::Device(format!("GEMV sizes: {rows} × {cols}, batch {batch}")));
         }
         let f = self.gpu.function(Module::Llm, "llm_gemv_f16").map_err(dev_err)?;
-        let cfg = LaunchConfig { grid_dim: (rows.div_ceil(8) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let cfg =
+            LaunchConfig { grid_dim: (rows.div_ceil(8) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let (b32, r32, c32) = (batch as u32, rows as u32, cols as u32);
         let mut b = self.s.launch_builder(&f);
         b.arg(x).arg(y).arg(&b32).arg(&r32).arg(&c32).arg(&r32).arg(w);

@@ -209,7 +209,17 @@ impl Gpu {
             ws.results = stream.alloc_zeros::<cz_item_result>(tiles).ctx("allocating tile results")?;
         }
         let ZipperWorkspace { slots, nslots, results } = ws;
-        self.zipper_linear_parts(stream, w, &LaunchParts::default(), x, batch, y, slots, *nslots, &mut results.slice_mut(..))
+        self.zipper_linear_parts(
+            stream,
+            w,
+            &LaunchParts::default(),
+            x,
+            batch,
+            y,
+            slots,
+            *nslots,
+            &mut results.slice_mut(..),
+        )
     }
 
     /// [`Gpu::zipper_linear`] ignoring the delta (`LaunchParts::base_only`): the base alone,

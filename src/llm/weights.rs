@@ -86,7 +86,10 @@ pub enum LinearForm {
 
 fn dense_from_view(view: &TensorView<'_>) -> Result<LinearWeight, LlmError> {
     if view.info.dims.len() != 2 {
-        return Err(LlmError::Model(format!("tensor {:?} has dims {:?}, should be a matrix", view.info.name, view.info.dims)));
+        return Err(LlmError::Model(format!(
+            "tensor {:?} has dims {:?}, should be a matrix",
+            view.info.name, view.info.dims
+        )));
     }
     let (rows, cols) = view.info.rows_cols();
     Ok(LinearWeight::dense_from_f32(&view.info.name, rows, cols, &view.to_f32_via_f16()?))
@@ -113,15 +116,18 @@ impl ModelWeights {
         let vector = |name: &str, len: usize| -> Result<Arc<[f32]>, LlmError> {
             let t = g.tensor(name)?;
             if t.info.n_elems != len as u64 {
-                return Err(LlmError::Model(format!("tensor {name:?} has {} elements, should have {len}", t.info.n_elems)));
+                return Err(LlmError::Model(format!(
+                    "tensor {name:?} has {} elements, should have {len}",
+                    t.info.n_elems
+                )));
             }
             Ok(t.to_f32_via_f16()?.into())
         };
         let linear = |name: &str, rows: usize, cols: usize| -> Result<LinearWeight, LlmError> {
             let w = match packed {
-                Some(f) if f.meta.weights.contains_key(name) => LinearWeight::Packed(Arc::new(
-                    f.weight(name).map_err(|e| LlmError::Model(format!("{name}: {e}")))?,
-                )),
+                Some(f) if f.meta.weights.contains_key(name) => {
+                    LinearWeight::Packed(Arc::new(f.weight(name).map_err(|e| LlmError::Model(format!("{name}: {e}")))?))
+                }
                 _ => dense_from_view(&g.tensor(name)?)?,
             };
             check_shape(&w, rows, cols)?;
@@ -163,7 +169,10 @@ impl ModelWeights {
             None => None,
         };
         let source = match packed {
-            Some(f) => format!("GGUF with zipper container ({} base, {} delta, density {})", f.meta.base, f.meta.mode, f.meta.density),
+            Some(f) => format!(
+                "GGUF with zipper container ({} base, {} delta, density {})",
+                f.meta.base, f.meta.mode, f.meta.density
+            ),
             None => "GGUF".to_string(),
         };
         Ok(Self {
