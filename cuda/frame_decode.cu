@@ -125,6 +125,25 @@ CZ_REF_API void cz_ref_decode_batch(const cz_batch_item* items, uint32_t n, cons
     }
 }
 
+// 1 when the constant predefined FSE decoding tables (fse_predefined.cuh) equal what
+// cz_fse_build_dtable builds from the predefined distributions, else 0.
+CZ_REF_API uint32_t cz_ref_fse_predefined_ok() {
+    const int16_t* norms[3] = {cz_ll_predefined_norm, cz_ml_predefined_norm, cz_of_predefined_norm};
+    const unsigned max_symbol[3] = {CZ_LL_MAX_SYMBOL, CZ_ML_MAX_SYMBOL, CZ_OF_PREDEFINED_MAX_SYMBOL};
+    const unsigned log[3] = {CZ_LL_PREDEFINED_LOG, CZ_ML_PREDEFINED_LOG, CZ_OF_PREDEFINED_LOG};
+    const cz_fse_dentry* constant[3] = {cz_ll_predefined_dtable, cz_ml_predefined_dtable, cz_of_predefined_dtable};
+    for (int k = 0; k < 3; k++) {
+        cz_fse_dentry built[1 << 9];
+        cz_fse_build_scratch scratch;
+        if (!cz_fse_build_dtable(norms[k], max_symbol[k], log[k], built, &scratch)) return 0;
+        for (uint32_t i = 0; i < (1u << log[k]); i++) {
+            const cz_fse_dentry a = built[i], b = constant[k][i];
+            if (a.base != b.base || a.symbol != b.symbol || a.nb_bits != b.nb_bits) return 0;
+        }
+    }
+    return 1;
+}
+
 CZ_REF_API uint32_t cz_ref_scan_frames(const uint8_t* src, uint64_t src_size, uint64_t* content_total,
                                        uint32_t* all_known, uint64_t* bound, uint64_t* max_window) {
     return cz_scan_frames(src, (size_t)src_size, content_total, all_known, bound, max_window);

@@ -190,14 +190,16 @@ CZ_HD CZ_FORCEINLINE uint64_t zp_shared_bytes(uint32_t max_tile_bytes, uint32_t 
 #if defined(__CUDACC__)
 
 // The one call into the decoder: decodes the tile frame src[0 .. size) into dst (capacity cap)
-// with the warp's lanes. Called by all 32 lanes of the warp with the same arguments
-// (cz_decode_all with cz_team_warp, decode_team.cuh); every lane gets the status, *written
-// and *detail.
+// with the warp's lanes, its Huffman and FSE tables in `tables` (shared memory: the tables are
+// built and read for every tile, and a tile frame is small, so their latency is most of its
+// decode time). Called by all 32 lanes of the warp with the same arguments (cz_decode_all with
+// cz_team_warp, decode_team.cuh); every lane gets the status, *written and *detail.
 __device__ __forceinline__ uint32_t zp_decode_tile(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
-                                                   cz_decode_workspace* ws, uint64_t* written, uint32_t* detail) {
+                                                   cz_decode_workspace* ws, cz_decode_tables* tables,
+                                                   uint64_t* written, uint32_t* detail) {
     size_t w = 0;
     const uint32_t st = cz_decode_all(src, (size_t)size, dst, cap, nullptr, 0, ws, CZ_WINDOW_UNLIMITED, &w, detail,
-                                      cz_team_warp());
+                                      cz_team_warp(), tables);
     *written = st == CZ_STATUS_OK ? w : 0;
     return st;
 }
@@ -333,6 +335,7 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
     extern __shared__ __align__(16) uint8_t zp_smem[];
     __shared__ uint32_t s_status, s_detail, s_n;
     __shared__ uint64_t s_size;
+    __shared__ cz_decode_tables s_tables;  // the decoding warp's entropy tables
     uint8_t* tile = zp_smem;
     float* ybuf = reinterpret_cast<float*>(zp_smem + zp_align16(max_tile_bytes));
     uint32_t* row_start =
@@ -374,7 +377,7 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
             }
             st = __shfl_sync(0xffffffffu, st, 0);
             if (st == CZ_STATUS_OK) {
-                st = zp_decode_tile(delta + off, size, tile, max_tile_bytes, ws, &written, &detail);
+                st = zp_decode_tile(delta + off, size, tile, max_tile_bytes, ws, &s_tables, &written, &detail);
                 st = __shfl_sync(0xffffffffu, st, 0);
                 detail = __shfl_sync(0xffffffffu, detail, 0);
                 written = __shfl_sync(0xffffffffu, written, 0);

@@ -9,6 +9,7 @@
 #include "format.cuh"
 #include "fse_common.cuh"
 #include "fse_decode.cuh"
+#include "fse_predefined.cuh"
 #include "bit_reader.cuh"
 #include "decode_team.cuh"
 
@@ -42,15 +43,15 @@ typedef struct cz_output {
 // SEQUENCES_HEADER_CORRUPT (description past the end).
 CZ_HD inline uint32_t cz_seq_read_table(unsigned mode, const uint8_t* src, size_t size, cz_fse_dentry* table,
                                         uint8_t* log, unsigned max_symbol, unsigned max_log,
-                                        const int16_t* predefined, unsigned predefined_max, unsigned predefined_log,
-                                        bool repeat_valid, cz_seq_scratch* s, size_t* consumed) {
+                                        const cz_fse_dentry* predefined, unsigned predefined_log, bool repeat_valid,
+                                        cz_seq_scratch* s, size_t* consumed) {
     *consumed = 0;
     switch (mode) {
         case CZ_SEQ_PREDEFINED:
-            for (unsigned i = 0; i <= predefined_max; i++) s->norm[i] = predefined[i];
-            if (!cz_fse_build_dtable(s->norm, predefined_max, predefined_log, table, &s->build)) {
-                return CZ_STATUS_INTERNAL;
-            }
+            // The predefined tables are constants (fse_predefined.cuh): copied, not built;
+            // `predefined` is null when the team has copied it already.
+            if (predefined)
+                for (uint32_t i = 0; i < (1u << predefined_log); i++) table[i] = predefined[i];
             *log = (uint8_t)predefined_log;
             return CZ_STATUS_OK;
         case CZ_SEQ_RLE:
@@ -228,23 +229,35 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
     return CZ_STATUS_OK;
 }
 
+// The team copies the predefined tables that `modes` asks for (cz_seq_read_tables then skips
+// them when told so).
+CZ_HD CZ_FORCEINLINE void cz_seq_copy_predefined(cz_team tm, unsigned modes, cz_seq_tables* t) {
+    if ((modes >> 6) == CZ_SEQ_PREDEFINED)
+        for (uint32_t i = tm.lane; i < (1u << CZ_LL_PREDEFINED_LOG); i += tm.width) t->ll[i] = cz_ll_predefined_dtable[i];
+    if (((modes >> 4) & 3) == CZ_SEQ_PREDEFINED)
+        for (uint32_t i = tm.lane; i < (1u << CZ_OF_PREDEFINED_LOG); i += tm.width) t->of[i] = cz_of_predefined_dtable[i];
+    if (((modes >> 2) & 3) == CZ_SEQ_PREDEFINED)
+        for (uint32_t i = tm.lane; i < (1u << CZ_ML_PREDEFINED_LOG); i += tm.width) t->ml[i] = cz_ml_predefined_dtable[i];
+}
+
 // Reads the three table descriptions (LL, OF, ML) of a Sequences section with
-// Compression_Modes `modes` from src[0 .. size); *consumed gets their total size.
+// Compression_Modes `modes` from src[0 .. size); *consumed gets their total size. With
+// `predefined_copied` the predefined tables are already in place (cz_seq_copy_predefined).
 CZ_HD inline uint32_t cz_seq_read_tables(unsigned modes, const uint8_t* src, size_t size, cz_seq_tables* t,
-                                         cz_seq_scratch* s, size_t* consumed) {
+                                         cz_seq_scratch* s, size_t* consumed, bool predefined_copied) {
     size_t ip = 0, used = 0;
     uint32_t st;
     st = cz_seq_read_table(modes >> 6, src + ip, size - ip, t->ll, &t->ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX,
-                           cz_ll_predefined_norm, CZ_LL_MAX_SYMBOL, CZ_LL_PREDEFINED_LOG, t->valid, s, &used);
+                           predefined_copied ? nullptr : cz_ll_predefined_dtable, CZ_LL_PREDEFINED_LOG, t->valid, s, &used);
     if (st != CZ_STATUS_OK) return st;
     ip += used;
     st = cz_seq_read_table((modes >> 4) & 3, src + ip, size - ip, t->of, &t->of_log, CZ_OF_MAX_SYMBOL,
-                           CZ_OF_ACCURACY_MAX, cz_of_predefined_norm, CZ_OF_PREDEFINED_MAX_SYMBOL, CZ_OF_PREDEFINED_LOG,
-                           t->valid, s, &used);
+                           CZ_OF_ACCURACY_MAX, predefined_copied ? nullptr : cz_of_predefined_dtable, CZ_OF_PREDEFINED_LOG, t->valid, s,
+                           &used);
     if (st != CZ_STATUS_OK) return st;
     ip += used;
     st = cz_seq_read_table((modes >> 2) & 3, src + ip, size - ip, t->ml, &t->ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX,
-                           cz_ml_predefined_norm, CZ_ML_MAX_SYMBOL, CZ_ML_PREDEFINED_LOG, t->valid, s, &used);
+                           predefined_copied ? nullptr : cz_ml_predefined_dtable, CZ_ML_PREDEFINED_LOG, t->valid, s, &used);
     if (st != CZ_STATUS_OK) return st;
     ip += used;
     t->valid = 1;
@@ -340,11 +353,13 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
         if (ip >= size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
         const uint8_t modes = src[ip++];
         if (modes & 3) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
-        // Table builds write shared scratch: lane 0 builds, the others wait.
+        // Table builds write shared scratch: lane 0 builds, the others wait. The predefined
+        // tables are constants the whole team copies.
         uint32_t st = CZ_STATUS_OK;
         size_t used = 0;
         CZ_PROF_BEGIN(seq_tables);
-        if (tm.lane == 0) st = cz_seq_read_tables(modes, src + ip, size - ip, t, s, &used);
+        cz_seq_copy_predefined(tm, modes, t);
+        if (tm.lane == 0) st = cz_seq_read_tables(modes, src + ip, size - ip, t, s, &used, true);
         st = cz_team_shfl32(tm, st, 0);
         used = (size_t)cz_team_shfl64(tm, used, 0);
         cz_team_sync(tm);

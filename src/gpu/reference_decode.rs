@@ -41,6 +41,7 @@ extern "C" {
         id: *mut u32,
         content_size: *mut u64,
     ) -> u32;
+    fn cz_ref_fse_predefined_ok() -> u32;
 }
 
 /// Bytes of the decoder workspace (`cz_decode_workspace_size()` in `cuda/include/frame_decode.cuh`).
@@ -155,4 +156,19 @@ pub fn dictionary_check(dict: &[u8], ws: &mut Workspace) -> (u32, u32, u64) {
     let st =
         unsafe { cz_ref_dictionary_check(dict.as_ptr(), dict.len() as u64, ws.0.as_mut_ptr(), &mut id, &mut csize) };
     (st, id, csize)
+}
+
+/// Whether the decoder's constant predefined FSE tables (`cuda/include/fse_predefined.cuh`) equal
+/// the tables the FSE builder makes from the predefined distributions.
+pub fn fse_predefined_tables_ok() -> bool {
+    // SAFETY: pure function of the build's constants.
+    unsafe { cz_ref_fse_predefined_ok() != 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn constant_predefined_fse_tables_equal_the_built_ones() {
+        assert!(super::fse_predefined_tables_ok(), "regenerate with scripts/gen-fse-predefined.py");
+    }
 }
