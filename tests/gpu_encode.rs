@@ -1,4 +1,4 @@
-//! GPU compression (`cz_encode_batch`): every frame decodes with libzstd, and is
+//! GPU compression (`cz_encode_batch_warp`): every frame decodes with libzstd, and is
 //! byte-identical to the reference build's frame for the same input and options.
 //! Needs an NVIDIA GPU; fails loudly without one.
 

@@ -157,6 +157,51 @@ CZ_HD CZ_FORCEINLINE void cz_team_fill(cz_team t, uint8_t* dst, uint8_t v, size_
     cz_team_sync(t);
 }
 
+// Sum and maximum of v over the team's lanes, in every lane.
+CZ_HD CZ_FORCEINLINE uint32_t cz_team_sum32(cz_team t, uint32_t v) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        for (unsigned d = 16; d >= 1; d >>= 1) v += __shfl_xor_sync(CZ_TEAM_FULL_MASK, v, (int)d);
+    }
+#else
+    (void)t;
+#endif
+    return v;
+}
+
+CZ_HD CZ_FORCEINLINE uint32_t cz_team_max32(cz_team t, uint32_t v) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        for (unsigned d = 16; d >= 1; d >>= 1) {
+            const uint32_t o = __shfl_xor_sync(CZ_TEAM_FULL_MASK, v, (int)d);
+            v = o > v ? o : v;
+        }
+    }
+#else
+    (void)t;
+#endif
+    return v;
+}
+
+// dst[0 .. n) = 0 in 4-byte words.
+CZ_HD CZ_FORCEINLINE void cz_team_zero32(cz_team t, uint32_t* dst, size_t n) {
+    for (size_t i = t.lane; i < n; i += t.width) dst[i] = 0;
+    cz_team_sync(t);
+}
+
+// (*counter)++ where several lanes may count the same counter at once.
+CZ_HD CZ_FORCEINLINE void cz_team_count(cz_team t, uint32_t* counter) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        atomicAdd(counter, 1u);
+        return;
+    }
+#else
+    (void)t;
+#endif
+    (*counter)++;
+}
+
 // Profiling hooks around the decoder's phases: empty unless the includer defines
 // CZ_PROF_BEGIN(phase) and CZ_PROF_END(phase, team) (a development harness timing phases
 // with clock64). Phases: literals, seq_tables, seq_decode, seq_exec, raw_rle, checksum.

@@ -3,10 +3,13 @@
 // blocks, raw and RLE blocks where they are smaller, the frame header (single segment,
 // content size) and the optional XXH64 content checksum.
 //
-// One call encodes one frame in one thread: cz_encode_frame. Its scratch memory is a
-// caller-provided workspace of cz_encode_workspace_size(src_size, level) bytes; every write
-// to the destination is bounded by its capacity, and cz_compress_bound(src_size) bytes
-// always suffice. The output depends only on the content, the level and the flags.
+// One call encodes one frame with a team (decode_team.cuh: one thread, or the 32 lanes of a
+// warp, every lane calling with the same arguments): cz_encode_frame. Its scratch memory is a
+// caller-provided workspace of cz_encode_workspace_size(src_size, level) bytes, optionally
+// with a small "fast" region (shared memory on the GPU) for the counters and the hash table;
+// every write to the destination is bounded by its capacity, and cz_compress_bound(src_size)
+// bytes always suffice. The output depends only on the content, the level and the flags: not
+// on the team's width, nor on where the scratch lives.
 #ifndef CUZSTD_FRAME_ENCODE_CUH
 #define CUZSTD_FRAME_ENCODE_CUH
 
@@ -53,14 +56,23 @@ typedef struct cz_encode_ctx {
     cz_entropy_state trial;      // the state of the block being tried
     cz_huf_scratch huf;
     cz_fse_ctable ct[3];
-    uint32_t counts[3][CZ_FSE_ENC_MAX_SYMBOL + 1];
     int16_t norm[CZ_FSE_ENC_MAX_SYMBOL + 1];
 } cz_encode_ctx;
 
-// Workspace layout for one frame: the context, then the hash table, the chain, the
-// literals of one block, its sequences and their three code arrays.
+// The counters the team updates together: in the fast region when there is one.
+typedef struct cz_encode_counters {
+    uint32_t lits[256];
+    uint32_t seqs[3][CZ_FSE_ENC_MAX_SYMBOL + 1];  // literal length, offset, match length codes
+    uint32_t pad[3];
+} cz_encode_counters;
+
+// Workspace layout for one frame: the context, the counters, the hash table (16-bit entries
+// when the frame holds at most 65536 bytes), the chain, the literals of one block, its
+// sequences and their three code arrays. The fast region, where the caller has one, holds
+// the counters and, if it has room, the hash table (cz_encode_fast_size).
 typedef struct cz_encode_layout {
-    uint64_t head, chain, lits, seqs, codes, total;
+    uint64_t counters, head, chain, lits, seqs, codes, total;
+    uint64_t head_bytes;
     uint32_t max_seqs;
     cz_lz_params prm;
 } cz_encode_layout;
@@ -73,8 +85,11 @@ CZ_HD inline cz_encode_layout cz_encode_plan(uint64_t src_size, int level) {
     const uint64_t block = src_size < CZ_BLOCK_SIZE_MAX ? src_size : CZ_BLOCK_SIZE_MAX;
     l.max_seqs = (uint32_t)(block / CZ_MIN_MATCH + 1);
     uint64_t at = cz_align16(sizeof(cz_encode_ctx));
+    l.counters = at;
+    at = cz_align16(at + sizeof(cz_encode_counters));
     l.head = at;
-    at = cz_align16(at + (4ull << l.prm.hash_log));
+    l.head_bytes = (src_size <= 65536 ? 2ull : 4ull) << l.prm.hash_log;
+    at = cz_align16(at + l.head_bytes);
     l.chain = at;
     if (l.prm.chain_log) at = cz_align16(at + (4ull << l.prm.chain_log));
     l.lits = at;
@@ -90,6 +105,12 @@ CZ_HD inline cz_encode_layout cz_encode_plan(uint64_t src_size, int level) {
 // Bytes of workspace cz_encode_frame needs for a content of at most src_size bytes.
 CZ_HD inline uint64_t cz_encode_workspace_size(uint64_t src_size, int level) {
     return cz_encode_plan(src_size, level).total;
+}
+
+// Bytes of a fast region that holds the counters and the hash table of a frame of at most
+// src_size bytes (a smaller region of at least sizeof(cz_encode_counters) holds the counters).
+CZ_HD inline uint64_t cz_encode_fast_size(uint64_t src_size, int level) {
+    return cz_align16(sizeof(cz_encode_counters)) + cz_encode_plan(src_size, level).head_bytes;
 }
 
 // Code of a literal length / match length: the largest code whose baseline is <= value.
@@ -189,59 +210,13 @@ CZ_HD inline int cz_choose_seq_table(uint8_t* dst, size_t capacity, size_t* writ
     return CZ_SEQ_FSE;
 }
 
-// Writes the sequences section of seqs[0..nseq) at dst. Returns its size, or 0 if it
-// does not fit. ctx->trial.seq receives the tables later blocks may repeat.
-CZ_HD inline size_t cz_write_sequences(uint8_t* dst, size_t capacity, const cz_seq* seqs, uint32_t nseq,
-                                       uint8_t* codes, cz_encode_ctx* ctx) {
-    size_t pos = 0;
-    if (capacity < 4) return 0;
-    if (nseq < 128) {
-        dst[pos++] = (uint8_t)nseq;
-    } else if (nseq < CZ_LONG_NB_SEQ) {
-        dst[pos++] = (uint8_t)((nseq >> 8) + 0x80);
-        dst[pos++] = (uint8_t)nseq;
-    } else {
-        dst[pos++] = 0xFF;
-        dst[pos++] = (uint8_t)(nseq - CZ_LONG_NB_SEQ);
-        dst[pos++] = (uint8_t)((nseq - CZ_LONG_NB_SEQ) >> 8);
-    }
-    if (nseq == 0) return pos;
-    uint8_t* llc = codes;
-    uint8_t* ofc = codes + nseq;
-    uint8_t* mlc = codes + 2 * (size_t)nseq;
-    for (unsigned k = 0; k < 3; k++) {
-        for (unsigned s = 0; s <= CZ_FSE_ENC_MAX_SYMBOL; s++) ctx->counts[k][s] = 0;
-    }
-    unsigned maxs[3] = {0, 0, 0};
-    for (uint32_t i = 0; i < nseq; i++) {
-        const unsigned l = cz_ll_code(seqs[i].lit_len);
-        const unsigned o = cz_highbit32(seqs[i].off_base);
-        const unsigned m = cz_ml_code(seqs[i].match_len);
-        llc[i] = (uint8_t)l;
-        ofc[i] = (uint8_t)o;
-        mlc[i] = (uint8_t)m;
-        ctx->counts[0][l]++;
-        ctx->counts[1][o]++;
-        ctx->counts[2][m]++;
-        if (l > maxs[0]) maxs[0] = l;
-        if (o > maxs[1]) maxs[1] = o;
-        if (m > maxs[2]) maxs[2] = m;
-    }
-    const size_t mode_at = pos++;
-    int modes[3];
-    const int16_t* predef[3] = {cz_ll_predefined_norm, cz_of_predefined_norm, cz_ml_predefined_norm};
-    const unsigned predef_max[3] = {CZ_LL_MAX_SYMBOL, CZ_OF_PREDEFINED_MAX_SYMBOL, CZ_ML_MAX_SYMBOL};
-    const unsigned predef_log[3] = {CZ_LL_PREDEFINED_LOG, CZ_OF_PREDEFINED_LOG, CZ_ML_PREDEFINED_LOG};
-    const unsigned max_log[3] = {CZ_LL_ACCURACY_MAX, CZ_OF_ACCURACY_MAX, CZ_ML_ACCURACY_MAX};
-    for (unsigned k = 0; k < 3; k++) {
-        size_t w = 0;
-        modes[k] = cz_choose_seq_table(dst + pos, capacity - pos, &w, ctx->counts[k], maxs[k], nseq, predef[k],
-                                       predef_max[k], predef_log[k], max_log[k], &ctx->committed.seq[k],
-                                       &ctx->trial.seq[k], &ctx->ct[k], ctx->norm);
-        if (modes[k] < 0) return 0;
-        pos += w;
-    }
-    dst[mode_at] = (uint8_t)((modes[0] << 6) | (modes[1] << 4) | (modes[2] << 2));
+// The sequences' bitstream (codes at `codes` as cz_write_sequences lays them out, tables in
+// ctx->ct and ctx->trial.seq). Returns its size, or 0 if it does not fit.
+CZ_HD inline size_t cz_write_seq_bitstream(uint8_t* dst, size_t capacity, const cz_seq* seqs, uint32_t nseq,
+                                           const uint8_t* codes, const cz_encode_ctx* ctx) {
+    const uint8_t* llc = codes;
+    const uint8_t* ofc = codes + nseq;
+    const uint8_t* mlc = codes + 2 * (size_t)nseq;
     const bool rle_ll = ctx->trial.seq[0].is_rle, rle_of = ctx->trial.seq[1].is_rle,
                rle_ml = ctx->trial.seq[2].is_rle;
     const cz_fse_ctable* tll = &ctx->ct[0];
@@ -252,48 +227,137 @@ CZ_HD inline size_t cz_write_sequences(uint8_t* dst, size_t capacity, const cz_s
     // the extra bits of LL, ML and OF, so the decoder reads OF, ML, LL extras and then
     // updates LL, ML, OF.
     cz_bit_writer w;
-    cz_bw_init(&w, dst + pos, capacity - pos);
+    cz_bw_init(&w, dst, capacity);
     uint32_t sll = 0, sof = 0, sml = 0;
     const uint32_t last = nseq - 1;
     if (!rle_ml) sml = cz_fse_init_state(tml, mlc[last]);
     if (!rle_of) sof = cz_fse_init_state(tof, ofc[last]);
     if (!rle_ll) sll = cz_fse_init_state(tll, llc[last]);
+    // Each step loads the next (earlier) sequence before coding the current one, so the
+    // loads overlap the dependent state updates.
+    cz_seq sq = seqs[last];
+    uint8_t l = llc[last], o = ofc[last], m = mlc[last];
     for (int64_t i = last; i >= 0; i--) {
-        const uint8_t l = llc[i], o = ofc[i], m = mlc[i];
+        const int64_t j = i > 0 ? i - 1 : 0;
+        const cz_seq nsq = seqs[j];
+        const uint8_t nl = llc[j], no = ofc[j], nm = mlc[j];
         if (i != (int64_t)last) {
             if (!rle_of) cz_fse_encode(&w, tof, &sof, o);
             if (!rle_ml) cz_fse_encode(&w, tml, &sml, m);
             if (!rle_ll) cz_fse_encode(&w, tll, &sll, l);
         }
-        cz_bw_add(&w, seqs[i].lit_len - cz_ll_baseline[l], cz_ll_extra_bits[l]);
-        cz_bw_add(&w, seqs[i].match_len - cz_ml_baseline[m], cz_ml_extra_bits[m]);
-        cz_bw_add(&w, seqs[i].off_base - (1u << o), o);
+        cz_bw_add(&w, sq.lit_len - cz_ll_baseline[l], cz_ll_extra_bits[l]);
+        cz_bw_add(&w, sq.match_len - cz_ml_baseline[m], cz_ml_extra_bits[m]);
+        cz_bw_add(&w, sq.off_base - (1u << o), o);
         if (w.overflow) return 0;
+        sq = nsq;
+        l = nl;
+        o = no;
+        m = nm;
     }
     if (!rle_ml) cz_fse_flush_state(&w, tml, sml);
     if (!rle_of) cz_fse_flush_state(&w, tof, sof);
     if (!rle_ll) cz_fse_flush_state(&w, tll, sll);
-    const size_t bs = cz_bw_close_stream(&w);
-    if (bs == 0) return 0;
-    return pos + bs;
+    return cz_bw_close_stream(&w);
+}
+
+// Writes the sequences section of seqs[0..nseq) at dst. Returns its size, or 0 if it
+// does not fit. ctx->trial.seq receives the tables later blocks may repeat. Every lane of
+// the team calls: the lanes compute the codes and count them (counts: 3 x 53 counters),
+// lane 0 chooses the tables and writes the bitstream.
+CZ_HD inline size_t cz_write_sequences(cz_team t, uint8_t* dst, size_t capacity, const cz_seq* seqs, uint32_t nseq,
+                                       uint8_t* codes, cz_encode_ctx* ctx, uint32_t (*counts)[CZ_FSE_ENC_MAX_SYMBOL + 1]) {
+    if (capacity < 4) return 0;
+    const size_t hsize = nseq < 128 ? 1 : nseq < CZ_LONG_NB_SEQ ? 2 : 3;
+    if (t.lane == 0) {
+        if (nseq < 128) {
+            dst[0] = (uint8_t)nseq;
+        } else if (nseq < CZ_LONG_NB_SEQ) {
+            dst[0] = (uint8_t)((nseq >> 8) + 0x80);
+            dst[1] = (uint8_t)nseq;
+        } else {
+            dst[0] = 0xFF;
+            dst[1] = (uint8_t)(nseq - CZ_LONG_NB_SEQ);
+            dst[2] = (uint8_t)((nseq - CZ_LONG_NB_SEQ) >> 8);
+        }
+    }
+    cz_team_sync(t);
+    if (nseq == 0) return hsize;
+    uint8_t* llc = codes;
+    uint8_t* ofc = codes + nseq;
+    uint8_t* mlc = codes + 2 * (size_t)nseq;
+    cz_team_zero32(t, &counts[0][0], 3 * (CZ_FSE_ENC_MAX_SYMBOL + 1));
+    for (uint32_t i = t.lane; i < nseq; i += t.width) {
+        const unsigned l = cz_ll_code(seqs[i].lit_len);
+        const unsigned o = cz_highbit32(seqs[i].off_base);
+        const unsigned m = cz_ml_code(seqs[i].match_len);
+        llc[i] = (uint8_t)l;
+        ofc[i] = (uint8_t)o;
+        mlc[i] = (uint8_t)m;
+        cz_team_count(t, &counts[0][l]);
+        cz_team_count(t, &counts[1][o]);
+        cz_team_count(t, &counts[2][m]);
+    }
+    cz_team_sync(t);
+    unsigned maxs[3];
+    for (unsigned k = 0; k < 3; k++) {
+        uint32_t mx = 0;
+        for (unsigned s = t.lane; s <= CZ_FSE_ENC_MAX_SYMBOL; s += t.width) {
+            if (counts[k][s]) mx = s;
+        }
+        maxs[k] = cz_team_max32(t, mx);
+    }
+    uint64_t size = 0;
+    if (t.lane == 0) {
+        size_t pos = hsize;
+        const size_t mode_at = pos++;
+        int modes[3];
+        const int16_t* predef[3] = {cz_ll_predefined_norm, cz_of_predefined_norm, cz_ml_predefined_norm};
+        const unsigned predef_max[3] = {CZ_LL_MAX_SYMBOL, CZ_OF_PREDEFINED_MAX_SYMBOL, CZ_ML_MAX_SYMBOL};
+        const unsigned predef_log[3] = {CZ_LL_PREDEFINED_LOG, CZ_OF_PREDEFINED_LOG, CZ_ML_PREDEFINED_LOG};
+        const unsigned max_log[3] = {CZ_LL_ACCURACY_MAX, CZ_OF_ACCURACY_MAX, CZ_ML_ACCURACY_MAX};
+        bool ok = true;
+        for (unsigned k = 0; k < 3 && ok; k++) {
+            size_t w = 0;
+            modes[k] = cz_choose_seq_table(dst + pos, capacity - pos, &w, counts[k], maxs[k], nseq, predef[k],
+                                           predef_max[k], predef_log[k], max_log[k], &ctx->committed.seq[k],
+                                           &ctx->trial.seq[k], &ctx->ct[k], ctx->norm);
+            if (modes[k] < 0) ok = false;
+            pos += w;
+        }
+        if (ok) {
+            dst[mode_at] = (uint8_t)((modes[0] << 6) | (modes[1] << 4) | (modes[2] << 2));
+            const size_t bs = cz_write_seq_bitstream(dst + pos, capacity - pos, seqs, nseq, codes, ctx);
+            size = bs ? pos + bs : 0;
+        }
+    }
+    return (size_t)cz_team_shfl64(t, size, 0);
 }
 
 // Compresses src[block_start .. block_end) into a compressed block body at dst. Returns
 // its size, or 0 if it does not fit in capacity. On success ctx->trial holds the state
-// the next block inherits.
-CZ_HD inline size_t cz_compress_block(cz_encode_ctx* ctx, cz_lz_state* lz, const cz_encode_layout* l,
-                                      uint8_t* ws, uint32_t block_start, uint32_t block_end, uint8_t* dst,
-                                      size_t capacity) {
-    ctx->trial = ctx->committed;
+// the next block inherits. Every lane of the team calls with the same arguments.
+CZ_HD inline size_t cz_compress_block(cz_team t, cz_encode_ctx* ctx, cz_lz_state* lz, const cz_encode_layout* l,
+                                      uint8_t* ws, cz_encode_counters* counters, uint32_t block_start,
+                                      uint32_t block_end, uint8_t* dst, size_t capacity) {
+    if (t.lane == 0) ctx->trial = ctx->committed;
+    cz_team_sync(t);
     uint8_t* lits = ws + l->lits;
     cz_seq* seqs = (cz_seq*)(ws + l->seqs);
     uint8_t* codes = ws + l->codes;
     uint32_t nlits = 0;
-    const uint32_t nseq =
-        cz_lz_parse_block(lz, block_start, block_end, ctx->trial.rep, seqs, l->max_seqs, lits, &nlits);
-    const size_t lsize = cz_write_literals(dst, capacity, lits, nlits, &ctx->committed.huf, &ctx->trial.huf, &ctx->huf);
+    uint32_t rep[3] = {ctx->committed.rep[0], ctx->committed.rep[1], ctx->committed.rep[2]};
+    const uint32_t nseq = cz_lz_parse_block(t, lz, block_start, block_end, rep, seqs, l->max_seqs, lits, &nlits);
+    if (t.lane == 0) {
+        ctx->trial.rep[0] = rep[0];
+        ctx->trial.rep[1] = rep[1];
+        ctx->trial.rep[2] = rep[2];
+    }
+    cz_team_sync(t);
+    const size_t lsize = cz_write_literals(t, dst, capacity, lits, nlits, &ctx->committed.huf, &ctx->trial.huf,
+                                           &ctx->huf, counters->lits);
     if (lsize == 0) return 0;
-    const size_t ssize = cz_write_sequences(dst + lsize, capacity - lsize, seqs, nseq, codes, ctx);
+    const size_t ssize = cz_write_sequences(t, dst + lsize, capacity - lsize, seqs, nseq, codes, ctx, counters->seqs);
     if (ssize == 0) return 0;
     return lsize + ssize;
 }
@@ -305,11 +369,52 @@ CZ_HD CZ_FORCEINLINE void cz_put_block_header(uint8_t* p, unsigned last, unsigne
     p[2] = (uint8_t)(v >> 16);
 }
 
+// Whether src[from .. to) (to - from >= 2) holds one byte value only.
+CZ_HD inline bool cz_team_all_same(cz_team t, const uint8_t* src, uint32_t from, uint32_t to) {
+    const uint8_t b = src[from];
+    if (t.width == 1) {
+        for (uint32_t i = from + 1; i < to; i++) {
+            if (src[i] != b) return false;
+        }
+        return true;
+    }
+    for (uint32_t i0 = from + 1; i0 < to; i0 += t.width) {
+        const uint32_t i = i0 + t.lane;
+        if (cz_team_ballot(t, i < to && src[i] != b)) return false;
+    }
+    return true;
+}
+
+// XXH64 of p[0 .. len) by a team: lanes 0..3 run the four accumulators.
+CZ_HD inline uint64_t cz_team_xxh64(cz_team t, const uint8_t* p, uint64_t len, uint64_t seed) {
+    if (t.width == 1 || len < 32) return cz_xxh64(p, len, seed);
+    const uint64_t stripes = len / 32;
+    uint64_t v = 0;
+    if (t.lane < 4) {
+        v = cz_xxh64_lane_init(seed, t.lane);
+        const uint8_t* q = p + 8 * t.lane;
+        uint64_t s = 0;
+        for (; s + 4 <= stripes; s += 4) {
+            const uint64_t a = cz_lz_read64(q + 32 * s), b = cz_lz_read64(q + 32 * s + 32);
+            const uint64_t c = cz_lz_read64(q + 32 * s + 64), d = cz_lz_read64(q + 32 * s + 96);
+            v = cz_xxh64_round(cz_xxh64_round(cz_xxh64_round(cz_xxh64_round(v, a), b), c), d);
+        }
+        for (; s < stripes; s++) v = cz_xxh64_round(v, cz_lz_read64(q + 32 * s));
+    }
+    const uint64_t v1 = cz_team_shfl64(t, v, 0), v2 = cz_team_shfl64(t, v, 1);
+    const uint64_t v3 = cz_team_shfl64(t, v, 2), v4 = cz_team_shfl64(t, v, 3);
+    const uint64_t h = cz_xxh64_converge(v1, v2, v3, v4) + len;
+    return cz_xxh64_finish(h, p + 32 * stripes, len);
+}
+
 // Encodes content[0..src_size) as one zstd frame at dst[0..capacity) with `level` and
 // `flags` (CZ_ENCODE_CHECKSUM), where content = base + prefix_size and base[0..prefix_size)
 // is a raw-content dictionary that matches may reference (prefix_size 0: no dictionary).
 // ws is a workspace of ws_size bytes, 16-byte aligned, of at least
-// cz_encode_workspace_size(prefix_size + src_size, level).
+// cz_encode_workspace_size(prefix_size + src_size, level). fast (16-byte aligned, may be
+// null) is a region of fast_size bytes the team may use instead of parts of the workspace
+// (cz_encode_fast_size); the output does not depend on it. Every lane of team t calls with the
+// same arguments and gets the same status and size.
 //
 // Without a dictionary the frame is single-segment (window = content size); with one, it
 // declares a window covering dictionary and content. The content size is always written.
@@ -317,9 +422,10 @@ CZ_HD CZ_FORCEINLINE void cz_put_block_header(uint8_t* p, unsigned last, unsigne
 // CZ_STATUS_OUTPUT_TOO_SMALL (capacity below what this input needs; cz_compress_bound
 // always suffices); CZ_STATUS_WORKSPACE_TOO_SMALL; CZ_STATUS_INVALID_ARGUMENT (dictionary
 // and content of 4 GiB or more together, or a null pointer with a non-zero size).
-CZ_HD inline uint32_t cz_encode_frame_prefixed(const uint8_t* base, uint64_t prefix_size, uint64_t src_size,
-                                               uint8_t* dst, uint64_t capacity, int level, uint32_t flags,
-                                               uint8_t* ws, uint64_t ws_size, uint64_t* out_size) {
+CZ_HD inline uint32_t cz_encode_frame_prefixed(cz_team t, const uint8_t* base, uint64_t prefix_size,
+                                               uint64_t src_size, uint8_t* dst, uint64_t capacity, int level,
+                                               uint32_t flags, uint8_t* ws, uint64_t ws_size, uint8_t* fast,
+                                               uint64_t fast_size, uint64_t* out_size) {
     *out_size = 0;
     if (src_size >= 0xFFFFFFFFull || prefix_size >= 0xFFFFFFFFull - src_size) return CZ_STATUS_INVALID_ARGUMENT;
     if ((base == nullptr && (src_size || prefix_size)) || (dst == nullptr && capacity)) {
@@ -371,27 +477,38 @@ CZ_HD inline uint32_t cz_encode_frame_prefixed(const uint8_t* base, uint64_t pre
     const uint32_t fcs = fcs_flag == 1 ? n - 256 : n;
     for (unsigned i = 0; i < fcs_bytes; i++) header[h++] = (uint8_t)(fcs >> (8 * i));
     if (capacity < h) return CZ_STATUS_OUTPUT_TOO_SMALL;
-    memcpy(dst, header, h);
+    if (t.lane == 0) memcpy(dst, header, h);
     uint64_t pos = h;
 
+    // Where the counters and the hash table live.
+    const uint64_t counters_bytes = cz_align16(sizeof(cz_encode_counters));
+    cz_encode_counters* counters = (cz_encode_counters*)(ws + l.counters);
+    uint8_t* head = ws + l.head;
+    if (fast != nullptr && fast_size >= counters_bytes) {
+        counters = (cz_encode_counters*)fast;
+        if (fast_size >= counters_bytes + l.head_bytes) head = fast + counters_bytes;
+    }
     cz_encode_ctx* ctx = (cz_encode_ctx*)ws;
-    memset(ws + l.head, 0, 4ull << l.prm.hash_log);
-    if (l.prm.chain_log) memset(ws + l.chain, 0, 4ull << l.prm.chain_log);
+    // The chain needs no clearing: a link is only followed from a position indexed in this
+    // frame, whose link was written when it was indexed (position 0 doubles as "empty", and
+    // its link is never followed).
+    cz_team_zero32(t, (uint32_t*)head, l.head_bytes / 4);
     cz_lz_state lz;
     lz.src = base;
-    lz.head = (uint32_t*)(ws + l.head);
+    lz.head.h16 = l.head_bytes == (2ull << l.prm.hash_log) ? (uint16_t*)head : nullptr;
+    lz.head.h32 = lz.head.h16 ? nullptr : (uint32_t*)head;
     lz.chain = l.prm.chain_log ? (uint32_t*)(ws + l.chain) : nullptr;
     lz.prm = l.prm;
-    lz.next_insert = 0;
-    if (!l.prm.insert_all) {
-        // Index the dictionary (insert_all mode indexes it on the first search).
+    if (t.lane == 0) {
+        // Index the dictionary, one position after another.
         for (uint32_t i = 0; i < prefix && i + CZ_LZ_TAIL <= prefix + n; i++) cz_lz_insert(&lz, i);
+        ctx->committed.huf.valid = 0;
+        for (unsigned k = 0; k < 3; k++) ctx->committed.seq[k].valid = 0;
+        ctx->committed.rep[0] = CZ_REP_INIT_0;
+        ctx->committed.rep[1] = CZ_REP_INIT_1;
+        ctx->committed.rep[2] = CZ_REP_INIT_2;
     }
-    ctx->committed.huf.valid = 0;
-    for (unsigned k = 0; k < 3; k++) ctx->committed.seq[k].valid = 0;
-    ctx->committed.rep[0] = CZ_REP_INIT_0;
-    ctx->committed.rep[1] = CZ_REP_INIT_1;
-    ctx->committed.rep[2] = CZ_REP_INIT_2;
+    cz_team_sync(t);
 
     uint32_t bstart = 0;
     do {
@@ -401,29 +518,33 @@ CZ_HD inline uint32_t cz_encode_frame_prefixed(const uint8_t* base, uint64_t pre
         if (capacity - pos < CZ_BLOCK_HEADER_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
         uint8_t* bh = dst + pos;
         const uint64_t room = capacity - pos - CZ_BLOCK_HEADER_SIZE;
-        bool all_same = len > 1;
-        for (uint32_t i = bstart + 1; i < bend && all_same; i++) all_same = src[i] == src[bstart];
+        const bool all_same = len > 1 && cz_team_all_same(t, src, bstart, bend);
         if (all_same) {
             if (room < 1) return CZ_STATUS_OUTPUT_TOO_SMALL;
-            cz_put_block_header(bh, last, CZ_BLOCK_RLE, len);
-            bh[3] = src[bstart];
+            if (t.lane == 0) {
+                cz_put_block_header(bh, last, CZ_BLOCK_RLE, len);
+                bh[3] = src[bstart];
+            }
             pos += CZ_BLOCK_HEADER_SIZE + 1;
         } else {
             size_t csize = 0;
             if (len >= CZ_ENC_MIN_BLOCK) {
                 // Compressed only if strictly smaller than the raw block.
                 const uint64_t cap = room < (uint64_t)len - 1 ? room : (uint64_t)len - 1;
-                csize = cz_compress_block(ctx, &lz, &l, ws, prefix + bstart, prefix + bend,
+                csize = cz_compress_block(t, ctx, &lz, &l, ws, counters, prefix + bstart, prefix + bend,
                                           bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap);
             }
             if (csize) {
-                cz_put_block_header(bh, last, CZ_BLOCK_COMPRESSED, (uint32_t)csize);
-                ctx->committed = ctx->trial;
+                if (t.lane == 0) {
+                    cz_put_block_header(bh, last, CZ_BLOCK_COMPRESSED, (uint32_t)csize);
+                    ctx->committed = ctx->trial;
+                }
+                cz_team_sync(t);
                 pos += CZ_BLOCK_HEADER_SIZE + csize;
             } else {
                 if (room < len) return CZ_STATUS_OUTPUT_TOO_SMALL;
-                cz_put_block_header(bh, last, CZ_BLOCK_RAW, len);
-                if (len) memcpy(bh + CZ_BLOCK_HEADER_SIZE, src + bstart, len);
+                if (t.lane == 0) cz_put_block_header(bh, last, CZ_BLOCK_RAW, len);
+                cz_team_copy(t, bh + CZ_BLOCK_HEADER_SIZE, src + bstart, len);
                 pos += CZ_BLOCK_HEADER_SIZE + len;
             }
         }
@@ -432,20 +553,24 @@ CZ_HD inline uint32_t cz_encode_frame_prefixed(const uint8_t* base, uint64_t pre
 
     if (checksum) {
         if (capacity - pos < CZ_CHECKSUM_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
-        const uint32_t x = (uint32_t)cz_xxh64(src, n, 0);
-        for (unsigned i = 0; i < 4; i++) dst[pos + i] = (uint8_t)(x >> (8 * i));
+        const uint32_t x = (uint32_t)cz_team_xxh64(t, src, n, 0);
+        if (t.lane == 0) {
+            for (unsigned i = 0; i < 4; i++) dst[pos + i] = (uint8_t)(x >> (8 * i));
+        }
         pos += CZ_CHECKSUM_SIZE;
     }
+    cz_team_sync(t);
     *out_size = pos;
     return CZ_STATUS_OK;
 }
 
 // cz_encode_frame_prefixed without a dictionary: src[0..src_size) as one single-segment
 // frame, workspace of cz_encode_workspace_size(src_size, level) bytes.
-CZ_HD inline uint32_t cz_encode_frame(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t capacity,
-                                      int level, uint32_t flags, uint8_t* ws, uint64_t ws_size,
-                                      uint64_t* out_size) {
-    return cz_encode_frame_prefixed(src, 0, src_size, dst, capacity, level, flags, ws, ws_size, out_size);
+CZ_HD inline uint32_t cz_encode_frame(cz_team t, const uint8_t* src, uint64_t src_size, uint8_t* dst,
+                                      uint64_t capacity, int level, uint32_t flags, uint8_t* ws, uint64_t ws_size,
+                                      uint8_t* fast, uint64_t fast_size, uint64_t* out_size) {
+    return cz_encode_frame_prefixed(t, src, 0, src_size, dst, capacity, level, flags, ws, ws_size, fast, fast_size,
+                                    out_size);
 }
 
 #endif  // CUZSTD_FRAME_ENCODE_CUH

@@ -9,6 +9,7 @@
 #include "format.cuh"
 #include "bit_writer.cuh"
 #include "fse_encode.cuh"
+#include "decode_team.cuh"
 
 #define CZ_HUF_ENC_MAX_BITS 11
 // Fewer literals than this are stored raw or RLE: a tree description costs more than it saves.
@@ -32,6 +33,8 @@ typedef struct cz_huf_scratch {
     int16_t norm[16];
     uint8_t weights[256];
     cz_fse_ctable fse;
+    cz_huf_ctable fresh;  // the table built for the current literals
+    uint64_t plan[4];     // lane 0's choices, for the other lanes (cz_write_literals)
 } cz_huf_scratch;
 
 // Code lengths from counts[0..255] with at least two non-zero counts: a Huffman tree of
@@ -193,56 +196,28 @@ CZ_HD inline size_t cz_huf_write_stream(uint8_t* dst, size_t capacity, const uin
     return cz_bw_close_stream(&w);
 }
 
-// Codes src[0..n) as 1 stream or as 4 streams with their jump table. Returns the size, or
-// 0 if it did not fit.
-CZ_HD inline size_t cz_huf_write_streams(uint8_t* dst, size_t capacity, const uint8_t* src, size_t n,
-                                         const cz_huf_ctable* t, bool four) {
-    if (!four) return cz_huf_write_stream(dst, capacity, src, n, t);
-    if (capacity < CZ_HUF_JUMP_TABLE_SIZE) return 0;
-    const size_t seg = (n + 3) / 4;
-    size_t pos = CZ_HUF_JUMP_TABLE_SIZE;
-    for (unsigned k = 0; k < 4; k++) {
-        const size_t from = seg * k;
-        const size_t len = k < 3 ? seg : n - 3 * seg;
-        const size_t sz = cz_huf_write_stream(dst + pos, capacity - pos, src + from, len, t);
-        if (sz == 0) return 0;
-        if (k < 3) {
-            if (sz > 0xFFFF) return 0;
-            dst[2 * k] = (uint8_t)sz;
-            dst[2 * k + 1] = (uint8_t)(sz >> 8);
-        }
-        pos += sz;
-    }
-    return pos;
-}
-
-// Writes a raw literals section. Returns its size or 0 if it does not fit.
-CZ_HD inline size_t cz_write_raw_literals(uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
+// Writes a raw (or, with type CZ_LITERALS_RLE, RLE) literals section. Returns its size or 0
+// if it does not fit. Every lane of the team calls; lane 0 writes the header, all copy.
+CZ_HD inline size_t cz_write_raw_literals(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
                                           unsigned type) {
-    size_t h;
-    if (n <= 31) {
-        h = 1;
-        if (capacity < h) return 0;
-        dst[0] = (uint8_t)(type | (n << 3));
-    } else if (n <= 4095) {
-        h = 2;
-        if (capacity < h) return 0;
-        dst[0] = (uint8_t)(type | (1u << 2) | ((n & 15) << 4));
-        dst[1] = (uint8_t)(n >> 4);
-    } else {
-        h = 3;
-        if (capacity < h) return 0;
-        dst[0] = (uint8_t)(type | (3u << 2) | ((n & 15) << 4));
-        dst[1] = (uint8_t)(n >> 4);
-        dst[2] = (uint8_t)(n >> 12);
-    }
+    const size_t h = n <= 31 ? 1 : n <= 4095 ? 2 : 3;
     const size_t body = type == CZ_LITERALS_RLE ? 1 : n;
-    if (capacity - h < body) return 0;
-    if (type == CZ_LITERALS_RLE) {
-        dst[h] = lits[0];
-    } else {
-        memcpy(dst + h, lits, n);
+    if (capacity < h + body) return 0;
+    if (t.lane == 0) {
+        if (h == 1) {
+            dst[0] = (uint8_t)(type | (n << 3));
+        } else if (h == 2) {
+            dst[0] = (uint8_t)(type | (1u << 2) | ((n & 15) << 4));
+            dst[1] = (uint8_t)(n >> 4);
+        } else {
+            dst[0] = (uint8_t)(type | (3u << 2) | ((n & 15) << 4));
+            dst[1] = (uint8_t)(n >> 4);
+            dst[2] = (uint8_t)(n >> 12);
+        }
+        if (type == CZ_LITERALS_RLE) dst[h] = lits[0];
     }
+    if (type != CZ_LITERALS_RLE) cz_team_copy(t, dst + h, lits, n);
+    cz_team_sync(t);
     return h + body;
 }
 
@@ -250,52 +225,99 @@ CZ_HD inline size_t cz_write_raw_literals(uint8_t* dst, size_t capacity, const u
 // Huffman-coded (with a new table, or treeless with `prev` when that is cheaper) when it
 // is smaller than raw, raw otherwise. `next` receives the table later blocks may repeat
 // (prev's, unless a new table was written). Returns the size, or 0 if it does not fit.
-CZ_HD inline size_t cz_write_literals(uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
-                                      const cz_huf_ctable* prev, cz_huf_ctable* next, cz_huf_scratch* sc) {
-    if (next != prev) *next = *prev;
-    if (n == 0) return cz_write_raw_literals(dst, capacity, lits, 0, CZ_LITERALS_RAW);
-    uint32_t* counts = sc->counts;
-    for (unsigned s = 0; s < 256; s++) counts[s] = 0;
-    for (size_t i = 0; i < n; i++) counts[lits[i]]++;
-    unsigned distinct = 0;
-    for (unsigned s = 0; s < 256; s++) distinct += counts[s] != 0;
-    if (distinct == 1 && n > 1) return cz_write_raw_literals(dst, capacity, lits, n, CZ_LITERALS_RLE);
+//
+// Every lane of the team calls with the same arguments: the lanes count the literals
+// (counts: 256 counters, in fast memory on the GPU) and the bits of each stream; lane 0 builds
+// the table and its description; the 4 streams are written by lanes 0..3 at once, each at its
+// final place (stream sizes are known from the code lengths before any is written).
+CZ_HD inline size_t cz_write_literals(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
+                                      const cz_huf_ctable* prev, cz_huf_ctable* next, cz_huf_scratch* sc,
+                                      uint32_t* counts) {
+    if (t.lane == 0 && next != prev) *next = *prev;
+    cz_team_sync(t);
+    if (n == 0) return cz_write_raw_literals(t, dst, capacity, lits, 0, CZ_LITERALS_RAW);
+    cz_team_zero32(t, counts, 256);
+    for (size_t i = t.lane; i < n; i += t.width) cz_team_count(t, counts + lits[i]);
+    cz_team_sync(t);
+    uint32_t d = 0;
+    for (unsigned s = t.lane; s < 256; s += t.width) d += counts[s] != 0;
+    const unsigned distinct = cz_team_sum32(t, d);
+    if (distinct == 1 && n > 1) return cz_write_raw_literals(t, dst, capacity, lits, n, CZ_LITERALS_RLE);
     const size_t raw_size = n + (n <= 31 ? 1 : n <= 4095 ? 2 : 3);
-    if (distinct >= 2 && n >= CZ_HUF_MIN_LITERALS && n < (1u << 18)) {
+    if (distinct >= 2 && n >= CZ_HUF_MIN_LITERALS && n < (1u << 18) && capacity > 5) {
         const bool four = n >= CZ_HUF_4_STREAMS_FROM;
         const size_t header = !four ? 3 : n < 1024 ? 3 : n < 16384 ? 4 : 5;
-        // The sizes a new table and the previous one would give, in bytes (estimates).
-        cz_huf_ctable fresh;
-        cz_huf_build(&fresh, counts, sc);
-        const uint64_t fresh_bits = cz_huf_cost_bits(&fresh, counts);
-        uint8_t* body = dst + 5;  // widest header; moved down once the size is known
-        if (capacity <= 5) return cz_write_raw_literals(dst, capacity, lits, n, CZ_LITERALS_RAW);
+        uint8_t* body = dst + 5;  // widest header; the description moves down once the size is known
         const size_t body_cap = capacity - 5;
-        const size_t desc = cz_huf_write_description(body, body_cap, &fresh, sc);
-        const uint64_t prev_bits = prev->valid ? cz_huf_cost_bits(prev, counts) : ~0ull;
-        const bool treeless = prev_bits != ~0ull && (prev_bits + 7) / 8 <= (fresh_bits + 7) / 8 + desc;
-        size_t total = 0;
-        if (treeless) {
-            const size_t sz = cz_huf_write_streams(body, body_cap, lits, n, prev, four);
-            if (sz) total = sz;
-        } else if (desc) {
-            const size_t sz = cz_huf_write_streams(body + desc, body_cap - desc, lits, n, &fresh, four);
-            if (sz) total = desc + sz;
+        if (t.lane == 0) {
+            // The sizes a new table and the previous one would give, in bytes (estimates).
+            cz_huf_build(&sc->fresh, counts, sc);
+            const uint64_t fresh_bits = cz_huf_cost_bits(&sc->fresh, counts);
+            const size_t desc = cz_huf_write_description(body, body_cap, &sc->fresh, sc);
+            const uint64_t prev_bits = prev->valid ? cz_huf_cost_bits(prev, counts) : ~0ull;
+            const bool treeless = prev_bits != ~0ull && (prev_bits + 7) / 8 <= (fresh_bits + 7) / 8 + desc;
+            sc->plan[0] = treeless;
+            sc->plan[1] = desc;
         }
-        if (total && total + header < raw_size && total < (1u << 18) && (four || total < 1024)) {
-            const unsigned type = treeless ? CZ_LITERALS_TREELESS : CZ_LITERALS_COMPRESSED;
-            const size_t h = !four ? 3 : (n < 1024 && total < 1024) ? 3 : (n < 16384 && total < 16384) ? 4 : 5;
-            const unsigned sf = !four ? 0u : h == 3 ? 1u : h == 4 ? 2u : 3u;
-            const unsigned size_bits = h == 3 ? 10 : h == 4 ? 14 : 18;
-            const uint64_t v = (uint64_t)type | ((uint64_t)sf << 2) | ((uint64_t)n << 4) |
-                               ((uint64_t)total << (4 + size_bits));
-            for (size_t i = 0; i < h; i++) dst[i] = (uint8_t)(v >> (8 * i));
-            cz_copy_forward(dst + h, body, total);
-            if (!treeless) *next = fresh;
-            return h + total;
+        cz_team_sync(t);
+        const bool treeless = sc->plan[0] != 0;
+        const size_t desc = treeless ? 0 : (size_t)sc->plan[1];
+        if (treeless || desc) {
+            const cz_huf_ctable* table = treeless ? prev : &sc->fresh;
+            // Bits of each stream, then the streams' sizes (with the end mark).
+            const size_t seg = four ? (n + 3) / 4 : n;
+            uint32_t b[4] = {0, 0, 0, 0};
+            for (size_t i = t.lane; i < n; i += t.width) {
+                const unsigned k = (unsigned)(i >= seg) + (unsigned)(i >= 2 * seg) + (unsigned)(i >= 3 * seg);
+                const uint32_t l = table->len[lits[i]];
+                b[0] += k == 0 ? l : 0;
+                b[1] += k == 1 ? l : 0;
+                b[2] += k == 2 ? l : 0;
+                b[3] += k == 3 ? l : 0;
+            }
+            size_t sizes[4];
+            size_t streams = four ? CZ_HUF_JUMP_TABLE_SIZE : 0;
+            bool ok = true;
+            for (unsigned k = 0; k < 4; k++) {
+                sizes[k] = (cz_team_sum32(t, b[k]) + 8) / 8;
+                if (k < 3 && sizes[k] > 0xFFFF) ok = false;
+                if (four || k == 0) streams += sizes[k];
+            }
+            const size_t total = desc + streams;
+            if (ok && total <= body_cap && total + header < raw_size && total < (1u << 18) && (four || total < 1024)) {
+                const unsigned type = treeless ? CZ_LITERALS_TREELESS : CZ_LITERALS_COMPRESSED;
+                const size_t h = !four ? 3 : (n < 1024 && total < 1024) ? 3 : (n < 16384 && total < 16384) ? 4 : 5;
+                uint8_t* at = dst + h + desc;
+                if (t.lane == 0) {
+                    const unsigned sf = !four ? 0u : h == 3 ? 1u : h == 4 ? 2u : 3u;
+                    const unsigned size_bits = h == 3 ? 10 : h == 4 ? 14 : 18;
+                    const uint64_t v = (uint64_t)type | ((uint64_t)sf << 2) | ((uint64_t)n << 4) |
+                                       ((uint64_t)total << (4 + size_bits));
+                    cz_copy_forward(dst + h, body, desc);
+                    for (size_t i = 0; i < h; i++) dst[i] = (uint8_t)(v >> (8 * i));
+                    if (four) {
+                        for (unsigned k = 0; k < 3; k++) {
+                            at[2 * k] = (uint8_t)sizes[k];
+                            at[2 * k + 1] = (uint8_t)(sizes[k] >> 8);
+                        }
+                    }
+                    if (!treeless) *next = sc->fresh;
+                }
+                cz_team_sync(t);
+                if (four) at += CZ_HUF_JUMP_TABLE_SIZE;
+                const unsigned nstreams = four ? 4 : 1;
+                for (unsigned k = t.lane; k < nstreams; k += t.width) {
+                    size_t from = 0;
+                    for (unsigned j = 0; j < k; j++) from += sizes[j];
+                    const size_t len = !four ? n : k < 3 ? seg : n - 3 * seg;
+                    cz_huf_write_stream(at + from, sizes[k], lits + seg * k, len, table);
+                }
+                cz_team_sync(t);
+                return h + total;
+            }
         }
     }
-    return cz_write_raw_literals(dst, capacity, lits, n, CZ_LITERALS_RAW);
+    return cz_write_raw_literals(t, dst, capacity, lits, n, CZ_LITERALS_RAW);
 }
 
 #endif  // CUZSTD_HUF_ENCODE_CUH

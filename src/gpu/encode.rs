@@ -1,9 +1,10 @@
-//! GPU compression: the `cz_encode_batch` kernel (`cuda/frame_encode.cu`), one zstd frame
+//! GPU compression: the `cz_encode_batch_warp` kernel (`cuda/frame_encode.cu`), one zstd frame
 //! per item, byte-identical to the reference build's output (`crate::encode`).
 //!
 //! [`Gpu::compress_batch_device`] works on device-resident data; [`BatchCompressor`] is
 //! the host-to-host convenience that stages inputs, launches and gathers the frames.
 
+use cudarc::driver::sys::CUfunction_attribute;
 use cudarc::driver::{CudaStream, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 
 use super::{Gpu, Module};
@@ -20,6 +21,17 @@ pub fn workspace_slot_size(max_src_size: u64, level: i32) -> u64 {
     crate::gpu::reference_encode::workspace_size(max_src_size, level).next_multiple_of(ALIGN as u64)
 }
 
+/// Warps per block of `cz_encode_batch_warp` (`CZ_ENCODE_WARPS` in cuda/frame_encode.cu).
+const ENCODE_WARPS: u64 = 4;
+
+/// Shared memory bytes per warp: the encoder's counters (cz_encode_counters). The kernel could
+/// also keep the hash table there (cz_encode_fast_size); measured on an H100 (2026-11-23,
+/// silesia/xml, 64 KiB chunks) that ran slower (level 1: 5.4 against 10.1 GB/s), because the
+/// table's 16 KiB per warp cut the resident warps per SM from 32 to about 12.
+fn fast_stride() -> u32 {
+    crate::gpu::reference_encode::counters_size().next_multiple_of(16) as u32
+}
+
 impl Gpu {
     /// Compresses each item's `src .. src + src_size` into one frame at `dst .. dst +
     /// dst_capacity`, asynchronously on `stream`; `results[i]` receives the status and the
@@ -27,7 +39,7 @@ impl Gpu {
     /// which `crate::encode::compress_bound(src_size)` never is). `max_src_size` must be at
     /// least every item's src_size; `workspace` holds one or more slots of
     /// [`workspace_slot_size`]`(max_src_size, level)` bytes, and at most that many items are
-    /// encoded concurrently.
+    /// encoded concurrently, one warp each (`cz_encode_batch_warp`).
     ///
     /// # Safety
     /// Until the stream has run this launch: every source range must be readable device
@@ -60,24 +72,36 @@ impl Gpu {
                 workspace.len()
             )));
         }
-        // Thread t uses slot t: never launch more threads than slots (or items).
-        let threads = slots.min(n as u64);
-        let block = threads.min(32);
-        let grid = u32::try_from(threads / block)
+        // Warp g uses slot g; warps past min(slots, n) return at once.
+        let warps = slots.min(n as u64);
+        let grid = u32::try_from(warps.div_ceil(ENCODE_WARPS))
             .map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
-        let f = self.function(Module::FrameEncode, "cz_encode_batch")?;
-        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (block as u32, 1, 1), shared_mem_bytes: 0 };
+        let fast_stride = fast_stride();
+        let f = self.function(Module::FrameEncode, "cz_encode_batch_warp")?;
+        let shared = (ENCODE_WARPS as u32) * fast_stride;
+        if shared > 48 << 10 {
+            f.set_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shared as i32)
+                .ctx("raising the encoder's shared memory limit")?;
+        }
+        let cfg = LaunchConfig {
+            grid_dim: (grid, 1, 1),
+            block_dim: (32 * ENCODE_WARPS as u32, 1, 1),
+            shared_mem_bytes: shared,
+        };
         let level = options.level;
         let flags = options.flags();
         let mut b = stream.launch_builder(&f);
-        b.arg(items).arg(&n32).arg(&level).arg(&flags).arg(workspace).arg(&stride).arg(results);
+        b.arg(items).arg(&n32).arg(&level).arg(&flags).arg(workspace).arg(&stride).arg(&slots).arg(&fast_stride);
+        b.arg(results);
         // SAFETY: the kernel reads the n descriptors of `items` and the source ranges they
         // name (readable by this function's contract), writes each destination only inside
         // its capacity (disjoint from everything else by contract), results[0..n)
-        // (results.len() >= n), and slot t of `stride` bytes for each of the grid * block <=
-        // slots threads, inside `workspace`. stride >= cz_encode_workspace_size of every item,
-        // since every src_size <= max_src_size and the size grows with src_size.
-        unsafe { b.launch(cfg) }.ctx("launching cz_encode_batch")?;
+        // (results.len() >= n), and slot g of `stride` bytes for each warp g < min(slots,
+        // grid * ENCODE_WARPS), inside `workspace`, and its block's `shared` bytes of shared
+        // memory (ENCODE_WARPS regions of fast_stride bytes). stride >=
+        // cz_encode_workspace_size of every item, since every src_size <= max_src_size and the
+        // size grows with src_size.
+        unsafe { b.launch(cfg) }.ctx("launching cz_encode_batch_warp")?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use crate::abi::{cz_batch_item, cz_item_result};
 extern "C" {
     fn cz_ref_compress_bound(src_size: u64) -> u64;
     fn cz_ref_encode_workspace_size(max_src_size: u64, level: i32) -> u64;
+    fn cz_ref_encode_counters_size() -> u64;
     fn cz_ref_encode_batch(
         items: *const cz_batch_item,
         n: u32,
@@ -39,6 +40,13 @@ pub fn compress_bound(src_size: u64) -> u64 {
 pub fn workspace_size(max_src_size: u64, level: i32) -> u64 {
     // SAFETY: pure arithmetic.
     unsafe { cz_ref_encode_workspace_size(max_src_size, level) }
+}
+
+/// Bytes of the encoder's counters (`cz_encode_counters`), the shared memory one warp of the
+/// GPU kernel takes.
+pub fn counters_size() -> u64 {
+    // SAFETY: pure arithmetic.
+    unsafe { cz_ref_encode_counters_size() }
 }
 
 /// Encodes `srcs[i]` into `dsts[i]` (one frame each) with the reference build; one result
