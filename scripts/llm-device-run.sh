@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU LLM engine's device runs (tests and the docs/ZIPPER.md tables), from the folder that
 # scripts/llm-bundle.sh fills (default llmb/, git-ignored; carried to the GPU machine as is).
-#   llmb/go.sh part1   gpu_llm and gpu_zipper tests, synthetic 7B/70B rows; saves the first half
+#   llmb/go.sh part1 [zipper]  gpu_llm and gpu_zipper tests, synthetic 7B/70B rows (with
+#                      `zipper`: only the zipper-weight rows); saves the first half
 #                      of the model to /tmp/keep (the 98 MB GGUF does not fit one carry)
 #   llmb/go.sh part2   joins it with the second half (mdlB/, carried in this call, which must
 #                      follow part1 on the same warm machine), runs gpu_smollm2 and the SmolLM2
@@ -38,18 +39,18 @@ part1)
     timeout 240 "$x/bin/$t" > "$OUT/$t.log" 2>&1; echo "$t rc $?"; grep -E "^test |test result|panicked" "$OUT/$t.log" | head -30
   done
   P=(--synthetic-blocks 2 --pool "$x/models/smollm2-8m.f16")
-  run s7-f16 --synthetic llama-7b --weights f16 --max-tokens 16 "${P[@]}"
-  run s7-int8 --synthetic llama-7b --weights int8 --max-tokens 16 "${P[@]}"
+  [ "${2:-}" = zipper ] || run s7-f16 --synthetic llama-7b --weights f16 --max-tokens 16 "${P[@]}"
+  [ "${2:-}" = zipper ] || run s7-int8 --synthetic llama-7b --weights int8 --max-tokens 16 "${P[@]}"
   run s7-zip --synthetic llama-7b --weights zipper --max-tokens 16 "${P[@]}"
   run s7-zip-stream --synthetic llama-7b --weights zipper --stream --max-tokens 16 "${P[@]}"
   run s7-zip-all --synthetic llama-7b --weights zipper --stream-all --max-tokens 8 "${P[@]}"
-  run s7-f16-stream --synthetic llama-7b --weights f16 --stream --max-tokens 8 "${P[@]}"
+  [ "${2:-}" = zipper ] || run s7-f16-stream --synthetic llama-7b --weights f16 --stream --max-tokens 8 "${P[@]}"
   run s70-zip-all-16g --synthetic llama-70b --weights zipper --stream-all --vram-budget 16GiB --max-tokens 4 "${P[@]}"
-  run s70-f16-stream-16g --synthetic llama-70b --weights f16 --stream --vram-budget 16GiB --max-tokens 2 "${P[@]}"
+  [ "${2:-}" = zipper ] || run s70-f16-stream-16g --synthetic llama-70b --weights f16 --stream --vram-budget 16GiB --max-tokens 2 "${P[@]}"
   run s70-zip-all-72g --synthetic llama-70b --weights zipper --stream-all --vram-budget 72GiB --max-tokens 4 "${P[@]}"
-  run s70-int8-all-16g --synthetic llama-70b --weights int8 --stream-all --vram-budget 16GiB --max-tokens 4 "${P[@]}"
-  run s70-int8-all-72g --synthetic llama-70b --weights int8 --stream-all --vram-budget 72GiB --max-tokens 4 "${P[@]}"
-  run s7-f16-stream-16g --synthetic llama-7b --weights f16 --stream --vram-budget 16GiB --max-tokens 8 "${P[@]}"
+  [ "${2:-}" = zipper ] || run s70-int8-all-16g --synthetic llama-70b --weights int8 --stream-all --vram-budget 16GiB --max-tokens 4 "${P[@]}"
+  [ "${2:-}" = zipper ] || run s70-int8-all-72g --synthetic llama-70b --weights int8 --stream-all --vram-budget 72GiB --max-tokens 4 "${P[@]}"
+  [ "${2:-}" = zipper ] || run s7-f16-stream-16g --synthetic llama-7b --weights f16 --stream --vram-budget 16GiB --max-tokens 8 "${P[@]}"
   run s7-zip-all-16g --synthetic llama-7b --weights zipper --stream-all --vram-budget 16GiB --max-tokens 8 "${P[@]}"
   ;;
 part3)
