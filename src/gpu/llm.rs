@@ -888,6 +888,17 @@ impl GpuLlama {
     }
 }
 
+impl Drop for GpuLlama {
+    /// The ring keeps copies for the next pass in flight: wait for both streams before the
+    /// staging buffers, weights and pinned sources are freed.
+    fn drop(&mut self) {
+        if let Some(st) = &self.streamer {
+            let _ = st.copy.synchronize();
+        }
+        let _ = self.gpu.stream().synchronize();
+    }
+}
+
 impl Session for GpuLlama {
     fn config(&self) -> &LlamaConfig {
         &self.config
