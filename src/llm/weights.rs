@@ -84,6 +84,20 @@ pub enum LinearForm {
     Packed,
 }
 
+/// (rows, cols) of a block's linears in [`BLOCK_LINEARS`] order.
+fn block_shapes(c: &LlamaConfig) -> [(usize, usize); 7] {
+    let q_dim = c.n_head * c.head_dim;
+    [
+        (q_dim, c.n_embd),
+        (c.kv_dim(), c.n_embd),
+        (c.kv_dim(), c.n_embd),
+        (c.n_embd, q_dim),
+        (c.n_ff, c.n_embd),
+        (c.n_ff, c.n_embd),
+        (c.n_embd, c.n_ff),
+    ]
+}
+
 fn dense_from_view(view: &TensorView<'_>) -> Result<LinearWeight, LlmError> {
     if view.info.dims.len() != 2 {
         return Err(LlmError::Model(format!(
@@ -141,21 +155,11 @@ impl ModelWeights {
             )));
         }
         let embedding: Vec<u16> = emb.to_f32_via_f16()?.par_iter().map(|&v| f16::from_f32(v).to_bits()).collect();
-        let q_dim = c.n_head * c.head_dim;
         let mut blocks = Vec::with_capacity(c.n_layer);
         for l in 0..c.n_layer {
             let n = |s: &str| format!("blk.{l}.{s}.weight");
-            let shapes = [
-                (q_dim, c.n_embd),
-                (c.kv_dim(), c.n_embd),
-                (c.kv_dim(), c.n_embd),
-                (c.n_embd, q_dim),
-                (c.n_ff, c.n_embd),
-                (c.n_ff, c.n_embd),
-                (c.n_embd, c.n_ff),
-            ];
             let mut ls = Vec::with_capacity(7);
-            for (s, (rows, cols)) in BLOCK_LINEARS.iter().zip(shapes) {
+            for (s, (rows, cols)) in BLOCK_LINEARS.iter().zip(block_shapes(c)) {
                 ls.push(linear(&n(s), rows, cols)?);
             }
             blocks.push(BlockWeights {
@@ -214,16 +218,7 @@ impl ModelWeights {
         };
         let emb = draw(c.vocab_size * c.n_embd, seed);
         let embedding: Vec<u16> = emb.par_iter().map(|&v| f16::from_f32(v).to_bits()).collect();
-        let q_dim = c.n_head * c.head_dim;
-        let shapes = [
-            (q_dim, c.n_embd),
-            (c.kv_dim(), c.n_embd),
-            (c.kv_dim(), c.n_embd),
-            (c.n_embd, q_dim),
-            (c.n_ff, c.n_embd),
-            (c.n_ff, c.n_embd),
-            (c.n_embd, c.n_ff),
-        ];
+        let shapes = block_shapes(c);
         let ones: Arc<[f32]> = vec![1f32; c.n_embd].into();
         let mut distinct_blocks = Vec::with_capacity(distinct.min(c.n_layer));
         for b in 0..distinct.min(c.n_layer) {
@@ -288,4 +283,91 @@ pub fn synthetic_config(shape: &str) -> Option<LlamaConfig> {
         "smollm2-135m" => cfg(30, 576, 1536, 9, 3, 49152, 100000.0),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::{GgmlType, GgufWriter, Value};
+    use crate::zipper::delta::DeltaMode;
+    use crate::zipper::pack::pack_bytes;
+
+    /// One block, width 16, 2 heads (1 kv head), FFN 32, vocab 8; f16 tensors.
+    fn tiny() -> Vec<u8> {
+        let mut rng = SplitMix64::new(7);
+        let mut f16s = |n: u64| -> Vec<u8> {
+            (0..n).flat_map(|_| f16::from_f32(rng.next_f64() as f32 - 0.5).to_bits().to_le_bytes()).collect()
+        };
+        let ones = |n: u64| -> Vec<u8> { (0..n).flat_map(|_| 1f32.to_le_bytes()).collect() };
+        let mut w = GgufWriter::new();
+        w.metadata("general.architecture", Value::String("llama".into()));
+        for (k, v) in [
+            ("block_count", 1u32),
+            ("context_length", 32),
+            ("embedding_length", 16),
+            ("feed_forward_length", 32),
+            ("attention.head_count", 2),
+            ("attention.head_count_kv", 1),
+            ("vocab_size", 8),
+        ] {
+            w.metadata(&format!("llama.{k}"), Value::U32(v));
+        }
+        w.metadata("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5));
+        w.tensor("token_embd.weight", &[16, 8], GgmlType::F16, f16s(128));
+        w.tensor("output_norm.weight", &[16], GgmlType::F32, ones(16));
+        w.tensor("blk.0.attn_norm.weight", &[16], GgmlType::F32, ones(16));
+        w.tensor("blk.0.ffn_norm.weight", &[16], GgmlType::F32, ones(16));
+        for (name, inp, out) in [
+            ("attn_q", 16, 16),
+            ("attn_k", 16, 8),
+            ("attn_v", 16, 8),
+            ("attn_output", 16, 16),
+            ("ffn_gate", 16, 32),
+            ("ffn_up", 16, 32),
+            ("ffn_down", 32, 16),
+        ] {
+            w.tensor(&format!("blk.0.{name}.weight"), &[inp, out], GgmlType::F16, f16s(inp * out));
+        }
+        w.to_bytes()
+    }
+
+    #[test]
+    fn gguf_weights_dense_and_packed_have_the_model_shapes() {
+        let bytes = tiny();
+        let g = Gguf::parse(bytes.clone()).unwrap();
+        let dense = ModelWeights::from_gguf(&g, None).unwrap();
+        assert_eq!(dense.embedding.len(), 8 * 16);
+        assert!(dense.output.is_none(), "tied head");
+        let shapes: Vec<(usize, usize)> = dense.blocks[0].linears.iter().map(|l| (l.rows(), l.cols())).collect();
+        assert_eq!(shapes, vec![(16, 16), (8, 16), (8, 16), (16, 16), (32, 16), (32, 16), (16, 32)]);
+        // Dense bits are the file's f16 values (q's first row).
+        let LinearWeight::Dense { bits, .. } = &dense.blocks[0].linears[0] else { panic!("dense") };
+        let q = g.tensor("blk.0.attn_q.weight").unwrap().to_f32_via_f16().unwrap();
+        assert!(bits.iter().zip(&q).all(|(b, v)| f16::from_bits(*b).to_f32() == *v));
+
+        let o = PackOptions { mode: DeltaMode::TopK { density: 0.1 }, ..PackOptions::default() };
+        let f = ZipperFile::parse(pack_bytes(bytes, "tiny.gguf", &o).unwrap().0).unwrap();
+        let packed = ModelWeights::from_gguf(&g, Some(&f)).unwrap();
+        assert!(packed.blocks[0].linears.iter().all(|l| matches!(l, LinearWeight::Packed(_))));
+        assert!(packed.source.contains("zipper"), "{}", packed.source);
+    }
+
+    #[test]
+    fn synthetic_weights_repeat_distinct_blocks_and_say_so() {
+        let c = LlamaConfig { n_layer: 5, vocab_size: 64, ..synthetic_config("smollm2-135m").unwrap() };
+        let pool: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 1e-4).collect();
+        let w = ModelWeights::synthetic(&c, &pool, 2, 1, None).unwrap();
+        assert_eq!(w.blocks.len(), 5);
+        assert!(w.source.starts_with("SYNTHETIC"), "{}", w.source);
+        let bits = |l: usize| match &w.blocks[l].linears[4] {
+            LinearWeight::Dense { bits, .. } => bits.clone(),
+            LinearWeight::Packed(_) => panic!("dense"),
+        };
+        // Block l is block l % 2: the same host memory, and the two distinct blocks differ.
+        assert!(Arc::ptr_eq(&bits(0), &bits(2)) && Arc::ptr_eq(&bits(1), &bits(3)));
+        assert_ne!(bits(0), bits(1));
+        assert!(ModelWeights::synthetic(&c, &[], 2, 1, None).is_err());
+        assert!(synthetic_config("no-such-model").is_none());
+        assert_eq!(synthetic_config("llama-70b").map(|c| (c.n_layer, c.n_head_kv)), Some((80, 8)));
+    }
 }
