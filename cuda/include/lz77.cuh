@@ -392,15 +392,19 @@ CZ_HD inline uint32_t cz_lz_parse_block(cz_team team, cz_lz_state* st, uint32_t 
             unsigned k = cz_lowbit32(avail);
             uint32_t len, off;
             int32_t gain;
-            if (team.width == 1) {
-                len = one_len[k];
-                off = one_off[k];
-                gain = one_gain[k];
-            } else {
-                len = cz_team_shfl32(team, mine.len, k);
-                off = cz_team_shfl32(team, mine.offset, k);
-                gain = (int32_t)cz_team_shfl32(team, (uint32_t)mine.gain, k);
-            }
+            // Position k's result, from lane k (called by every lane alike).
+            auto fetch = [&](unsigned from) {
+                if (team.width == 1) {
+                    len = one_len[from];
+                    off = one_off[from];
+                    gain = one_gain[from];
+                } else {
+                    len = cz_team_shfl32(team, mine.len, from);
+                    off = cz_team_shfl32(team, mine.offset, from);
+                    gain = (int32_t)cz_team_shfl32(team, (uint32_t)mine.gain, from);
+                }
+            };
+            fetch(k);
             if (prm.lazy && step == 1) {
                 // A later start that gains enough replaces the current match.
                 for (;;) {
@@ -422,15 +426,7 @@ CZ_HD inline uint32_t cz_lz_parse_block(cz_team team, cz_lz_state* st, uint32_t 
                     }
                     if (to == k) break;
                     k = to;
-                    if (team.width == 1) {
-                        len = one_len[k];
-                        off = one_off[k];
-                        gain = one_gain[k];
-                    } else {
-                        len = cz_team_shfl32(team, mine.len, k);
-                        off = cz_team_shfl32(team, mine.offset, k);
-                        gain = (int32_t)cz_team_shfl32(team, (uint32_t)mine.gain, k);
-                    }
+                    fetch(k);
                 }
             }
             const uint32_t q = p + k * step;
