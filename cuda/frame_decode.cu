@@ -23,12 +23,27 @@
 //                 OUTPUT_TOO_SMALL (60), dictionary (70, 71); INVALID_ARGUMENT for an item
 //                 with a null src and a non-zero src_size.
 //
+// Kernels cz_decode_staged_literals, cz_decode_staged_sequences, cz_decode_staged_execute
+//   (the staged decoder, staged_decode.cuh; launched in this order on one stream, same
+//   arguments): item i uses workspace slot i, so the caller provides slots >= n.
+//   grid mapping: literals and execute: one warp per item (warp g = blockIdx.x *
+//                 (blockDim.x / 32) + threadIdx.x / 32 takes item g), blockDim.x = 32 *
+//                 CZ_DECODE_WARPS; sequences: one thread per item (blockIdx.x * blockDim.x +
+//                 threadIdx.x), blockDim.x = CZ_STAGED_SEQ_LANES.
+//   reads/writes: as cz_decode_batch_warp; execute writes results[i] for every i < n, and
+//                 decodes items the staged passes do not take with cz_decode_all.
+//
 // Kernel cz_decode_batch (one thread per item; the differential check of the warp kernel)
 //   grid mapping: block b takes items b, b + W, ... (W = min(gridDim.x, slots)); thread 0 of
 //                 the block decodes the item alone, the other threads idle.
 //   workspace, reads, writes, statuses: as cz_decode_batch_warp, with block b using slot b.
 #include "include/abi.h"
 #include "include/frame_decode.cuh"
+#include "include/staged_decode.cuh"
+
+// Threads per block of cz_decode_staged_sequences (a multiple of 32: its loops are
+// warp-uniform).
+#define CZ_STAGED_SEQ_LANES 128
 
 #if defined(__CUDACC__)
 
@@ -79,6 +94,81 @@ extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN
     }
 }
 
+// cz_decode_item out of line: the staged execute kernel's own path then keeps its registers.
+__device__ __noinline__ cz_item_result cz_decode_item_fallback(const cz_batch_item& it, const uint8_t* dict,
+                                                               uint64_t dict_size, cz_decode_workspace* ws,
+                                                               uint64_t max_window_size, cz_seq_tables* seq_tables) {
+    return cz_decode_item(it, dict, dict_size, ws, max_window_size, cz_team_warp(), nullptr, seq_tables);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS)
+    cz_decode_staged_literals(const cz_batch_item* __restrict__ items, uint32_t n, uint64_t dict_size,
+                              uint8_t* workspace, uint64_t ws_stride, uint64_t max_window_size) {
+    __shared__ uint16_t huf_tables[CZ_DECODE_WARPS][CZ_HUF_DTABLE_SIZE];
+    const unsigned warp = threadIdx.x >> 5;
+    if (warp >= CZ_DECODE_WARPS) return;
+    const uint64_t g = (uint64_t)blockIdx.x * CZ_DECODE_WARPS + warp;
+    if (g >= n) return;
+    const cz_batch_item it = items[g];
+    cz_staged_slot* slot = reinterpret_cast<cz_staged_slot*>(workspace + g * ws_stride);
+    cz_staged_literals(cz_team_warp(), reinterpret_cast<const uint8_t*>(it.src), it.src ? (size_t)it.src_size : 0,
+                       reinterpret_cast<uint8_t*>(it.dst), (size_t)it.dst_capacity, (size_t)dict_size, max_window_size,
+                       slot, huf_tables[warp]);
+}
+
+extern "C" __global__ void __launch_bounds__(CZ_STAGED_SEQ_LANES)
+    cz_decode_staged_sequences(const cz_batch_item* __restrict__ items, uint32_t n, uint8_t* workspace,
+                               uint64_t ws_stride) {
+    __shared__ uint32_t ll_base[CZ_LL_MAX_SYMBOL + 1], ml_base[CZ_ML_MAX_SYMBOL + 1];
+    __shared__ uint8_t ll_extra[CZ_LL_MAX_SYMBOL + 1], ml_extra[CZ_ML_MAX_SYMBOL + 1];
+    for (unsigned i = threadIdx.x; i <= CZ_ML_MAX_SYMBOL; i += blockDim.x) {
+        ml_base[i] = cz_ml_baseline[i];
+        ml_extra[i] = cz_ml_extra_bits[i];
+        if (i <= CZ_LL_MAX_SYMBOL) {
+            ll_base[i] = cz_ll_baseline[i];
+            ll_extra[i] = cz_ll_extra_bits[i];
+        }
+    }
+    __syncthreads();
+    // Every lane of a warp calls cz_staged_sequences (its loops are warp-uniform).
+    const uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const bool mine = g < n;
+    const cz_seq_codes codes = {ll_base, ll_extra, ml_base, ml_extra};
+    cz_batch_item it = {};
+    if (mine) it = items[g];
+    cz_staged_slot* slot = mine ? reinterpret_cast<cz_staged_slot*>(workspace + g * ws_stride) : nullptr;
+    cz_staged_sequences(mine, reinterpret_cast<const uint8_t*>(it.src), (size_t)it.src_size, slot,
+                        cz_staged_capacity(ws_stride), &codes);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN_BLOCKS)
+    cz_decode_staged_execute(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,
+                             uint64_t dict_size, uint8_t* workspace, uint64_t ws_stride, uint64_t max_window_size,
+                             cz_item_result* __restrict__ results) {
+    __shared__ cz_seq_tables seq_tables[CZ_DECODE_WARPS];
+    const unsigned warp = threadIdx.x >> 5;
+    if (warp >= CZ_DECODE_WARPS) return;
+    const uint64_t g = (uint64_t)blockIdx.x * CZ_DECODE_WARPS + warp;
+    if (g >= n) return;
+    const cz_team team = cz_team_warp();
+    const cz_batch_item it = items[g];
+    uint8_t* const slot = workspace + g * ws_stride;
+    cz_item_result r;
+    if (cz_staged_execute(team, reinterpret_cast<const uint8_t*>(it.src), reinterpret_cast<uint8_t*>(it.dst),
+                          reinterpret_cast<const cz_staged_slot*>(slot))) {
+        r.status = CZ_STATUS_OK;
+        r.detail = 0;
+        r.size = reinterpret_cast<const cz_staged_slot*>(slot)->state.content_size;
+    } else {
+        r = cz_decode_item_fallback(it, dict, dict_size, reinterpret_cast<cz_decode_workspace*>(slot), max_window_size,
+                                    &seq_tables[warp]);
+        // The slot's state says which path decoded the item (cz_staged_mode_offset).
+        __syncwarp();
+        if (team.lane == 0) reinterpret_cast<cz_staged_slot*>(slot)->state.mode = CZ_STAGED_FALLBACK;
+    }
+    if (team.lane == 0) results[g] = r;
+}
+
 extern "C" __global__ void cz_decode_batch(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,
                                            uint64_t dict_size, uint8_t* workspace, uint64_t ws_stride, uint64_t slots,
                                            uint64_t max_window_size, cz_item_result* __restrict__ results) {
@@ -107,6 +197,40 @@ CZ_REF_API uint32_t cz_ref_decode_all(const uint8_t* src, uint64_t src_size, uin
                                       static_cast<cz_decode_workspace*>(workspace), max_window_size, &w, detail);
     *written = st == CZ_STATUS_OK ? w : 0;
     return st;
+}
+
+// The staged decoder on the host, for one item: the three passes in order with one
+// thread, then cz_decode_all where they do not take the item, as the staged kernels do.
+// `workspace` holds ws_size bytes (>= cz_ref_decode_workspace_size(), 8-byte aligned);
+// *staged is 1 when the passes decoded the item, 0 when the fallback did.
+CZ_REF_API uint32_t cz_ref_decode_staged(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t dst_capacity,
+                                         const uint8_t* dict, uint64_t dict_size, void* workspace, uint64_t ws_size,
+                                         uint64_t max_window_size, uint64_t* written, uint32_t* detail,
+                                         uint32_t* staged) {
+    uint16_t huf[CZ_HUF_DTABLE_SIZE];
+    cz_staged_slot* slot = static_cast<cz_staged_slot*>(workspace);
+    cz_staged_literals(cz_team_single(), src, src ? (size_t)src_size : 0, dst, (size_t)dst_capacity,
+                       (size_t)dict_size, max_window_size, slot, huf);
+    const cz_seq_codes codes = {cz_ll_baseline, cz_ll_extra_bits, cz_ml_baseline, cz_ml_extra_bits};
+    cz_staged_sequences(true, src, (size_t)src_size, slot, cz_staged_capacity(ws_size), &codes);
+    if (cz_staged_execute(cz_team_single(), src, dst, slot)) {
+        *staged = 1;
+        *written = slot->state.content_size;
+        *detail = 0;
+        return CZ_STATUS_OK;
+    }
+    *staged = 0;
+    size_t w = 0;
+    const uint32_t st = cz_decode_all(src, (size_t)src_size, dst, (size_t)dst_capacity, dict, (size_t)dict_size,
+                                      static_cast<cz_decode_workspace*>(workspace), max_window_size, &w, detail);
+    *written = st == CZ_STATUS_OK ? w : 0;
+    return st;
+}
+
+// Where a workspace slot holds the staged state's mode after the staged kernels: 1 when
+// the staged passes decoded the item, 0 when the fallback did.
+CZ_REF_API uint64_t cz_ref_staged_mode_offset(void) {
+    return offsetof(cz_staged_slot, state) + offsetof(cz_staged_state, mode);
 }
 
 // The batch form of the reference build: same contract as cz_decode_batch, one workspace.

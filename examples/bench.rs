@@ -18,6 +18,7 @@ use cuzstd::bench::data::{self, format_size, parse_size, DataSet, Input, SetSize
 use cuzstd::bench::gpu::{GpuBench, GpuCodec};
 use cuzstd::bench::report::{format_csv, Outcome, Row};
 use cuzstd::bench::run::{run_set, Config};
+use cuzstd::gpu::decode::DecodeKernel;
 use cuzstd::gpu::nvcomp::{Nvcomp, NvcompError};
 use cuzstd::gpu::Gpu;
 
@@ -101,6 +102,10 @@ struct Args {
     /// cuzstd GPU compression levels, one column each (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,3,9")]
     cuzstd_levels: Vec<i32>,
+    /// Further cuzstd decode kernels to time as columns of their own (comma-separated:
+    /// staged, thread; the default warp kernel always runs).
+    #[arg(long, value_delimiter = ',')]
+    decode_kernels: Vec<String>,
     /// Leave cuzstd's columns out (baseline-only runs).
     #[arg(long)]
     no_cuzstd: bool,
@@ -167,7 +172,20 @@ fn probe(args: &Args) -> AnyResult<()> {
 fn gpu_codecs<'g>(args: &Args, gpu: &'g Gpu) -> Vec<Box<dyn GpuCodec + 'g>> {
     let levels: &[i32] = if args.no_cuzstd { &[] } else { &args.cuzstd_levels };
     let mut notes = Vec::new();
-    let codecs = compare::gpu_codecs(gpu, levels, args.nvcomp_lib.as_deref(), &mut notes);
+    let extra: Vec<DecodeKernel> = args
+        .decode_kernels
+        .iter()
+        .map(|k| match k.as_str() {
+            "warp" => DecodeKernel::Warp,
+            "thread" => DecodeKernel::Thread,
+            "staged" => DecodeKernel::Staged,
+            other => {
+                eprintln!("--decode-kernels: unknown kernel {other:?} (staged, warp, thread)");
+                std::process::exit(2)
+            }
+        })
+        .collect();
+    let codecs = compare::gpu_codecs(gpu, levels, &extra, args.nvcomp_lib.as_deref(), &mut notes);
     for n in notes {
         eprintln!("{n}");
     }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use cuzstd::decode::{self, DecodeOptions, Dictionary};
 use cuzstd::gpu::decode::{workspace_slot_size, BatchDecompressor, DecodeKernel};
 
-const KERNELS: [DecodeKernel; 2] = [DecodeKernel::Thread, DecodeKernel::Warp];
+const KERNELS: [DecodeKernel; 3] = [DecodeKernel::Thread, DecodeKernel::Warp, DecodeKernel::Staged];
 use cuzstd::gpu::Gpu;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -326,6 +326,64 @@ fn gpu_device_resident_batch_runs_on_the_callers_stream() {
             assert_eq!(r.size as usize, datas[i].len());
             assert!(stream.clone_dtoh(&d_dst[i]).unwrap() == datas[i], "{kernel:?}: item {i}");
         }
+    }
+}
+
+#[test]
+fn gpu_staged_passes_decode_plain_frames_without_the_fallback() {
+    use cuzstd::abi::{cz_batch_item, cz_item_result};
+    use cuzstd::gpu::decode::staged_slot_decoded;
+    use cuzstd::gpu::device_address;
+    let gpu = gpu();
+    let stream = gpu.new_stream().unwrap();
+    // Plain frames (one frame, content size, no dictionary) at several levels, with and
+    // without checksums, and one of two frames that must take the fallback.
+    let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut datas: Vec<Vec<u8>> = Vec::new();
+    for (i, level) in [1, 3, 7, 19, -5, 3, 12, 22].into_iter().enumerate() {
+        let d = sample(900 + i as u64, 8_000 * (i + 1));
+        frames.push(compress(&d, level, i % 2 == 0));
+        datas.push(d);
+    }
+    let two = [frames[0].clone(), frames[1].clone()].concat();
+    datas.push([datas[0].clone(), datas[1].clone()].concat());
+    frames.push(two);
+    let n = frames.len();
+    let stride = workspace_slot_size() as usize;
+    let d_src: Vec<_> = frames.iter().map(|f| stream.clone_htod(f).unwrap()).collect();
+    let d_dst: Vec<_> = datas.iter().map(|d| stream.alloc_zeros::<u8>(d.len()).unwrap()).collect();
+    let mut ws = stream.alloc_zeros::<u8>(n * stride).unwrap();
+    let mut results = stream.alloc_zeros::<cz_item_result>(n).unwrap();
+    let items: Vec<cz_batch_item> = (0..n)
+        .map(|i| cz_batch_item {
+            src: device_address(&d_src[i], &stream),
+            src_size: frames[i].len() as u64,
+            dst: device_address(&d_dst[i], &stream),
+            dst_capacity: datas[i].len() as u64,
+        })
+        .collect();
+    let d_items = stream.clone_htod(&items).unwrap();
+    // SAFETY: every descriptor names a live device allocation of exactly the given size;
+    // destinations are distinct allocations; all of them outlive the synchronising copies.
+    unsafe {
+        gpu.decompress_batch_device(
+            &stream,
+            &d_items.as_view(),
+            None,
+            &options(),
+            DecodeKernel::Staged,
+            &mut ws.as_view_mut(),
+            &mut results.as_view_mut(),
+        )
+        .unwrap()
+    };
+    let res = stream.clone_dtoh(&results).unwrap();
+    let slots = stream.clone_dtoh(&ws).unwrap();
+    for i in 0..n {
+        assert_eq!(res[i].status, cuzstd::abi::CZ_STATUS_OK, "item {i}");
+        assert!(stream.clone_dtoh(&d_dst[i]).unwrap() == datas[i], "item {i}: output differs");
+        let by_passes = staged_slot_decoded(&slots[i * stride..(i + 1) * stride]);
+        assert_eq!(by_passes, i + 1 < n, "item {i}: decoded by the staged passes: {by_passes}");
     }
 }
 

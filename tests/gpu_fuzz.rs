@@ -1,11 +1,11 @@
 //! The GPU fuzz campaign: mutated frames (bit flips, byte overwrites, truncations, splices,
-//! inserted and deleted ranges) decoded in batches by both GPU kernels, each item compared
+//! inserted and deleted ranges) decoded in batches by every GPU kernel, each item compared
 //! status for status and byte for byte with the reference build (the same decoder compiled
 //! for the host), which the CPU tests check against libzstd.
 //!
 //! The number of frames is `CUZSTD_FUZZ_FRAMES` (default 100,000), the seed
-//! `CUZSTD_FUZZ_SEED` (default 1), the kernels `CUZSTD_FUZZ_KERNELS` (`warp,thread`, the
-//! default, or either alone). Run it under compute-sanitizer for the memory-safety
+//! `CUZSTD_FUZZ_SEED` (default 1), the kernels `CUZSTD_FUZZ_KERNELS` (`staged,warp,thread`,
+//! the default, or a subset). Run it under compute-sanitizer for the memory-safety
 //! campaign (the bundle's `run.sh --sanitize memcheck --only gpu_fuzz`).
 //!
 //! Needs an NVIDIA GPU; fails loudly without one.
@@ -184,12 +184,13 @@ fn capacity(src: &[u8]) -> usize {
 fn gpu_mutated_frames_match_the_reference_build() {
     let frames_total = env_u64("CUZSTD_FUZZ_FRAMES", 100_000) as usize;
     let kernels: Vec<DecodeKernel> = std::env::var("CUZSTD_FUZZ_KERNELS")
-        .unwrap_or_else(|_| "warp,thread".into())
+        .unwrap_or_else(|_| "staged,warp,thread".into())
         .split(',')
         .map(|k| match k.trim() {
             "warp" => DecodeKernel::Warp,
             "thread" => DecodeKernel::Thread,
-            other => panic!("CUZSTD_FUZZ_KERNELS: unknown kernel {other:?} (warp, thread)"),
+            "staged" => DecodeKernel::Staged,
+            other => panic!("CUZSTD_FUZZ_KERNELS: unknown kernel {other:?} (staged, warp, thread)"),
         })
         .collect();
     let seed = env_u64("CUZSTD_FUZZ_SEED", 1);

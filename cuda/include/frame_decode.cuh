@@ -174,94 +174,128 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
     return CZ_STATUS_OK;
 }
 
+// The header of a Literals section (RFC 8878 "Literals Section Header").
+typedef struct cz_literals_header {
+    uint32_t type;     // CZ_LITERALS_RAW, _RLE, _COMPRESSED or _TREELESS
+    uint32_t single;   // Huffman-coded: one stream (else four)
+    size_t hsize;      // bytes of the header
+    size_t n;          // Regenerated_Size: the number of literals
+    size_t csize;      // Huffman-coded: Compressed_Size (tree description included)
+    size_t section;    // bytes of the whole section (header and content)
+} cz_literals_header;
+
+// Parses the Literals section header at src[0 .. size) and checks that the section lies
+// inside it and regenerates at most block_max literals. Status: OK or
+// LITERALS_HEADER_CORRUPT.
+CZ_HD inline uint32_t cz_parse_literals_header(const uint8_t* src, size_t size, size_t block_max,
+                                               cz_literals_header* h) {
+    if (size < 2) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    const unsigned type = src[0] & 3;
+    const unsigned sf = (src[0] >> 2) & 3;
+    h->type = type;
+    h->single = 0;
+    h->csize = 0;
+    if (type == CZ_LITERALS_RAW || type == CZ_LITERALS_RLE) {
+        if (sf == 0 || sf == 2) {
+            h->hsize = 1;
+            h->n = src[0] >> 3;
+        } else if (sf == 1) {
+            h->hsize = 2;
+            h->n = cz_read_le16(src) >> 4;
+        } else {
+            if (size < 3) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+            h->hsize = 3;
+            h->n = (cz_read_le16(src) | ((uint32_t)src[2] << 16)) >> 4;
+        }
+        if (h->n > block_max) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+        h->section = h->hsize + (type == CZ_LITERALS_RAW ? h->n : 1);
+        return h->section > size ? CZ_STATUS_LITERALS_HEADER_CORRUPT : CZ_STATUS_OK;
+    }
+    if (size < 5) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    const uint32_t lhc = cz_read_le32(src);
+    h->single = sf == 0;
+    if (sf <= 1) {
+        h->hsize = 3;
+        h->n = (lhc >> 4) & 0x3FF;
+        h->csize = (lhc >> 14) & 0x3FF;
+    } else if (sf == 2) {
+        h->hsize = 4;
+        h->n = (lhc >> 4) & 0x3FFF;
+        h->csize = lhc >> 18;
+    } else {
+        h->hsize = 5;
+        h->n = (lhc >> 4) & 0x3FFFF;
+        h->csize = (lhc >> 22) + ((size_t)src[4] << 10);
+    }
+    if (h->n > block_max) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    if (!h->single && h->n < CZ_LITERALS_4_STREAMS_MIN) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
+    h->section = h->hsize + h->csize;
+    return h->section > size ? CZ_STATUS_LITERALS_HEADER_CORRUPT : CZ_STATUS_OK;
+}
+
+// Decodes the content of a Huffman-coded Literals section (header h, section at src) into
+// dst[0 .. h->n): reads a new tree into dtable (CZ_LITERALS_COMPRESSED) or reuses the one
+// there (*valid, *log: the table's state, carried between blocks). Status: OK,
+// HUFFMAN_TABLE_MISSING, HUFFMAN_TABLE_CORRUPT, HUFFMAN_STREAM_CORRUPT.
+CZ_HD inline uint32_t cz_decode_huffman_literals(const uint8_t* src, const cz_literals_header* h, uint16_t* dtable,
+                                                 uint32_t* log, uint32_t* valid, cz_huf_scratch* scratch, uint8_t* dst,
+                                                 cz_team team) {
+    if (h->type == CZ_LITERALS_TREELESS && !*valid) return CZ_STATUS_HUFFMAN_TABLE_MISSING;
+    const uint8_t* p = src + h->hsize;
+    size_t psize = h->csize;
+    if (h->type == CZ_LITERALS_COMPRESSED) {
+        if (!h->single && psize == 0) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+        // The table build writes shared scratch: lane 0 builds, the others wait.
+        size_t used = 0;
+        uint32_t st = CZ_STATUS_OK;
+        if (team.lane == 0) {
+            unsigned l = 0;
+            *valid = 0;
+            st = cz_huf_read_table(p, psize, dtable, &l, &used, scratch);
+            if (st == CZ_STATUS_OK && used >= psize) st = CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+            if (st == CZ_STATUS_OK) {
+                *log = l;
+                *valid = 1;
+            }
+        }
+        // Every lane takes lane 0's results (log and valid may be per-lane variables).
+        st = cz_team_shfl32(team, st, 0);
+        used = (size_t)cz_team_shfl64(team, used, 0);
+        const uint32_t l = cz_team_shfl32(team, *log, 0), v = cz_team_shfl32(team, *valid, 0);
+        cz_team_sync(team);
+        *log = l;
+        *valid = v;
+        if (st != CZ_STATUS_OK) return st;
+        p += used;
+        psize -= used;
+    }
+    return h->single ? cz_huf_decode_1stream_team(dtable, *log, p, psize, dst, h->n, team)
+                     : cz_huf_decode_4streams(dtable, *log, p, psize, dst, h->n, team);
+}
+
 // Decodes a Literals section at src[0 .. size) (the start of a compressed block).
 // *lits points at the literals (inside src for raw literals, else ws->literals),
 // *nlits is their count and *consumed the section size.
 CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t block_max, cz_decode_workspace* ws,
                                          const uint8_t** lits, size_t* nlits, size_t* consumed, cz_team team) {
-    if (size < 2) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-    const unsigned type = src[0] & 3;
-    const unsigned sf = (src[0] >> 2) & 3;
-    if (type == CZ_LITERALS_RAW || type == CZ_LITERALS_RLE) {
-        size_t hsize, n;
-        if (sf == 0 || sf == 2) {
-            hsize = 1;
-            n = src[0] >> 3;
-        } else if (sf == 1) {
-            hsize = 2;
-            n = cz_read_le16(src) >> 4;
-        } else {
-            if (size < 3) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-            hsize = 3;
-            n = (cz_read_le16(src) | ((uint32_t)src[2] << 16)) >> 4;
-        }
-        if (n > block_max) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-        if (type == CZ_LITERALS_RAW) {
-            if (hsize + n > size) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-            *lits = src + hsize;
-            *nlits = n;
-            *consumed = hsize + n;
-        } else {
-            if (hsize + 1 > size) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-            cz_team_fill(team, ws->literals, src[hsize], n);
-            *lits = ws->literals;
-            *nlits = n;
-            *consumed = hsize + 1;
-        }
-        return CZ_STATUS_OK;
-    }
-    // Huffman-coded, with a new tree or the previous one.
-    if (size < 5) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-    if (type == CZ_LITERALS_TREELESS && !ws->huf_valid) return CZ_STATUS_HUFFMAN_TABLE_MISSING;
-    size_t hsize, n, csize;
-    const uint32_t lhc = cz_read_le32(src);
-    const bool single = sf == 0;
-    if (sf <= 1) {
-        hsize = 3;
-        n = (lhc >> 4) & 0x3FF;
-        csize = (lhc >> 14) & 0x3FF;
-    } else if (sf == 2) {
-        hsize = 4;
-        n = (lhc >> 4) & 0x3FFF;
-        csize = lhc >> 18;
-    } else {
-        hsize = 5;
-        n = (lhc >> 4) & 0x3FFFF;
-        csize = (lhc >> 22) + ((size_t)src[4] << 10);
-    }
-    if (n > block_max) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-    if (!single && n < CZ_LITERALS_4_STREAMS_MIN) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-    if (hsize + csize > size) return CZ_STATUS_LITERALS_HEADER_CORRUPT;
-    const uint8_t* p = src + hsize;
-    size_t psize = csize;
-    if (type == CZ_LITERALS_COMPRESSED) {
-        if (!single && psize == 0) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
-        // The table build writes shared scratch: lane 0 builds, the others wait.
-        size_t used = 0;
-        uint32_t st = CZ_STATUS_OK;
-        if (team.lane == 0) {
-            unsigned log = 0;
-            ws->huf_valid = 0;
-            st = cz_huf_read_table(p, psize, ws->huf_t, &log, &used, &ws->scratch.huf);
-            if (st == CZ_STATUS_OK && used >= psize) st = CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
-            if (st == CZ_STATUS_OK) {
-                ws->huf_log = log;
-                ws->huf_valid = 1;
-            }
-        }
-        st = cz_team_shfl32(team, st, 0);
-        used = (size_t)cz_team_shfl64(team, used, 0);
-        cz_team_sync(team);
-        if (st != CZ_STATUS_OK) return st;
-        p += used;
-        psize -= used;
-    }
-    const uint32_t st = single ? cz_huf_decode_1stream_team(ws->huf_t, ws->huf_log, p, psize, ws->literals, n, team)
-                               : cz_huf_decode_4streams(ws->huf_t, ws->huf_log, p, psize, ws->literals, n, team);
+    // A treeless section without a table is reported before its sizes are checked.
+    if (size >= 5 && (src[0] & 3) == CZ_LITERALS_TREELESS && !ws->huf_valid) return CZ_STATUS_HUFFMAN_TABLE_MISSING;
+    cz_literals_header h;
+    uint32_t st = cz_parse_literals_header(src, size, block_max, &h);
     if (st != CZ_STATUS_OK) return st;
-    *lits = ws->literals;
-    *nlits = n;
-    *consumed = hsize + csize;
+    if (h.type == CZ_LITERALS_RAW) {
+        *lits = src + h.hsize;
+    } else if (h.type == CZ_LITERALS_RLE) {
+        cz_team_fill(team, ws->literals, src[h.hsize], h.n);
+        *lits = ws->literals;
+    } else {
+        st = cz_decode_huffman_literals(src, &h, ws->huf_t, &ws->huf_log, &ws->huf_valid, &ws->scratch.huf,
+                                        ws->literals, team);
+        if (st != CZ_STATUS_OK) return st;
+        *lits = ws->literals;
+    }
+    *nlits = h.n;
+    *consumed = h.section;
     return CZ_STATUS_OK;
 }
 

@@ -30,6 +30,13 @@
 #define CZ_UNROLL
 #endif
 
+// 16-byte alignment of a type (so that the device loads and stores it in one access).
+#if defined(__CUDACC__)
+#define CZ_ALIGN16 __align__(16)
+#else
+#define CZ_ALIGN16 alignas(16)
+#endif
+
 // Host entry points of the reference build use C linkage so Rust can call them.
 #define CZ_REF_API extern "C"
 

@@ -127,7 +127,15 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
         if (cnt == 0) return CZ_STATUS_OK;
         const uint32_t st = cz_seq_check(*lit_pos, ll, ml, off, out->pos, nlits, out);
         if (st != CZ_STATUS_OK) return st;
-        if (ll) memcpy(out->base + out->pos, lits + *lit_pos, ll);
+        // The staged decoder keeps the literals in the output buffer, at or after their
+        // destination: a forward copy.
+        uint8_t* const d = out->base + out->pos;
+        const uint8_t* const l = lits + *lit_pos;
+        if (d + ll <= l || l + ll <= d) {
+            if (ll) memcpy(d, l, ll);
+        } else {
+            for (uint32_t i = 0; i < ll; i++) d[i] = l[i];
+        }
         *lit_pos += ll;
         out->pos += ll;
         cz_copy_match_single(out, off, ml);
@@ -162,6 +170,9 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
                 d[u] = cz_team_shfl32(tm, dlit, k) + t;
                 v[u] = t < total ? ls[t] : 0;
             }
+            // The literals may lie in the output ahead of their destination (the staged
+            // decoder): every lane has loaded before any lane stores.
+            cz_team_sync(tm);
             CZ_UNROLL
             for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
                 const uint32_t t = t0 + u * tm.width + tm.lane;
@@ -178,15 +189,20 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
     const uint32_t need = off < ml ? off : ml;
     const uint32_t period = off < ml ? off : 0xFFFFFFFFu;
     const int64_t first_ms = cz_team_shfl32(tm, ms, 0);  // (every lane must shuffle)
-    const bool indep = !active || a + (int64_t)need <= first_ms;
+    const bool indep = !active || ml == 0 || a + (int64_t)need <= first_ms;
     uint32_t dep = 0;  // earlier lanes of the batch whose match output lane j reads
     if (cz_team_ballot(tm, !indep)) {
+        // Match k writes [ms_k, out_incl_k); both ends grow with k, so the matches that
+        // overlap [a, hi) are the lanes k_lo .. k_hi - 1 (empty matches left out).
         const int64_t hi = a + (int64_t)need;
-        for (unsigned k = 0; k < cnt; k++) {
-            const int64_t ms_k = cz_team_shfl32(tm, ms, k);
-            const int64_t me_k = ms_k + cz_team_shfl32(tm, ml, k);
-            if (!indep && k < tm.lane && ms_k < hi && me_k > a) dep |= 1u << k;
-        }
+        // (Every lane shuffles: the finds run unconditionally.)
+        const unsigned f_lo = cz_team_find(tm, out_incl, a < 0 ? 0u : (uint32_t)a);
+        const unsigned f_hi = cz_team_find(tm, ms, hi <= 0 ? 0u : (uint32_t)(hi - 1));
+        const unsigned k_lo = a < 0 ? 0u : f_lo;
+        const unsigned k_hi = hi <= 0 ? 0u : f_hi;
+        const uint32_t nonempty = cz_team_ballot(tm, ml != 0);
+        const unsigned top = k_hi < tm.lane ? k_hi : tm.lane;
+        if (!indep && top > k_lo) dep = (uint32_t)(((1ull << top) - 1) & ~((1ull << k_lo) - 1)) & nonempty;
     }
     const int64_t pos0 = (int64_t)out->pos;
     const uint8_t* const dict_end = out->dict + out->dict_size;
@@ -326,6 +342,101 @@ CZ_HD CZ_FORCEINLINE void cz_br_reload_win(cz_bit_reader* br, cz_team_window* w,
     br->container = cz_win_read64(w, tm, stream, size, (size_t)(br->ptr - stream));
 }
 
+// The decoding state of a sequence bitstream: the three FSE states and the repeat offsets.
+typedef struct cz_seq_state {
+    uint32_t ll, of, ml;
+    uint32_t r0, r1, r2;
+} cz_seq_state;
+
+// The offset of a sequence with Offset_Value of_value and literal length ll, updating the
+// repeat offsets in s (RFC 8878 "Repeat Offsets"); 0 for a repeat offset that resolves to
+// 0 (offset_1 - 1 with offset_1 == 1), which is invalid.
+CZ_HD CZ_FORCEINLINE uint32_t cz_seq_offset(cz_seq_state* s, uint32_t of_value, uint32_t ll) {
+    uint32_t offset;
+    if (of_value > 3) {
+        offset = of_value - 3;
+        s->r2 = s->r1;
+        s->r1 = s->r0;
+        s->r0 = offset;
+        return offset;
+    }
+    const unsigned idx = of_value - 1 + (ll == 0 ? 1 : 0);
+    if (idx == 0) return s->r0;
+    if (idx == 1) {
+        offset = s->r1;
+        s->r1 = s->r0;
+        s->r0 = offset;
+        return offset;
+    }
+    offset = idx == 2 ? s->r2 : s->r0 - 1;
+    if (offset == 0) return 0;
+    s->r2 = s->r1;
+    s->r1 = s->r0;
+    s->r0 = offset;
+    return offset;
+}
+
+// Decodes the next sequence of the bitstream read by br into *ll, *ml, *off and, when
+// `more` (another sequence follows), advances the three states; reload(br) refills the
+// container (called after the offset and match length, and at the end). Returns false,
+// with the states left as they were, for a repeat offset that resolves to 0
+// (OFFSET_OUT_OF_RANGE).
+template <class Reload>
+CZ_HD CZ_FORCEINLINE bool cz_seq_decode_one(const cz_seq_tables* t, cz_seq_state* s, cz_bit_reader* br, bool more,
+                                            Reload reload, uint32_t* ll_out, uint32_t* ml_out, uint32_t* off_out) {
+    const cz_fse_dentry eo = t->of[s->of], el = t->ll[s->ll], em = t->ml[s->ml];
+    // After a reload the container holds >= 57 bits or the rest of the stream: offset
+    // (<= 31 bits) and match length (<= 16) fit, then literal length (<= 16) and the three
+    // states (<= 26). of_code <= 31 (table symbols are bounded by the description reader).
+    const uint32_t of_value = (1u << eo.symbol) + (uint32_t)cz_br_read(br, eo.symbol);
+    const uint32_t ml = cz_ml_baseline[em.symbol] + (uint32_t)cz_br_read(br, cz_ml_extra_bits[em.symbol]);
+    reload(br);
+    const uint32_t ll = cz_ll_baseline[el.symbol] + (uint32_t)cz_br_read(br, cz_ll_extra_bits[el.symbol]);
+    const uint32_t offset = cz_seq_offset(s, of_value, ll);
+    if (offset == 0) return false;
+    if (more) {
+        s->ll = el.base + (uint32_t)cz_br_read(br, el.nb_bits);
+        s->ml = em.base + (uint32_t)cz_br_read(br, em.nb_bits);
+        s->of = eo.base + (uint32_t)cz_br_read(br, eo.nb_bits);
+    }
+    reload(br);
+    *ll_out = ll;
+    *ml_out = ml;
+    *off_out = offset;
+    return true;
+}
+
+// The Sequences section header at src[0 .. size): *nb_seq, *modes (when nb_seq > 0) and
+// *consumed, its size. Status: OK or SEQUENCES_HEADER_CORRUPT (also for a section with no
+// sequences that does not end there, and for reserved mode bits).
+CZ_HD inline uint32_t cz_parse_sequences_header(const uint8_t* src, size_t size, uint32_t* nb_seq, uint8_t* modes,
+                                                size_t* consumed) {
+    if (size < 1) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+    size_t ip = 0;
+    uint32_t n = src[ip++];
+    if (n >= 128) {
+        if (n == 255) {
+            if (ip + 2 > size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+            n = cz_read_le16(src + ip) + CZ_LONG_NB_SEQ;
+            ip += 2;
+        } else {
+            if (ip >= size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+            n = ((n - 128) << 8) + src[ip++];
+        }
+    }
+    *nb_seq = n;
+    *modes = 0;
+    if (n == 0) {
+        *consumed = ip;
+        return ip == size ? CZ_STATUS_OK : CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+    }
+    if (ip >= size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+    *modes = src[ip++];
+    if (*modes & 3) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+    *consumed = ip;
+    return CZ_STATUS_OK;
+}
+
 // Decodes a Sequences section src[0 .. size) and executes it with the block's literals
 // lits[0 .. nlits). Repeat offsets `rep` carry over between blocks. A team decodes the
 // sequences in every lane alike, a batch of `width` at a time, and executes each batch
@@ -335,27 +446,15 @@ CZ_HD CZ_FORCEINLINE void cz_br_reload_win(cz_bit_reader* br, cz_team_window* w,
 CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const uint8_t* lits, size_t nlits,
                                           cz_seq_tables* t, uint32_t* rep, cz_seq_scratch* s, cz_output* out) {
     const cz_team tm = out->team;
-    if (size < 1) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+    uint32_t nb_seq = 0;
+    uint8_t modes = 0;
     size_t ip = 0;
-    uint32_t nb_seq = src[ip++];
-    if (nb_seq >= 128) {
-        if (nb_seq == 255) {
-            if (ip + 2 > size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
-            nb_seq = cz_read_le16(src + ip) + CZ_LONG_NB_SEQ;
-            ip += 2;
-        } else {
-            if (ip >= size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
-            nb_seq = ((nb_seq - 128) << 8) + src[ip++];
-        }
-    }
+    uint32_t st = cz_parse_sequences_header(src, size, &nb_seq, &modes, &ip);
+    if (st != CZ_STATUS_OK) return st;
     size_t lit_pos = 0;
     if (nb_seq > 0) {
-        if (ip >= size) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
-        const uint8_t modes = src[ip++];
-        if (modes & 3) return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
         // Table builds write shared scratch: lane 0 builds, the others wait. The predefined
         // tables are constants the whole team copies.
-        uint32_t st = CZ_STATUS_OK;
         size_t used = 0;
         CZ_PROF_BEGIN(seq_tables);
         cz_seq_copy_predefined(tm, modes, t);
@@ -373,65 +472,34 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
         if (!cz_br_init(&br, stream, ssize)) return CZ_STATUS_SEQUENCE_STREAM_CORRUPT;
         cz_team_window win;
         cz_win_fill(&win, tm, stream, ssize, (int64_t)(br.ptr - stream) + 8 - CZ_WINDOW_BYTES);
-        uint32_t ll_state = cz_fse_init_state(&br, t->ll_log);
-        cz_br_reload_win(&br, &win, tm, stream, ssize);
-        uint32_t of_state = cz_fse_init_state(&br, t->of_log);
-        cz_br_reload_win(&br, &win, tm, stream, ssize);
-        uint32_t ml_state = cz_fse_init_state(&br, t->ml_log);
-        cz_br_reload_win(&br, &win, tm, stream, ssize);
-        uint32_t r0 = rep[0], r1 = rep[1], r2 = rep[2];
+        auto reload = [&](cz_bit_reader* b) { cz_br_reload_win(b, &win, tm, stream, ssize); };
+        cz_seq_state ss;
+        ss.ll = cz_fse_init_state(&br, t->ll_log);
+        reload(&br);
+        ss.of = cz_fse_init_state(&br, t->of_log);
+        reload(&br);
+        ss.ml = cz_fse_init_state(&br, t->ml_log);
+        reload(&br);
+        ss.r0 = rep[0];
+        ss.r1 = rep[1];
+        ss.r2 = rep[2];
         uint32_t pending = CZ_STATUS_OK;  // a decoding error after the batch's good sequences
         for (uint32_t b = 0; b < nb_seq && pending == CZ_STATUS_OK; b += tm.width) {
             unsigned cnt = nb_seq - b < tm.width ? nb_seq - b : tm.width;
             uint32_t my_ll = 0, my_ml = 0, my_off = 0;
             CZ_PROF_BEGIN(seq_decode);
             for (unsigned k = 0; k < cnt; k++) {
-                const cz_fse_dentry eo = t->of[of_state], el = t->ll[ll_state], em = t->ml[ml_state];
-                // After a reload the container holds >= 57 bits or the rest of the stream:
-                // offset (<= 31 bits) and match length (<= 16) fit, then literal length
-                // (<= 16) and the three states (<= 26).
-                // of_code <= 31 (table symbols are bounded by the description reader).
-                const uint32_t of_value = (1u << eo.symbol) + (uint32_t)cz_br_read(&br, eo.symbol);
-                const uint32_t ml = cz_ml_baseline[em.symbol] + (uint32_t)cz_br_read(&br, cz_ml_extra_bits[em.symbol]);
-                cz_br_reload_win(&br, &win, tm, stream, ssize);
-                const uint32_t ll = cz_ll_baseline[el.symbol] + (uint32_t)cz_br_read(&br, cz_ll_extra_bits[el.symbol]);
-                uint32_t offset;
-                if (of_value > 3) {
-                    offset = of_value - 3;
-                    r2 = r1;
-                    r1 = r0;
-                    r0 = offset;
-                } else {
-                    const unsigned idx = of_value - 1 + (ll == 0 ? 1 : 0);
-                    if (idx == 0) {
-                        offset = r0;
-                    } else if (idx == 1) {
-                        offset = r1;
-                        r1 = r0;
-                        r0 = offset;
-                    } else {
-                        offset = idx == 2 ? r2 : r0 - 1;
-                        if (offset == 0) {
-                            pending = CZ_STATUS_OFFSET_OUT_OF_RANGE;
-                            cnt = k;
-                            break;
-                        }
-                        r2 = r1;
-                        r1 = r0;
-                        r0 = offset;
-                    }
+                uint32_t ll, ml, offset;
+                if (!cz_seq_decode_one(t, &ss, &br, b + k + 1 < nb_seq, reload, &ll, &ml, &offset)) {
+                    pending = CZ_STATUS_OFFSET_OUT_OF_RANGE;
+                    cnt = k;
+                    break;
                 }
                 if (k == tm.lane) {
                     my_ll = ll;
                     my_ml = ml;
                     my_off = offset;
                 }
-                if (b + k + 1 < nb_seq) {
-                    ll_state = el.base + (uint32_t)cz_br_read(&br, el.nb_bits);
-                    ml_state = em.base + (uint32_t)cz_br_read(&br, em.nb_bits);
-                    of_state = eo.base + (uint32_t)cz_br_read(&br, eo.nb_bits);
-                }
-                cz_br_reload_win(&br, &win, tm, stream, ssize);
             }
             CZ_PROF_END(seq_decode, tm);
             CZ_PROF_BEGIN(seq_exec);
@@ -442,11 +510,9 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
         if (pending != CZ_STATUS_OK) return pending;
         if (!cz_br_finished(&br)) return CZ_STATUS_SEQUENCE_STREAM_CORRUPT;
         // Every lane stores the same values; every lane read rep[] above.
-        rep[0] = r0;
-        rep[1] = r1;
-        rep[2] = r2;
-    } else if (ip != size) {
-        return CZ_STATUS_SEQUENCES_HEADER_CORRUPT;
+        rep[0] = ss.r0;
+        rep[1] = ss.r1;
+        rep[2] = ss.r2;
     }
     const size_t rest = nlits - lit_pos;
     if (rest > out->cap - out->pos) return CZ_STATUS_OUTPUT_TOO_SMALL;

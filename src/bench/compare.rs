@@ -10,6 +10,7 @@ use super::gpu::{GpuBench, GpuCodec, NvcompCodec};
 use super::report::{format_summary, format_table, utc_string, Outcome, Row};
 use super::run::{run_set, Config};
 use super::Result;
+use crate::gpu::decode::DecodeKernel;
 use crate::gpu::nvcomp::{Nvcomp, NvcompError};
 use crate::gpu::Gpu;
 
@@ -21,15 +22,21 @@ pub fn open_gpu() -> std::result::Result<Gpu, String> {
 /// The GPU codecs of a run: cuzstd at each of `cuzstd_levels`, then nvCOMP if it loads
 /// (from `nvcomp_lib`, else `NVCOMP_LIB`, next to the executable, ./lib/ or the linker's
 /// path). What was left out, and why, goes to `notes`.
+/// `extra_decoders`: further cuzstd decode kernels to time, each as its own column at every
+/// level (the default kernel always has one).
 pub fn gpu_codecs<'g>(
     gpu: &'g Gpu,
     cuzstd_levels: &[i32],
+    extra_decoders: &[DecodeKernel],
     nvcomp_lib: Option<&Path>,
     notes: &mut Vec<String>,
 ) -> Vec<Box<dyn GpuCodec + 'g>> {
     let mut codecs: Vec<Box<dyn GpuCodec + 'g>> = Vec::new();
     for &level in cuzstd_levels {
         codecs.push(Box::new(CuzstdCodec::new(gpu, level)));
+        for &kernel in extra_decoders.iter().filter(|&&k| k != DecodeKernel::default()) {
+            codecs.push(Box::new(CuzstdCodec { kernel, ..CuzstdCodec::new(gpu, level) }));
+        }
     }
     match Nvcomp::load(nvcomp_lib) {
         Ok(nv) => codecs.push(Box::new(NvcompCodec { nv })),
@@ -144,7 +151,7 @@ pub fn compare_files(
         }
     };
     let codecs = match &gpu {
-        Some(g) => gpu_codecs(g, &opts.cuzstd_levels, opts.nvcomp_lib.as_deref(), &mut notes),
+        Some(g) => gpu_codecs(g, &opts.cuzstd_levels, &[], opts.nvcomp_lib.as_deref(), &mut notes),
         None => Vec::new(),
     };
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();

@@ -21,7 +21,7 @@ pub struct CuzstdCodec<'g> {
 
 impl<'g> CuzstdCodec<'g> {
     pub fn new(gpu: &'g Gpu, level: i32) -> Self {
-        Self { gpu, level, kernel: DecodeKernel::Warp, workspace_budget: 8 << 30 }
+        Self { gpu, level, kernel: DecodeKernel::default(), workspace_budget: 8 << 30 }
     }
 }
 
@@ -51,7 +51,11 @@ impl GpuJob for DecompressJob<'_> {
 
 impl GpuCodec for CuzstdCodec<'_> {
     fn name(&self) -> String {
-        format!("cuzstd -{}", self.level)
+        if self.kernel == DecodeKernel::default() {
+            format!("cuzstd -{}", self.level)
+        } else {
+            format!("cuzstd -{} ({:?} decoder)", self.level, self.kernel)
+        }
     }
     fn version(&self) -> String {
         format!("{} (kernels {})", env!("CARGO_PKG_VERSION"), crate::gpu::kernels::ARCHS)

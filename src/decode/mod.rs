@@ -192,6 +192,26 @@ pub fn decompress_into_with(
     Ok(written)
 }
 
+/// The GPU's staged decoder (`cuda/include/staged_decode.cuh`) run on the host with one
+/// thread: its three passes where they take `src`, else the frame decoder, exactly as the
+/// staged kernels do. Returns the result (always that of [`decompress_into`]) and whether the
+/// staged passes decoded it. For testing the passes; [`decompress_into`] is the faster
+/// host decoder.
+pub fn decompress_staged_into(
+    src: &[u8],
+    dst: &mut [u8],
+    dict: Option<&Dictionary>,
+    options: &DecodeOptions,
+) -> (Result<usize, DecodeError>, bool) {
+    let mut ws = Workspace::new();
+    let (st, written, detail, staged) =
+        ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size);
+    if st != abi::CZ_STATUS_OK {
+        return (Err(DecodeError::new(st, detail)), staged);
+    }
+    (Ok(written), staged)
+}
+
 /// Decodes every frame of `src` into a new vector sized from the frame headers.
 pub fn decompress(src: &[u8], dict: Option<&Dictionary>, options: &DecodeOptions) -> Result<Vec<u8>, DecodeError> {
     let info = frames_info(src)?;

@@ -16,6 +16,8 @@ use crate::error::{CudaContext as _, Error, Result};
 use super::staging::ALIGN;
 /// Warps per block of `cz_decode_batch_warp` (`CZ_DECODE_WARPS` in cuda/frame_decode.cu).
 const WARPS_PER_BLOCK: u64 = 4;
+/// Threads per block of `cz_decode_staged_sequences` (`CZ_STAGED_SEQ_LANES`).
+const STAGED_SEQ_LANES: u32 = 128;
 
 /// Bytes of one decoder workspace slot (`cz_decode_workspace_size()`, rounded up to the slot
 /// alignment). The kernel decodes as many items at once as the workspace has slots.
@@ -23,9 +25,17 @@ pub fn workspace_slot_size() -> u64 {
     (crate::gpu::reference_decode::workspace_size() as u64).next_multiple_of(ALIGN as u64)
 }
 
-/// Which kernel decodes a batch. Both give the same results.
+/// Which kernel decodes a batch. All give the same results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DecodeKernel {
+    /// The staged decoder (`cuda/include/staged_decode.cuh`): three launches, literals by a
+    /// warp per item, sequences by a thread per item, execution by a warp per item. Items it
+    /// does not take (several frames, no content size, a dictionary, more sequences than a
+    /// workspace slot holds, any error) are decoded as by [`DecodeKernel::Warp`] in the third
+    /// launch. Needs a workspace slot per item; with fewer slots the batch runs as `Warp`.
+    /// Not yet the default: its last changes still wait for the GPU test suite and the
+    /// sanitizer campaign (docs/BENCHMARKS.md, "Staged decoder").
+    Staged,
     /// `cz_decode_batch_warp`: the 32 lanes of a warp decode each item together (sequences
     /// executed 32 at a time, Huffman streams in parallel, copies split between lanes).
     #[default]
@@ -39,7 +49,7 @@ impl DecodeKernel {
     fn name(self) -> &'static str {
         match self {
             DecodeKernel::Thread => "cz_decode_batch",
-            DecodeKernel::Warp => "cz_decode_batch_warp",
+            DecodeKernel::Warp | DecodeKernel::Staged => "cz_decode_batch_warp",
         }
     }
 }
@@ -109,9 +119,12 @@ impl Gpu {
                 workspace.len()
             )));
         }
+        if kernel == DecodeKernel::Staged && slots >= n as u64 {
+            return self.decompress_staged(stream, items, n32, dict, options, workspace, stride, results, None);
+        }
         let teams = slots.min(n as u64);
         let (grid, block) = match kernel {
-            DecodeKernel::Warp => (teams.div_ceil(WARPS_PER_BLOCK), 32 * WARPS_PER_BLOCK as u32),
+            DecodeKernel::Warp | DecodeKernel::Staged => (teams.div_ceil(WARPS_PER_BLOCK), 32 * WARPS_PER_BLOCK as u32),
             DecodeKernel::Thread => (teams, 32),
         };
         let grid = u32::try_from(grid).map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
@@ -141,6 +154,119 @@ impl Gpu {
         // kernels use no slot at or past `slots`. The warp kernel's block is 32 *
         // WARPS_PER_BLOCK threads, the size its launch bounds are declared for.
         unsafe { b.launch(cfg) }.ctx("launching a decode kernel")?;
+        Ok(())
+    }
+}
+
+/// After a [`DecodeKernel::Staged`] launch that had a slot per item: whether the staged
+/// passes (rather than the warp decoder they fall back to) decoded the item whose workspace
+/// slot (copied to the host) this is. For tests and diagnostics.
+pub fn staged_slot_decoded(slot: &[u8]) -> bool {
+    let at = crate::gpu::reference_decode::staged_mode_offset();
+    slot.get(at..at + 4).is_some_and(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) == 1)
+}
+
+impl Gpu {
+    /// [`Gpu::decompress_batch_device`] with the staged kernel, recording an event on `stream`
+    /// before, between and after its three launches (literals, sequences, execute) so that
+    /// [`super::elapsed_ms`] between neighbours times each pass once the stream has run them.
+    /// A diagnostic: fails when the workspace has fewer slots than items.
+    ///
+    /// # Safety
+    /// As [`Gpu::decompress_batch_device`].
+    pub unsafe fn decompress_staged_phases(
+        &self,
+        stream: &CudaStream,
+        items: &CudaView<'_, cz_batch_item>,
+        options: &DecodeOptions,
+        workspace: &mut CudaViewMut<'_, u8>,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+    ) -> Result<Vec<cudarc::driver::CudaEvent>> {
+        let n = u32::try_from(items.len()).map_err(|_| Error::InvalidArgument("more than 2^32 items".into()))?;
+        let stride = workspace_slot_size();
+        if (workspace.len() as u64 / stride) < u64::from(n) || results.len() < items.len() {
+            return Err(Error::InvalidArgument(
+                "the staged decoder needs a workspace slot and a result per item".into(),
+            ));
+        }
+        let mut events = Vec::with_capacity(4);
+        self.decompress_staged(stream, items, n, None, options, workspace, stride, results, Some(&mut events))?;
+        Ok(events)
+    }
+
+    /// The three launches of the staged decoder; item i uses workspace slot i (the caller
+    /// checked slots >= n). With `events`, records one before, between and after them.
+    #[allow(clippy::too_many_arguments)]
+    fn decompress_staged(
+        &self,
+        stream: &CudaStream,
+        items: &CudaView<'_, cz_batch_item>,
+        n: u32,
+        dict: Option<&DeviceDictionary>,
+        options: &DecodeOptions,
+        workspace: &mut CudaViewMut<'_, u8>,
+        stride: u64,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+        mut events: Option<&mut Vec<cudarc::driver::CudaEvent>>,
+    ) -> Result<()> {
+        let mark = |events: &mut Option<&mut Vec<cudarc::driver::CudaEvent>>| -> Result<()> {
+            if let Some(v) = events.as_deref_mut() {
+                v.push(self.timing_event(stream)?);
+            }
+            Ok(())
+        };
+        mark(&mut events)?;
+        let (dict_addr, dict_size) = match dict {
+            Some(d) => (device_address(&d.bytes, stream), d.bytes.len() as u64),
+            None => (0u64, 0u64),
+        };
+        let max_window = options.max_window_size;
+        let warp_grid = u32::try_from((n as u64).div_ceil(WARPS_PER_BLOCK))
+            .map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
+        let warp_cfg = LaunchConfig {
+            grid_dim: (warp_grid, 1, 1),
+            block_dim: (32 * WARPS_PER_BLOCK as u32, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let lit = self.function(Module::FrameDecode, "cz_decode_staged_literals")?;
+        let mut b = stream.launch_builder(&lit);
+        b.arg(items).arg(&n).arg(&dict_size).arg(&mut *workspace).arg(&stride).arg(&max_window);
+        // SAFETY: the kernel reads the n descriptors of `items` and the source ranges they
+        // name (readable by decompress_batch_device's contract); warp g < n writes only slot
+        // g of `workspace` (n slots of `stride` bytes fit: checked by the caller) and item g's
+        // destination inside its capacity. Block size 32 * WARPS_PER_BLOCK matches the
+        // kernel's launch bounds and its per-warp shared tables.
+        unsafe { b.launch(warp_cfg) }.ctx("launching the staged decoder (literals)")?;
+        mark(&mut events)?;
+        let seq = self.function(Module::FrameDecode, "cz_decode_staged_sequences")?;
+        let seq_cfg = LaunchConfig {
+            grid_dim: (n.div_ceil(STAGED_SEQ_LANES), 1, 1),
+            block_dim: (STAGED_SEQ_LANES, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let mut b = stream.launch_builder(&seq);
+        b.arg(items).arg(&n).arg(&mut *workspace).arg(&stride);
+        // SAFETY: thread g < n reads item g's source and writes only slot g of `workspace`
+        // (as above); STAGED_SEQ_LANES threads per block, the kernel's launch bounds.
+        unsafe { b.launch(seq_cfg) }.ctx("launching the staged decoder (sequences)")?;
+        mark(&mut events)?;
+        let exec = self.function(Module::FrameDecode, "cz_decode_staged_execute")?;
+        let mut b = stream.launch_builder(&exec);
+        b.arg(items)
+            .arg(&n)
+            .arg(&dict_addr)
+            .arg(&dict_size)
+            .arg(&mut *workspace)
+            .arg(&stride)
+            .arg(&max_window)
+            .arg(results);
+        // SAFETY: warp g < n reads item g's source, slot g and dict[0 .. dict_size) (a live
+        // device slice of that length, or null with size 0), writes item g's destination
+        // inside its capacity, slot g (as a decoder workspace when it falls back: stride >=
+        // cz_decode_workspace_size()) and results[g] (results.len() >= n, checked by the
+        // caller). Block size as for the literals launch.
+        unsafe { b.launch(warp_cfg) }.ctx("launching the staged decoder (execute)")?;
+        mark(&mut events)?;
         Ok(())
     }
 }

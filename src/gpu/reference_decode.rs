@@ -17,6 +17,21 @@ extern "C" {
         written: *mut u64,
         detail: *mut u32,
     ) -> u32;
+    fn cz_ref_decode_staged(
+        src: *const u8,
+        src_size: u64,
+        dst: *mut u8,
+        dst_capacity: u64,
+        dict: *const u8,
+        dict_size: u64,
+        workspace: *mut u64,
+        ws_size: u64,
+        max_window_size: u64,
+        written: *mut u64,
+        detail: *mut u32,
+        staged: *mut u32,
+    ) -> u32;
+    fn cz_ref_staged_mode_offset() -> u64;
     fn cz_ref_decode_batch(
         items: *const cz_batch_item,
         n: u32,
@@ -108,6 +123,46 @@ pub fn decode_all(
         )
     };
     (st, written as usize, detail)
+}
+
+/// Decodes one item with the staged decoder's passes (`cuda/include/staged_decode.cuh`),
+/// falling back to the frame decoder where they do not take it, as the staged kernels do;
+/// returns (status, bytes written, detail, whether the staged passes decoded it). The
+/// passes keep the item's sequences in the workspace, so its size bounds how many they take.
+pub fn decode_staged(
+    src: &[u8],
+    dst: &mut [u8],
+    dict: Option<&[u8]>,
+    ws: &mut Workspace,
+    max_window_size: u64,
+) -> (u32, usize, u32, bool) {
+    let (dp, ds) = dict_parts(dict);
+    let (mut written, mut detail, mut staged) = (0u64, 0u32, 0u32);
+    // SAFETY: as decode_all; the workspace is 8-byte aligned and ws.0.len() * 8 bytes long,
+    // the size passed.
+    let st = unsafe {
+        cz_ref_decode_staged(
+            src.as_ptr(),
+            src.len() as u64,
+            dst.as_mut_ptr(),
+            dst.len() as u64,
+            dp,
+            ds,
+            ws.0.as_mut_ptr(),
+            ws.0.len() as u64 * 8,
+            max_window_size,
+            &mut written,
+            &mut detail,
+            &mut staged,
+        )
+    };
+    (st, written as usize, detail, staged != 0)
+}
+
+/// Offset in a workspace slot of the staged decoder's mode word (`cz_staged_state::mode`).
+pub fn staged_mode_offset() -> usize {
+    // SAFETY: pure function of the build.
+    unsafe { cz_ref_staged_mode_offset() as usize }
 }
 
 /// Decodes a batch like the GPU kernel: `srcs[i]` into `dsts[i]`, one result per item.
