@@ -283,59 +283,70 @@ proptest! {
     }
 }
 
-#[test]
-fn gpu_device_resident_batch_runs_on_the_callers_stream() {
+/// Decodes `frames` through `Gpu::decompress_batch_device` on a stream of its own, one device
+/// buffer per source and per destination (capacities `caps`), with a workspace of `slots`
+/// slots; returns the results, the outputs and the workspace as the launch left it.
+fn decode_device_resident(
+    frames: &[Vec<u8>],
+    caps: &[usize],
+    kernel: DecodeKernel,
+    slots: usize,
+) -> (Vec<cuzstd::abi::cz_item_result>, Vec<Vec<u8>>, Vec<u8>) {
     use cuzstd::abi::{cz_batch_item, cz_item_result};
     use cuzstd::gpu::device_address;
     let gpu = gpu();
     let stream = gpu.new_stream().unwrap();
+    let d_src: Vec<_> = frames.iter().map(|f| stream.clone_htod(f).unwrap()).collect();
+    let d_dst: Vec<_> = caps.iter().map(|&c| stream.alloc_zeros::<u8>(c).unwrap()).collect();
+    let mut ws = stream.alloc_zeros::<u8>(slots * workspace_slot_size() as usize).unwrap();
+    let mut results = stream.alloc_zeros::<cz_item_result>(frames.len()).unwrap();
+    let items: Vec<cz_batch_item> = (0..frames.len())
+        .map(|i| cz_batch_item {
+            src: device_address(&d_src[i], &stream),
+            src_size: frames[i].len() as u64,
+            dst: device_address(&d_dst[i], &stream),
+            dst_capacity: caps[i] as u64,
+        })
+        .collect();
+    let d_items = stream.clone_htod(&items).unwrap();
+    // SAFETY: every descriptor names a live device allocation of exactly the given size;
+    // destinations are distinct allocations; all of them outlive the synchronising copies.
+    unsafe {
+        gpu.decompress_batch_device(
+            &stream,
+            &d_items.as_view(),
+            None,
+            &options(),
+            kernel,
+            &mut ws.as_view_mut(),
+            &mut results.as_view_mut(),
+        )
+        .unwrap()
+    };
+    let res = stream.clone_dtoh(&results).unwrap();
+    let outs = d_dst.iter().map(|d| stream.clone_dtoh(d).unwrap()).collect();
+    (res, outs, stream.clone_dtoh(&ws).unwrap())
+}
+
+#[test]
+fn gpu_device_resident_batch_runs_on_the_callers_stream() {
     let datas: Vec<Vec<u8>> = (0..8).map(|i| sample(700 + i, 10_000 * (i as usize + 1))).collect();
     let frames: Vec<Vec<u8>> = datas.iter().map(|d| compress(d, 7, true)).collect();
-    // One device buffer per source and destination; descriptors point into them.
-    let d_src: Vec<_> = frames.iter().map(|f| stream.clone_htod(f).unwrap()).collect();
+    let caps: Vec<usize> = datas.iter().map(Vec::len).collect();
     for kernel in KERNELS {
-        let mut ws = stream.alloc_zeros::<u8>(3 * workspace_slot_size() as usize).unwrap();
-        let mut results = stream.alloc_zeros::<cz_item_result>(frames.len()).unwrap();
-        let d_dst: Vec<_> = datas.iter().map(|d| stream.alloc_zeros::<u8>(d.len()).unwrap()).collect();
-        let items: Vec<cz_batch_item> = (0..frames.len())
-            .map(|i| cz_batch_item {
-                src: device_address(&d_src[i], &stream),
-                src_size: frames[i].len() as u64,
-                dst: device_address(&d_dst[i], &stream),
-                dst_capacity: datas[i].len() as u64,
-            })
-            .collect();
-        let d_items = stream.clone_htod(&items).unwrap();
-        // SAFETY: every descriptor names a live device allocation of exactly the given size;
-        // destinations are distinct allocations; all of them outlive the synchronising copies.
-        unsafe {
-            gpu.decompress_batch_device(
-                &stream,
-                &d_items.as_view(),
-                None,
-                &options(),
-                kernel,
-                &mut ws.as_view_mut(),
-                &mut results.as_view_mut(),
-            )
-            .unwrap()
-        };
-        let res = stream.clone_dtoh(&results).unwrap();
+        // Fewer slots than items (the staged kernel then runs as the warp kernel).
+        let (res, outs, _) = decode_device_resident(&frames, &caps, kernel, 3);
         for (i, r) in res.iter().enumerate() {
             assert_eq!(r.status, cuzstd::abi::CZ_STATUS_OK, "{kernel:?}: item {i}");
             assert_eq!(r.size as usize, datas[i].len());
-            assert!(stream.clone_dtoh(&d_dst[i]).unwrap() == datas[i], "{kernel:?}: item {i}");
+            assert!(outs[i] == datas[i], "{kernel:?}: item {i}");
         }
     }
 }
 
 #[test]
 fn gpu_staged_passes_decode_plain_frames_without_the_fallback() {
-    use cuzstd::abi::{cz_batch_item, cz_item_result};
     use cuzstd::gpu::decode::staged_slot_decoded;
-    use cuzstd::gpu::device_address;
-    let gpu = gpu();
-    let stream = gpu.new_stream().unwrap();
     // Plain frames (one frame, content size, no dictionary) at several levels, with and
     // without checksums, and one of two frames that must take the fallback.
     let mut frames: Vec<Vec<u8>> = Vec::new();
@@ -350,38 +361,11 @@ fn gpu_staged_passes_decode_plain_frames_without_the_fallback() {
     frames.push(two);
     let n = frames.len();
     let stride = workspace_slot_size() as usize;
-    let d_src: Vec<_> = frames.iter().map(|f| stream.clone_htod(f).unwrap()).collect();
-    let d_dst: Vec<_> = datas.iter().map(|d| stream.alloc_zeros::<u8>(d.len()).unwrap()).collect();
-    let mut ws = stream.alloc_zeros::<u8>(n * stride).unwrap();
-    let mut results = stream.alloc_zeros::<cz_item_result>(n).unwrap();
-    let items: Vec<cz_batch_item> = (0..n)
-        .map(|i| cz_batch_item {
-            src: device_address(&d_src[i], &stream),
-            src_size: frames[i].len() as u64,
-            dst: device_address(&d_dst[i], &stream),
-            dst_capacity: datas[i].len() as u64,
-        })
-        .collect();
-    let d_items = stream.clone_htod(&items).unwrap();
-    // SAFETY: every descriptor names a live device allocation of exactly the given size;
-    // destinations are distinct allocations; all of them outlive the synchronising copies.
-    unsafe {
-        gpu.decompress_batch_device(
-            &stream,
-            &d_items.as_view(),
-            None,
-            &options(),
-            DecodeKernel::Staged,
-            &mut ws.as_view_mut(),
-            &mut results.as_view_mut(),
-        )
-        .unwrap()
-    };
-    let res = stream.clone_dtoh(&results).unwrap();
-    let slots = stream.clone_dtoh(&ws).unwrap();
+    let caps: Vec<usize> = datas.iter().map(Vec::len).collect();
+    let (res, outs, slots) = decode_device_resident(&frames, &caps, DecodeKernel::Staged, n);
     for i in 0..n {
         assert_eq!(res[i].status, cuzstd::abi::CZ_STATUS_OK, "item {i}");
-        assert!(stream.clone_dtoh(&d_dst[i]).unwrap() == datas[i], "item {i}: output differs");
+        assert!(outs[i] == datas[i], "item {i}: output differs");
         let by_passes = staged_slot_decoded(&slots[i * stride..(i + 1) * stride]);
         assert_eq!(by_passes, i + 1 < n, "item {i}: decoded by the staged passes: {by_passes}");
     }

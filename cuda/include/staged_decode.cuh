@@ -37,7 +37,6 @@ typedef struct cz_staged_state {
     uint64_t checksum_at;  // offset in src of the frame's checksum, or ~0 without one
     uint32_t mode;         // CZ_STAGED_*
     uint32_t nseq;         // sequences in the slot (pass 2)
-    uint64_t window;
 } cz_staged_state;
 
 // One decoded sequence, as pass 2 stores it and pass 3 loads it (one 16-byte access).
@@ -49,7 +48,6 @@ typedef struct CZ_ALIGN16 cz_staged_seq {
 // would use (the fallback overwrites it). The sequences fill the rest of the slot.
 typedef struct cz_staged_slot {
     cz_staged_state state;
-    uint32_t huf_log, huf_valid;
     union {
         cz_huf_scratch huf;
         cz_seq_scratch seq;
@@ -178,7 +176,6 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
     s.content_size = 0;
     s.lit_at = 0;
     s.checksum_at = ~0ull;
-    s.window = 0;
     cz_frame_header h;
     // Structure: one Zstandard frame with a content size, no dictionary, and the blocks
     // and checksum filling src exactly. L: the literals of all blocks.
@@ -224,7 +221,6 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
     if (ok) {
         s.content_size = h.content_size;
         s.lit_at = h.content_size - total;
-        s.window = h.window_size;
         // Pass over the blocks again, writing the literal stream.
         uint8_t* lits = dst + s.lit_at;
         uint32_t huf_log = 0, huf_valid = 0;
