@@ -227,6 +227,23 @@ CZ_REF_API uint32_t cz_ref_decode_staged(const uint8_t* src, uint64_t src_size, 
     return st;
 }
 
+// The sequences pass's bit reader on stream[0 .. size) (an item of its own): three initial
+// reads of widths[0 .. 3), then `groups` sequences of six reads each (widths[3 + 6g ..
+// 3 + 6g + 6), at most 89 bits a group), each after cz_lr_fill, as pass 2 reads them.
+// Writes each value read to values[]; returns 1 when the reads consumed the stream
+// exactly, 0 when not, 2 when cz_lr_init rejects the stream.
+CZ_REF_API uint32_t cz_ref_lane_reader_probe(const uint8_t* stream, uint64_t size, const uint8_t* widths,
+                                             uint64_t groups, uint32_t* values) {
+    cz_lane_reader r;
+    if (!cz_lr_init(&r, stream, (size_t)size, stream, (size_t)size)) return 2;
+    for (int j = 0; j < 3; j++) values[j] = cz_lr_read(&r, widths[j]);
+    for (uint64_t g = 0; g < groups; g++) {
+        cz_lr_fill(&r);
+        for (int j = 0; j < 6; j++) values[3 + 6 * g + j] = cz_lr_read(&r, widths[3 + 6 * g + j]);
+    }
+    return cz_lr_finished(&r) ? 1 : 0;
+}
+
 // Where a workspace slot holds the staged state's mode after the staged kernels: 1 when
 // the staged passes decoded the item, 0 when the fallback did.
 CZ_REF_API uint64_t cz_ref_staged_mode_offset(void) {

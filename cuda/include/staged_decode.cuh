@@ -73,10 +73,10 @@ typedef struct cz_seq_codes {
 } cz_seq_codes;
 
 // A backward bit reader for one thread over a stream inside an item item[0 .. item_size).
-// It buffers 192 bits and, before each sequence, shifts in one aligned 64-bit word when 128
-// or fewer bits lie below the read position, which leaves at least 103 (a sequence reads at
-// most 31 + 16 + 16 + 9 + 9 + 8 = 89): the reads of a sequence wait on no load between
-// them, and a load serves about two sequences. A word that crosses the item's ends is
+// It buffers 192 bits and, before each sequence, shifts in aligned 64-bit words until more
+// than 128 bits lie below the read position (a sequence reads at most 31 + 16 + 16 + 9 + 9
+// + 8 = 89, so one word is not always enough): the reads of a sequence wait on no load
+// between them, and a load serves about two sequences. A word that crosses the item's ends is
 // assembled from its bytes inside; bytes outside are never loaded. Positions are bits from
 // the stream's start rounded down to 8 bytes. Reading past the stream's start returns bits
 // of whatever precedes it (or zeros) and is caught by cz_lr_finished.
@@ -101,14 +101,22 @@ CZ_HD CZ_FORCEINLINE uint64_t cz_lr_word(const cz_lane_reader* r, int64_t k) {
     return v;
 }
 
-// Before a sequence: shifts a word in when 128 or fewer bits lie below pos.
-CZ_HD CZ_FORCEINLINE void cz_lr_fill(cz_lane_reader* r) {
+// Shifts one word into the buffer when 128 or fewer bits lie below pos.
+CZ_HD CZ_FORCEINLINE void cz_lr_shift(cz_lane_reader* r) {
     if (r->pos - r->base <= 128) {
         r->base -= 64;
         r->b2 = r->b1;
         r->b1 = r->b0;
         r->b0 = cz_lr_word(r, r->base >> 6);
     }
+}
+
+// Before a sequence (at least 14 bits lie below pos: more than 128 after the previous fill
+// or cz_lr_init, less at most 89 read since): afterwards more than 128 do. The second
+// shift is needed only after a sequence that read more than 64 bits.
+CZ_HD CZ_FORCEINLINE void cz_lr_fill(cz_lane_reader* r) {
+    cz_lr_shift(r);
+    cz_lr_shift(r);
 }
 
 // Starts reading stream[0 .. size) (inside the item); false for an empty stream or a last
@@ -132,7 +140,7 @@ CZ_HD CZ_FORCEINLINE bool cz_lr_init(cz_lane_reader* r, const uint8_t* stream, s
     return true;
 }
 
-// The next n (<= 32) bits; at most 103 bits may be read after a fill (bits below the buffer
+// The next n (<= 32) bits; at most 128 bits may be read after a fill (bits below the buffer
 // read as zeros).
 CZ_HD CZ_FORCEINLINE uint32_t cz_lr_read(cz_lane_reader* r, unsigned n) {
     r->pos -= n;

@@ -221,9 +221,97 @@ pub fn fse_predefined_tables_ok() -> bool {
 }
 
 #[cfg(test)]
+extern "C" {
+    fn cz_ref_lane_reader_probe(stream: *const u8, size: u64, widths: *const u8, groups: u64, values: *mut u32) -> u32;
+}
+
+/// The staged sequences pass's bit reader over `stream` (see `cz_ref_lane_reader_probe`):
+/// the values of the reads `widths` names (3 initial reads, then groups of 6), and whether
+/// they consumed the stream exactly; `None` when the stream has no end marker.
+#[cfg(test)]
+fn lane_reader_probe(stream: &[u8], widths: &[u8]) -> Option<(Vec<u32>, bool)> {
+    assert!(widths.len() >= 3 && (widths.len() - 3) % 6 == 0);
+    assert!(widths.iter().all(|&w| w <= 32));
+    let groups = (widths.len() - 3) / 6;
+    assert!(widths[3..].chunks(6).all(|g| g.iter().map(|&w| u32::from(w)).sum::<u32>() <= 89));
+    let mut values = vec![0u32; widths.len()];
+    // SAFETY: stream and widths are live for their lengths; values holds one u32 per width,
+    // which is what the probe writes.
+    let r = unsafe {
+        cz_ref_lane_reader_probe(
+            stream.as_ptr(),
+            stream.len() as u64,
+            widths.as_ptr(),
+            groups as u64,
+            values.as_mut_ptr(),
+        )
+    };
+    (r != 2).then_some((values, r == 1))
+}
+
+#[cfg(test)]
 mod tests {
+    use rand::{Rng, RngCore, SeedableRng};
+
     #[test]
     fn constant_predefined_fse_tables_equal_the_built_ones() {
         assert!(super::fse_predefined_tables_ok(), "regenerate with scripts/gen-fse-predefined.py");
+    }
+
+    /// A backward bit stream model: reads n bits below `pos`, most significant first.
+    fn model_read(stream: &[u8], pos: &mut i64, n: u8) -> u32 {
+        let mut v = 0u32;
+        for _ in 0..n {
+            *pos -= 1;
+            let bit = if *pos >= 0 { (stream[(*pos / 8) as usize] >> (*pos % 8)) & 1 } else { 0 };
+            v = (v << 1) | u32::from(bit);
+        }
+        v
+    }
+
+    #[test]
+    fn lane_reader_refills_for_sequences_that_read_up_to_89_bits_back_to_back() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(89);
+        for case in 0..200 {
+            // Stream sizes around word boundaries and item offsets of every alignment.
+            let size = 1 + rng.random_range(0..600usize);
+            let mut stream = vec![0u8; size];
+            rng.fill_bytes(&mut stream);
+            if stream[size - 1] == 0 {
+                stream[size - 1] = 1;
+            }
+            let last = stream[size - 1];
+            let total = 8 * (size as i64 - 1) + i64::from(7 - last.leading_zeros() as u8);
+            // Widths: the initial states, then sequences: mostly the most a sequence can
+            // read (31 + 16 + 16 + 9 + 9 + 8), some random ones.
+            let mut widths = vec![9u8, 8, 9];
+            let mut used = 26i64;
+            while used < total {
+                let g: [u8; 6] = if case % 2 == 0 || rng.random_bool(0.5) {
+                    [31, 16, 16, 9, 9, 8]
+                } else {
+                    [
+                        rng.random_range(0..=31),
+                        rng.random_range(0..=16),
+                        rng.random_range(0..=16),
+                        rng.random_range(0..=9),
+                        rng.random_range(0..=9),
+                        rng.random_range(0..=8),
+                    ]
+                };
+                used += g.iter().map(|&w| i64::from(w)).sum::<i64>();
+                widths.extend_from_slice(&g);
+            }
+            let (got, finished) = super::lane_reader_probe(&stream, &widths).expect("stream has an end marker");
+            let mut pos = total;
+            for (k, &w) in widths.iter().enumerate() {
+                let want = model_read(&stream, &mut pos, w);
+                // Past the stream's start only the verdict matters.
+                if pos >= 0 {
+                    assert_eq!(got[k], want, "case {case}: read {k} of {w} bits");
+                }
+            }
+            assert_eq!(finished, pos == 0, "case {case}: end verdict");
+        }
     }
 }
