@@ -111,9 +111,10 @@ CZ_HD CZ_FORCEINLINE void cz_lr_shift(cz_lane_reader* r) {
     }
 }
 
-// Before a sequence (at least 14 bits lie below pos: more than 128 after the previous fill
-// or cz_lr_init, less at most 89 read since): afterwards more than 128 do. The second
-// shift is needed only after a sequence that read more than 64 bits.
+// Before a sequence (at least 14 bits lie below pos: more than 128 after the previous fill,
+// less at most 89 read since; more than 102 after cz_lr_init and the initial states):
+// afterwards more than 128 do. The second shift is needed only after a sequence that read
+// more than 64 bits.
 CZ_HD CZ_FORCEINLINE void cz_lr_fill(cz_lane_reader* r) {
     cz_lr_shift(r);
     cz_lr_shift(r);
