@@ -33,8 +33,8 @@ pub enum DecodeKernel {
     /// does not take (several frames, no content size, a dictionary, more sequences than a
     /// workspace slot holds, any error) are decoded as by [`DecodeKernel::Warp`] in the third
     /// launch. Needs a workspace slot per item; with fewer slots the batch runs as `Warp`.
-    /// Not yet the default: its last changes still wait for the GPU test suite and the
-    /// sanitizer campaign (docs/BENCHMARKS.md, "Staged decoder").
+    /// Not yet the default: the published benchmark runs are of [`DecodeKernel::Warp`]
+    /// (docs/BENCHMARKS.md, "Staged decoder", compares the two).
     Staged,
     /// `cz_decode_batch_warp`: the 32 lanes of a warp decode each item together (sequences
     /// executed 32 at a time, Huffman streams in parallel, copies split between lanes).
