@@ -15,15 +15,21 @@
 //                   checks the tile (entry count against the decoded size, columns, values)
 //                   and turns the gap-coded columns into absolute columns in place;
 //                 - meanwhile, without round_to, warps 1..7 compute the base products of the
-//                   tile's rows (warp per row, lane per 4-byte word of the row, X staged in
-//                   shared memory, reductions with shuffles) into shared memory; with
-//                   round_to every weight needs its delta first, so all warps compute after
-//                   the decode;
+//                   tile's rows into shared memory (X staged in shared memory, reductions with
+//                   shuffles): zp_tile_base_products (16-byte loads streamed across the
+//                   warp's rows) when zp_vector_rows holds, else warp per row with 4-byte
+//                   words; with round_to every weight needs its delta first, so all warps
+//                   compute after the decode;
 //                 - then each warp adds its rows' delta entries (sparse dot with X) and writes
 //                   its rows of Y.
+// Kernels zp_base_int8 / zp_base_int4: the same without the decoder (as if ZP_BASE_ONLY were
+//                 always set), for base-only launches of packs with round_to (base-only
+//                 launches of other packs use zp_gemv*, below). The host passes
+//                 max_tile_bytes 0 (no tile buffer) and any grid (no workspace is used).
 //   shared memory: zp_shared_bytes(...) dynamic bytes (the host computes the same sum).
 //   workspace:    block b uses workspace[b * ws_stride ..) for the decoder
-//                 (ws_stride >= cz_decode_workspace_size(), multiple of 8); gridDim.x slots.
+//                 (ws_stride >= cz_decode_workspace_size(), multiple of 8); gridDim.x slots
+//                 (zp_linear_* without ZP_BASE_ONLY only).
 //   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr),
 //                 tile_offsets[0 .. tiles], tile_rows[0 .. tiles], delta[off[0] .. off[tiles]).
 //                 With ZP_BASE_ONLY in flags no frame is read and every tile counts as
@@ -313,18 +319,262 @@ __device__ void zp_row_products(const uint8_t* __restrict__ qrow, uint32_t row_b
     (void)cols;
 }
 
+// Whether zp_tile_base_products may read the base as 16-byte vectors: every row starts on a
+// 16-byte boundary (row_bytes a multiple of 16; `base` itself is 16-byte aligned) and, for
+// INT4, a vector's 32 columns share one scale (group a multiple of 32).
+__device__ __forceinline__ bool zp_vector_rows(int bits, uint32_t row_bytes, uint32_t group, const uint8_t* base) {
+    return (row_bytes & 15u) == 0 && ((uintptr_t)base & 15u) == 0 && (bits == 8 || (group & 31u) == 0);
+}
+
+// A 16-byte vector of weights, read once: through the non-coherent path without allocating
+// in L1, so the streamed weights do not evict X, which every warp of the SM reads again.
+__device__ __forceinline__ uint4 zp_ld_stream(const uint4* p) {
+    uint4 v;
+    asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
+    return v;
+}
+
+// 16 floats of X at x (16-byte aligned): from shared memory, or with XG from global memory
+// through the read-only cache (X is small and read by every warp, so it stays in L1).
+template <bool XG>
+__device__ __forceinline__ float4 zp_x4(const float* x, int i) {
+    if (XG) return __ldg(reinterpret_cast<const float4*>(x) + i);
+    return reinterpret_cast<const float4*>(x)[i];
+}
+
+// Σ_k x[k] · q_k over the 16 (INT8) or 32 (INT4) quantized values of one 16-byte vector, q_k
+// as stored (INT8: signed byte; INT4: nibble - 8; element 2j is the low nibble of byte j).
+// Bytes become floats by placing them in the mantissa of 2^23.
+template <int BITS, bool XG>
+__device__ __forceinline__ float zp_vector_dot(uint4 v, const float* x) {
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+    float s = 0.f;
+    if (BITS == 8) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const uint32_t u = w[i] ^ 0x80808080u;  // signed byte + 128, as an unsigned byte
+            const float4 xv = zp_x4<XG>(x, i);
+            const float q0 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7540)) - 8388736.f;
+            const float q1 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7541)) - 8388736.f;
+            const float q2 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7542)) - 8388736.f;
+            const float q3 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7543)) - 8388736.f;
+            s = fmaf(xv.x, q0, s);
+            s = fmaf(xv.y, q1, s);
+            s = fmaf(xv.z, q2, s);
+            s = fmaf(xv.w, q3, s);
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const uint32_t lo = w[i] & 0x0f0f0f0fu, hi = (w[i] >> 4) & 0x0f0f0f0fu;
+            const float4 xa = zp_x4<XG>(x, 2 * i), xb = zp_x4<XG>(x, 2 * i + 1);
+            const float q0 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7540)) - 8388616.f;
+            const float q1 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7540)) - 8388616.f;
+            const float q2 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7541)) - 8388616.f;
+            const float q3 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7541)) - 8388616.f;
+            const float q4 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7542)) - 8388616.f;
+            const float q5 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7542)) - 8388616.f;
+            const float q6 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7543)) - 8388616.f;
+            const float q7 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7543)) - 8388616.f;
+            s = fmaf(xa.x, q0, s);
+            s = fmaf(xa.y, q1, s);
+            s = fmaf(xa.z, q2, s);
+            s = fmaf(xa.w, q3, s);
+            s = fmaf(xb.x, q4, s);
+            s = fmaf(xb.y, q5, s);
+            s = fmaf(xb.z, q6, s);
+            s = fmaf(xb.w, q7, s);
+        }
+    }
+    return s;
+}
+
+// zp_vector_dot of R vectors (R rows, same columns) against the same 16 or 32 floats of X in
+// global memory: each word of X is loaded once for all R rows.
+template <int BITS, int R>
+__device__ __forceinline__ void zp_vector_dot_rows(const uint4 (&v)[R], const float* x, float (&d)[R]) {
+#pragma unroll
+    for (int r = 0; r < R; r++) d[r] = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        if (BITS == 8) {
+            const float4 xv = zp_x4<true>(x, i);
+            const float xs[4] = {xv.x, xv.y, xv.z, xv.w};
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                const uint32_t w = i == 0 ? v[r].x : i == 1 ? v[r].y : i == 2 ? v[r].z : v[r].w;
+                const uint32_t u = w ^ 0x80808080u;  // signed byte + 128, as an unsigned byte
+#pragma unroll
+                for (int k = 0; k < 4; k++)
+                    d[r] = fmaf(xs[k], __int_as_float(__byte_perm(u, 0x4b000000u, 0x7540 + k)) - 8388736.f, d[r]);
+            }
+        } else {
+            const float4 x0 = zp_x4<true>(x, 2 * i), x1 = zp_x4<true>(x, 2 * i + 1);
+            const float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                const uint32_t w = i == 0 ? v[r].x : i == 1 ? v[r].y : i == 2 ? v[r].z : v[r].w;
+                const uint32_t lo = w & 0x0f0f0f0fu, hi = (w >> 4) & 0x0f0f0f0fu;
+#pragma unroll
+                for (int k = 0; k < 4; k++) {
+                    d[r] = fmaf(xs[2 * k], __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7540 + k)) - 8388616.f, d[r]);
+                    d[r] = fmaf(xs[2 * k + 1], __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7540 + k)) - 8388616.f,
+                                d[r]);
+                }
+            }
+        }
+    }
+}
+
+// One group of VU consecutive 32-vector steps of a warp's rows in flight: the loaded vectors,
+// their scales, and the (tile row, step) of the group's first slot.
+template <int VU>
+struct zp_vgroup {
+    uint4 q[VU];
+    float sc[VU];
+    uint32_t row, k;
+};
+
+// Issues the loads of the group of steps starting at step j0 of the warp, whose first slot is
+// (row, k); advances (row, k) past the group. Slots past `total` or past the row's nv vectors
+// load nothing.
+template <int BITS, int VU>
+__device__ __forceinline__ void zp_vgroup_load(zp_vgroup<VU>& g, const uint4* __restrict__ vbase,
+                                               const float* __restrict__ tscales, uint32_t spr, uint32_t group,
+                                               uint32_t nv, uint32_t steps, uint32_t nw, uint32_t total,
+                                               uint32_t j0, uint32_t lane, uint32_t& row, uint32_t& k) {
+    constexpr uint32_t COLS_PER_VEC = BITS == 8 ? 16 : 32;
+    g.row = row;
+    g.k = k;
+#pragma unroll
+    for (int u = 0; u < VU; u++) {
+        const uint32_t v = k * 32 + lane;
+        const bool valid = j0 + u < total && v < nv;
+        g.q[u] = valid ? zp_ld_stream(vbase + (uint64_t)row * nv + v) : make_uint4(0, 0, 0, 0);
+        g.sc[u] = valid ? __ldg(tscales + (uint64_t)row * spr + (BITS == 8 ? 0 : v * COLS_PER_VEC / group)) : 0.f;
+        if (++k == steps) {
+            k = 0;
+            row += nw;
+        }
+    }
+}
+
+// Consumes a loaded group: adds each slot's products to acc and, at a row's last step, writes
+// the warp's sums for that row to out.
+template <int BITS, int NB, int VU>
+__device__ __forceinline__ void zp_vgroup_use(const zp_vgroup<VU>& g, float (&acc)[NB], const float* xs,
+                                              uint32_t xstride, float* out, uint32_t ostride, uint32_t nv,
+                                              uint32_t steps, uint32_t nw, uint32_t total, uint32_t j0,
+                                              uint32_t lane) {
+    constexpr uint32_t COLS_PER_VEC = BITS == 8 ? 16 : 32;
+    uint32_t row = g.row, k = g.k;
+#pragma unroll
+    for (int u = 0; u < VU; u++) {
+        if (j0 + u >= total) break;
+        const uint32_t v = k * 32 + lane;
+        if (v < nv) {
+#pragma unroll
+            for (int bb = 0; bb < NB; bb++)
+                acc[bb] += g.sc[u] * zp_vector_dot<BITS, false>(g.q[u], xs + (uint64_t)bb * xstride + v * COLS_PER_VEC);
+        }
+        if (++k == steps) {  // the row's last step (the same slot for every lane)
+#pragma unroll
+            for (int bb = 0; bb < NB; bb++) {
+                const float s = zp_warp_sum(acc[bb]);
+                if (lane == 0) out[(uint64_t)row * ostride + bb] = s;
+                acc[bb] = 0.f;
+            }
+            k = 0;
+            row += nw;
+        }
+    }
+}
+
+// Base products of one tile with 16-byte loads (zp_vector_rows must hold) for NB batch rows:
+// for each of the tile's m rows i and b < NB, out[i * ostride + b] = Σ_c x[b][c] · q[i][c] ·
+// scale, x[b] at xs + b * xstride in shared memory. Warps
+// [w_first, w_first + nw) of the block share the work: warp w takes rows w - w_first,
+// w - w_first + nw, ..., and streams them as one sequence of 32-vector steps, in groups of VU
+// steps whose loads are all issued before any is used (up to 4 KiB per warp), so a warp's
+// loads run on across its rows. Each product is the vector's dot with X
+// times the vector's scale, summed per lane in row order and then across the warp (a fixed
+// order: results do not vary between runs).
+template <int BITS, int NB>
+__device__ void zp_tile_base_products_nb(const uint8_t* __restrict__ tbase, uint32_t m, uint32_t row_bytes,
+                                         const float* __restrict__ tscales, uint32_t spr, uint32_t group,
+                                         const float* xs, uint32_t xstride, float* out, uint32_t ostride,
+                                         uint32_t w_first, uint32_t nw) {
+    const uint32_t lane = threadIdx.x & 31u, wi = (threadIdx.x >> 5) - w_first;
+    if (wi >= m) return;
+    constexpr int VU = (BITS == 8 ? 8 : 4) / (NB > 2 ? 2 : 1);
+    const uint32_t nv = row_bytes / 16, steps = (nv + 31) / 32;
+    const uint32_t my_rows = (m - wi + nw - 1) / nw, total = my_rows * steps;
+    const uint4* vbase = reinterpret_cast<const uint4*>(tbase);
+    float acc[NB];
+#pragma unroll
+    for (int bb = 0; bb < NB; bb++) acc[bb] = 0.f;
+    uint32_t row = wi, k = 0;  // the next slot to load
+    for (uint32_t j0 = 0; j0 < total; j0 += VU) {
+        zp_vgroup<VU> g;
+        zp_vgroup_load<BITS, VU>(g, vbase, tscales, spr, group, nv, steps, nw, total, j0, lane, row, k);
+        zp_vgroup_use<BITS, NB, VU>(g, acc, xs, xstride, out, ostride, nv, steps, nw, total, j0, lane);
+    }
+}
+
+// zp_tile_base_products_nb for nb batch rows (xs and out advanced per group of up to ZP_BT).
+template <int BITS>
+__device__ void zp_tile_base_products(const uint8_t* __restrict__ tbase, uint32_t m, uint32_t row_bytes,
+                                      const float* __restrict__ tscales, uint32_t spr, uint32_t group,
+                                      const float* xs, uint32_t xstride, uint32_t nb, float* out, uint32_t ostride,
+                                      uint32_t w_first, uint32_t nw) {
+    for (uint32_t b0 = 0; b0 < nb; b0 += ZP_BT) {
+        const float* x = xs + (uint64_t)b0 * xstride;
+        switch (min(nb - b0, (uint32_t)ZP_BT)) {
+            case 1:
+                zp_tile_base_products_nb<BITS, 1>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0,
+                                                      ostride, w_first, nw);
+                break;
+            case 2:
+                zp_tile_base_products_nb<BITS, 2>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0,
+                                                      ostride, w_first, nw);
+                break;
+            case 3:
+                zp_tile_base_products_nb<BITS, 3>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0,
+                                                      ostride, w_first, nw);
+                break;
+            default:
+                zp_tile_base_products_nb<BITS, ZP_BT>(tbase, m, row_bytes, tscales, spr, group, x, xstride,
+                                                          out + b0, ostride, w_first, nw);
+        }
+    }
+}
+
 // Stages X rows [b0, b0 + nb) into xs (stride zp_x_stride(cols), zero padded) with the
 // threads [first, first + count) of the block.
 __device__ __forceinline__ void zp_stage_x(const float* __restrict__ X, uint32_t cols, uint32_t b0, uint32_t nb,
                                            float* xs, uint32_t first, uint32_t count) {
     const uint32_t stride = (uint32_t)zp_x_stride(cols);
+    if ((cols & 3u) == 0 && ((uintptr_t)X & 15u) == 0) {
+        // 16-byte words: every X row starts on a 16-byte boundary, padding words are zeros.
+        const uint32_t s4 = stride / 4, c4 = cols / 4;
+        const float4* X4 = reinterpret_cast<const float4*>(X) + (uint64_t)b0 * c4;
+        float4* xs4 = reinterpret_cast<float4*>(xs);
+#pragma unroll 4
+        for (uint32_t i = threadIdx.x - first; i < nb * s4; i += count) {
+            const uint32_t b = i / s4, c = i % s4;
+            xs4[i] = c < c4 ? __ldg(X4 + (uint64_t)b * c4 + c) : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+        return;
+    }
     for (uint32_t i = threadIdx.x - first; i < nb * stride; i += count) {
         const uint32_t b = i / stride, c = i % stride;
         xs[i] = c < cols ? __ldg(X + (uint64_t)(b0 + b) * cols + c) : 0.f;
     }
 }
 
-template <int BITS>
+template <int BITS, bool FUSED>
 __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
                           uint32_t spr, uint32_t group, const uint8_t* __restrict__ delta,
@@ -335,7 +585,6 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
     extern __shared__ __align__(16) uint8_t zp_smem[];
     __shared__ uint32_t s_status, s_detail, s_n;
     __shared__ uint64_t s_size;
-    __shared__ cz_decode_tables s_tables;  // the decoding warp's entropy tables
     uint8_t* tile = zp_smem;
     float* ybuf = reinterpret_cast<float*>(zp_smem + zp_align16(max_tile_bytes));
     uint32_t* row_start =
@@ -347,6 +596,8 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
     const uint32_t row_bytes = zp_row_bytes(BITS, cols);
     const bool round = (flags & (ZP_ROUND_F16 | ZP_ROUND_BF16)) != 0;
     const bool x_resident = x_rows >= batch;
+    const bool base_only = !FUSED || (flags & ZP_BASE_ONLY) != 0;
+    const bool vec = zp_vector_rows(BITS, row_bytes, group, base);
     cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
 
     if (x_resident) {
@@ -355,7 +606,7 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
     }
     for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
         const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
-        if (warp == 0 && (flags & ZP_BASE_ONLY)) {
+        if (warp == 0 && base_only) {
             for (uint32_t i = lane; i <= m; i += 32) row_start[i] = 0;
             if (lane == 0) {
                 s_status = CZ_STATUS_OK;
@@ -364,89 +615,94 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                 s_n = 0;
             }
         } else if (warp == 0) {
-            // Decode and prepare the tile.
-            const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
-            uint32_t st = CZ_STATUS_OK, detail = 0;
-            uint64_t written = 0;
-            if (lane == 0) {
-                cz_frame_header h;
-                st = cz_parse_frame_header(delta + off, (size_t)size, &h);
-                if (st == CZ_STATUS_OK &&
-                    (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > max_tile_bytes || !h.checksum))
-                    st = CZ_STATUS_TILE_FRAME_UNCHECKED;
-            }
-            st = __shfl_sync(0xffffffffu, st, 0);
-            if (st == CZ_STATUS_OK) {
-                st = zp_decode_tile(delta + off, size, tile, max_tile_bytes, ws, &s_tables, &written, &detail);
-                st = __shfl_sync(0xffffffffu, st, 0);
-                detail = __shfl_sync(0xffffffffu, detail, 0);
-                written = __shfl_sync(0xffffffffu, written, 0);
-            }
-            __syncwarp();
-            uint32_t n = 0;
-            if (st == CZ_STATUS_OK && written < 2ull * m) st = CZ_STATUS_TILE_SIZE_MISMATCH;
-            if (st == CZ_STATUS_OK) {
-                // Row starts: counts summed in chunks of 32 with a warp scan.
-                for (uint32_t i0 = 0; i0 < m; i0 += 32) {
-                    const uint32_t i = i0 + lane;
-                    uint32_t v = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
-                    for (int o = 1; o < 32; o <<= 1) {
-                        const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
-                        if ((int)lane >= o) v += up;
-                    }
-                    const uint32_t own = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
-                    if (i < m) row_start[i] = n + v - own;
-                    n += __shfl_sync(0xffffffffu, v, 31);
+            if constexpr (FUSED) {
+                __shared__ cz_decode_tables s_tables;  // the decoding warp's entropy tables
+                // Decode and prepare the tile.
+                const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
+                uint32_t st = CZ_STATUS_OK, detail = 0;
+                uint64_t written = 0;
+                if (lane == 0) {
+                    cz_frame_header h;
+                    st = cz_parse_frame_header(delta + off, (size_t)size, &h);
+                    if (st == CZ_STATUS_OK &&
+                        (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > max_tile_bytes || !h.checksum))
+                        st = CZ_STATUS_TILE_FRAME_UNCHECKED;
                 }
-                if (lane == 0) row_start[m] = n;
-                if (written != 2ull * m + 4ull * n) st = CZ_STATUS_TILE_SIZE_MISMATCH;
-            }
-            __syncwarp();
-            if (st == CZ_STATUS_OK) {
-                // Gap-coded columns to absolute columns, row by row (warp scan of gap + 1).
-                const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
-                uint32_t bad = 0xffffffffu, bad_status = CZ_STATUS_OK;
-                for (uint32_t i = 0; i < m && bad == 0xffffffffu; i++) {
-                    const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
-                    uint32_t carry = 0;
-                    for (uint32_t j0 = e0; j0 < e1; j0 += 32) {
-                        const uint32_t j = j0 + lane;
-                        const bool in = j < e1;
-                        const uint32_t g = in ? zp_tile_word(tile, flags, gaps, n, j) + 1u : 0u;
-                        uint32_t v = g;
+                st = __shfl_sync(0xffffffffu, st, 0);
+                if (st == CZ_STATUS_OK) {
+                    st = zp_decode_tile(delta + off, size, tile, max_tile_bytes, ws, &s_tables, &written, &detail);
+                    st = __shfl_sync(0xffffffffu, st, 0);
+                    detail = __shfl_sync(0xffffffffu, detail, 0);
+                    written = __shfl_sync(0xffffffffu, written, 0);
+                }
+                __syncwarp();
+                uint32_t n = 0;
+                if (st == CZ_STATUS_OK && written < 2ull * m) st = CZ_STATUS_TILE_SIZE_MISMATCH;
+                if (st == CZ_STATUS_OK) {
+                    // Row starts: counts summed in chunks of 32 with a warp scan.
+                    for (uint32_t i0 = 0; i0 < m; i0 += 32) {
+                        const uint32_t i = i0 + lane;
+                        uint32_t v = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
                         for (int o = 1; o < 32; o <<= 1) {
                             const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
                             if ((int)lane >= o) v += up;
                         }
-                        const uint32_t c = carry + v - 1u;
-                        uint32_t my_bad = CZ_STATUS_OK;
-                        if (in && c >= cols) my_bad = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
-                        if (in && !zp_f16_finite(zp_tile_word(tile, flags, vals, n, j)))
-                            my_bad = CZ_STATUS_TILE_VALUE_NOT_FINITE;
-                        const unsigned mask = __ballot_sync(0xffffffffu, my_bad != CZ_STATUS_OK);
-                        if (mask) {
-                            const int first = __ffs(mask) - 1;
-                            bad = j0 + first;
-                            bad_status = __shfl_sync(0xffffffffu, my_bad, first);
-                            break;
+                        const uint32_t own = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
+                        if (i < m) row_start[i] = n + v - own;
+                        n += __shfl_sync(0xffffffffu, v, 31);
+                    }
+                    if (lane == 0) row_start[m] = n;
+                    if (written != 2ull * m + 4ull * n) st = CZ_STATUS_TILE_SIZE_MISMATCH;
+                }
+                __syncwarp();
+                if (st == CZ_STATUS_OK) {
+                    // Gap-coded columns to absolute columns, row by row (warp scan of gap + 1).
+                    const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
+                    uint32_t bad = 0xffffffffu, bad_status = CZ_STATUS_OK;
+                    for (uint32_t i = 0; i < m && bad == 0xffffffffu; i++) {
+                        const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
+                        uint32_t carry = 0;
+                        for (uint32_t j0 = e0; j0 < e1; j0 += 32) {
+                            const uint32_t j = j0 + lane;
+                            const bool in = j < e1;
+                            const uint32_t g = in ? zp_tile_word(tile, flags, gaps, n, j) + 1u : 0u;
+                            uint32_t v = g;
+                            for (int o = 1; o < 32; o <<= 1) {
+                                const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
+                                if ((int)lane >= o) v += up;
+                            }
+                            const uint32_t c = carry + v - 1u;
+                            uint32_t my_bad = CZ_STATUS_OK;
+                            if (in && c >= cols) my_bad = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+                            if (in && !zp_f16_finite(zp_tile_word(tile, flags, vals, n, j)))
+                                my_bad = CZ_STATUS_TILE_VALUE_NOT_FINITE;
+                            const unsigned mask = __ballot_sync(0xffffffffu, my_bad != CZ_STATUS_OK);
+                            if (mask) {
+                                const int first = __ffs(mask) - 1;
+                                bad = j0 + first;
+                                bad_status = __shfl_sync(0xffffffffu, my_bad, first);
+                                break;
+                            }
+                            if (in) zp_tile_set_word(tile, flags, gaps, n, j, c);
+                            carry += __shfl_sync(0xffffffffu, v, 31);
                         }
-                        if (in) zp_tile_set_word(tile, flags, gaps, n, j, c);
-                        carry += __shfl_sync(0xffffffffu, v, 31);
+                    }
+                    if (bad != 0xffffffffu) {
+                        st = bad_status;
+                        detail = bad;
                     }
                 }
-                if (bad != 0xffffffffu) {
-                    st = bad_status;
-                    detail = bad;
+                if (lane == 0) {
+                    s_status = st;
+                    s_detail = detail;
+                    s_size = written;
+                    s_n = n;
                 }
             }
-            if (lane == 0) {
-                s_status = st;
-                s_detail = detail;
-                s_size = written;
-                s_n = n;
-            }
-        } else if (!round) {
-            // Base products of the tile's rows while warp 0 decodes.
+        }
+        if (!round && warp != 0) {
+            // Base products of the tile's rows (while warp 0 decodes, unless there is no frame).
+            const uint32_t w_first = 1, nw = ZP_WARPS - 1;
             for (uint32_t b0 = 0; b0 < batch; b0 += x_rows) {
                 const uint32_t nb = min(x_rows, batch - b0);
                 if (!x_resident) {
@@ -454,11 +710,17 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                     zp_stage_x(X, cols, b0, nb, xs, 32, ZP_BLOCK - 32);
                     zp_compute_sync();
                 }
-                for (uint32_t i = warp - 1; i < m; i += ZP_WARPS - 1) {
-                    const uint32_t r = r0 + i;
-                    zp_row_products<BITS>(base + (uint64_t)r * row_bytes, row_bytes, scales + (uint64_t)r * spr, group,
-                                          cols, xs, xstride, nb, ybuf + (uint64_t)i * batch + b0, false, nullptr, flags,
-                                          0, 0, 0, 0, 0);
+                if (vec) {
+                    zp_tile_base_products<BITS>(base + (uint64_t)r0 * row_bytes, m, row_bytes,
+                                                scales + (uint64_t)r0 * spr, spr, group, xs, xstride, nb, ybuf + b0,
+                                                batch, w_first, nw);
+                } else {
+                    for (uint32_t i = warp - w_first; i < m; i += nw) {
+                        const uint32_t r = r0 + i;
+                        zp_row_products<BITS>(base + (uint64_t)r * row_bytes, row_bytes, scales + (uint64_t)r * spr,
+                                              group, cols, xs, xstride, nb, ybuf + (uint64_t)i * batch + b0, false,
+                                              nullptr, flags, 0, 0, 0, 0, 0);
+                    }
                 }
             }
         }
@@ -512,19 +774,167 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
     }
 }
 
-#define ZP_KERNEL(NAME, BITS)                                                                                          \
-    extern "C" __global__ void __launch_bounds__(ZP_BLOCK)                                                            \
+#define ZP_KERNEL(NAME, BITS, FUSED, MIN_BLOCKS)                                                                      \
+    extern "C" __global__ void __launch_bounds__(ZP_BLOCK, MIN_BLOCKS)                                                          \
         NAME(const float* X, float* Y, uint32_t batch, uint32_t rows, uint32_t cols, const uint8_t* base,              \
              const float* scales, uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,    \
              const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t max_tile_bytes,                       \
              uint32_t max_tile_rows, uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,                          \
              cz_item_result* results) {                                                                                \
-        zp_linear<BITS>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, tiles,     \
+        zp_linear<BITS, FUSED>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, tiles,     \
                         flags, max_tile_bytes, max_tile_rows, x_rows, workspace, ws_stride, results);                  \
     }
 
-ZP_KERNEL(zp_linear_int8, 8)
-ZP_KERNEL(zp_linear_int4, 4)
+ZP_KERNEL(zp_linear_int8, 8, true, 2)
+ZP_KERNEL(zp_linear_int4, 4, true, 2)
+ZP_KERNEL(zp_base_int8, 8, false, 2)
+ZP_KERNEL(zp_base_int4, 4, false, 2)
+
+// Kernels zp_gemv_int8 / zp_gemv_int4 (any batch) and zp_gemv1_int8 / zp_gemv1_int4 (batch 1,
+// fewer registers): Y = X · baseᵀ (the base alone, no rounding) for base-only launches of
+// packs without round_to.
+//   grid mapping: warp w of the grid computes the ZP_GR rows from ZP_GR · w, then from
+//                 ZP_GR · (w + W) (W warps in the grid), for every batch row (passes of up to
+//                 ZP_BT); the rows share each load of X, which is most of the traffic through
+//                 L1 (4 bytes of X per weight). Thread i of the grid writes results[i + k · T]
+//                 = OK (T threads in the grid) for the tiles. Any grid of 256-thread blocks.
+//   loads:        16-byte vectors of the rows (ZP_GV per row in flight per lane), read without
+//                 allocating in L1, and 16-byte words of X through the read-only cache, when
+//                 base, X and the rows allow it (zp_vector_rows, X 16-byte aligned, cols a
+//                 multiple of a vector's columns); else bytes of the rows and single floats.
+//   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr).
+//   writes:       Y[0 .. batch * rows), results[0 .. tiles).
+#define ZP_GR 2  // rows per warp (4 measured no faster on H100)
+#define ZP_GV 2  // vectors of each row in flight per lane (4 measured slower on H100)
+template <int BITS, int NB, bool VEC, int GV>
+__device__ __forceinline__ void zp_gemv_rows(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
+                                             uint32_t cols, const uint8_t* __restrict__ base, uint32_t row_bytes,
+                                             const float* __restrict__ scales, uint32_t spr, uint32_t group,
+                                             uint32_t r0) {
+    constexpr int R = ZP_GR;
+    const uint32_t lane = threadIdx.x & 31u;
+    constexpr uint32_t CPV = BITS == 8 ? 16 : 32;  // columns per 16-byte vector
+    // Rows past the last one repeat the last one (loaded, not written).
+    const uint8_t* q[R];
+    const float* sr[R];
+#pragma unroll
+    for (int i = 0; i < R; i++) {
+        const uint32_t r = min(r0 + i, rows - 1);
+        q[i] = base + (uint64_t)r * row_bytes;
+        sr[i] = scales + (uint64_t)r * spr;
+    }
+    float acc[NB][R];
+#pragma unroll
+    for (int bb = 0; bb < NB; bb++)
+#pragma unroll
+        for (int i = 0; i < R; i++) acc[bb][i] = 0.f;
+    if (VEC) {
+        const uint32_t nv = cols / CPV;
+        float t[R];
+#pragma unroll
+        for (int i = 0; i < R; i++) t[i] = BITS == 8 ? __ldg(sr[i]) : 0.f;
+        for (uint32_t v0 = lane; v0 < nv; v0 += 32 * GV) {
+            uint4 w[GV][R];
+#pragma unroll
+            for (int u = 0; u < GV; u++) {
+                const uint32_t v = v0 + 32u * u;
+#pragma unroll
+                for (int i = 0; i < R; i++)
+                    w[u][i] = v < nv ? zp_ld_stream(reinterpret_cast<const uint4*>(q[i]) + v) : make_uint4(0, 0, 0, 0);
+            }
+#pragma unroll
+            for (int u = 0; u < GV; u++) {
+                const uint32_t v = v0 + 32u * u;
+                if (v >= nv) break;
+                float c[R];
+#pragma unroll
+                for (int i = 0; i < R; i++) c[i] = BITS == 8 ? t[i] : __ldg(sr[i] + v * CPV / group);
+#pragma unroll
+                for (int bb = 0; bb < NB; bb++) {
+                    float d[R];
+                    zp_vector_dot_rows<BITS, R>(w[u], X + (uint64_t)bb * cols + v * CPV, d);
+#pragma unroll
+                    for (int i = 0; i < R; i++) acc[bb][i] += c[i] * d[i];
+                }
+            }
+        }
+    } else {
+        for (uint32_t c = lane; c < cols; c += 32) {
+            const uint32_t g = BITS == 8 ? 0 : c / group;
+            float m[R];
+#pragma unroll
+            for (int i = 0; i < R; i++) m[i] = zp_q<BITS>(q[i], c) * __ldg(sr[i] + g);
+#pragma unroll
+            for (int bb = 0; bb < NB; bb++) {
+                const float x = __ldg(X + (uint64_t)bb * cols + c);
+#pragma unroll
+                for (int i = 0; i < R; i++) acc[bb][i] += x * m[i];
+            }
+        }
+    }
+#pragma unroll
+    for (int bb = 0; bb < NB; bb++)
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            const float v = zp_warp_sum(acc[bb][i]);
+            if (lane == 0 && r0 + i < rows) Y[(uint64_t)bb * rows + r0 + i] = v;
+        }
+}
+
+template <int BITS, bool BATCH1>
+__device__ void zp_gemv_q(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
+                          uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
+                          uint32_t spr, uint32_t group, uint32_t tiles, cz_item_result* __restrict__ results) {
+    const uint64_t nthreads = (uint64_t)gridDim.x * blockDim.x;
+    for (uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; t < tiles; t += nthreads) {
+        cz_item_result res;
+        res.status = CZ_STATUS_OK;
+        res.detail = 0;
+        res.size = 0;
+        results[t] = res;
+    }
+    const uint32_t row_bytes = zp_row_bytes(BITS, cols);
+    constexpr uint32_t CPV = BITS == 8 ? 16 : 32;
+    const bool vec = zp_vector_rows(BITS, row_bytes, group, base) && cols % CPV == 0 && ((uintptr_t)X & 15u) == 0;
+    const uint64_t nwarps = nthreads / 32;
+    constexpr int GV = ZP_GV;
+    for (uint64_t wp = ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; ZP_GR * wp < rows; wp += nwarps) {
+        const uint32_t r = (uint32_t)(ZP_GR * wp);
+        for (uint32_t b0 = 0; b0 < batch; b0 += ZP_BT) {
+            const float* x = X + (uint64_t)b0 * cols;
+            float* y = Y + (uint64_t)b0 * rows;
+            const uint32_t nb = min(batch - b0, (uint32_t)ZP_BT);
+#define ZP_GEMV_CASE(N)                                                                           \
+    if (vec)                                                                                      \
+        zp_gemv_rows<BITS, N, true, GV>(x, y, rows, cols, base, row_bytes, scales, spr, group, r); \
+    else                                                                                          \
+        zp_gemv_rows<BITS, N, false, GV>(x, y, rows, cols, base, row_bytes, scales, spr, group, r);
+            if (BATCH1 || nb == 1) {
+                ZP_GEMV_CASE(1)
+            } else if (nb == 2) {
+                ZP_GEMV_CASE(2)
+            } else if (nb == 3) {
+                ZP_GEMV_CASE(3)
+            } else {
+                ZP_GEMV_CASE(ZP_BT)
+            }
+#undef ZP_GEMV_CASE
+        }
+    }
+}
+
+#define ZP_GEMV_KERNEL(NAME, BITS, BATCH1, MIN_BLOCKS)                                                           \
+    extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS)                                                \
+        NAME(const float* X, float* Y, uint32_t batch, uint32_t rows, uint32_t cols, const uint8_t* base,        \
+             const float* scales, uint32_t spr, uint32_t group, uint32_t tiles, cz_item_result* results) {        \
+        zp_gemv_q<BITS, BATCH1>(X, Y, batch, rows, cols, base, scales, spr, group, tiles, results);              \
+    }
+
+ZP_GEMV_KERNEL(zp_gemv_int8, 8, false, 2)
+ZP_GEMV_KERNEL(zp_gemv_int4, 4, false, 2)
+// batch == 1 only (fewer registers: more warps, and bytes, in flight per multiprocessor).
+ZP_GEMV_KERNEL(zp_gemv1_int8, 8, true, 4)
+ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 
 // Reads `words` 16-byte words (a bandwidth probe): each thread sums its words and writes one
 // value per block so the loads cannot be removed. Grid-stride, any grid.

@@ -151,6 +151,68 @@ fn base_only_launch_equals_the_density_0_pack_of_the_same_weight() {
     }
 }
 
+/// Shapes whose rows are whole 16-byte words (INT8 columns a multiple of 16, INT4 of 32), so
+/// the kernel reads the base as vectors (`zp_tile_base_products`): rows shorter and longer
+/// than one 32-lane step, a step count that is not a multiple of the loads in flight, tiles of
+/// 16 rows over 8 and 7 warps, a last tile of 1 row; through the fused launch (warps 1..7
+/// compute while warp 0 decodes) and the base-only launch (the warp-per-row GEMV, or for
+/// lossless packs, whose weights are rounded, the kernel without the decoder).
+#[test]
+fn vector_rows_of_aligned_shapes_match_x_times_w() {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    let shapes = [(33usize, 32usize), (17, 1056), (40, 4096), (9, 2080)];
+    let kinds = [BaseKind::Int8, BaseKind::Int4 { group: 32 }, BaseKind::Int4 { group: 128 }];
+    let g = gpu();
+    let s = g.stream().clone();
+    for &(rows, cols) in &shapes {
+        for kind in kinds {
+            for mode in [Mode::Density(0.0), Mode::Density(0.01), Mode::Lossless] {
+                let w = pack("v.weight", rows, cols, kind, mode, 16, TileLayout::Planes);
+                let what = reconstruct(&w);
+                let layer = GpuZipperLinear::new(gpu(), &w).unwrap();
+                let d = g.zipper_upload(&w).unwrap();
+                let mut ws = ZipperWorkspace::new(&g, 2, w.tiles()).unwrap();
+                for batch in [1usize, 3, 5, 64] {
+                    let tag = format!("{rows}x{cols} {kind:?} {mode:?} batch {batch}");
+                    let x = inputs(batch, cols, 31 + batch as u64);
+                    let y = layer.try_forward(&x, batch).unwrap_or_else(|e| panic!("{tag}: {e}"));
+                    check(&y, &what, &x, rows, cols, batch, REL, &tag);
+                    // The base alone (rounded as the pack asks), with X 16-byte aligned and,
+                    // at batch 1, one float past an aligned address (the GEMV's scalar path).
+                    let want0 = base_alone(&w);
+                    for shift in if batch == 1 { 0..2 } else { 0..1 } {
+                        let mut xs = vec![0f32; shift];
+                        xs.extend_from_slice(&x);
+                        let dx = s.clone_htod(&xs).unwrap();
+                        let mut dy = s.alloc_zeros::<f32>(batch * rows).unwrap();
+                        g.zipper_linear_base_only(&s, &d, &dx.slice(shift..), batch, &mut dy.slice_mut(..), &mut ws)
+                            .unwrap();
+                        ws.check(&s, &d).unwrap();
+                        let y0 = s.clone_dtoh(&dy).unwrap();
+                        check(&y0, &want0, &x, rows, cols, batch, REL, &format!("{tag} base only, X shifted {shift}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The dequantized base of `w` (rows × cols), each weight rounded as the pack asks: what a
+/// base-only launch multiplies by.
+fn base_alone(w: &cuzstd::zipper::PackedWeight) -> Vec<f32> {
+    use cuzstd::zipper::quant::dequantize_row;
+    let (rb, spr) = (w.kind.row_bytes(w.cols), w.kind.scales_per_row(w.cols));
+    let mut out = vec![0f32; w.rows * w.cols];
+    for r in 0..w.rows {
+        let row = &mut out[r * w.cols..(r + 1) * w.cols];
+        dequantize_row(w.kind, &w.base[r * rb..(r + 1) * rb], &w.scales[r * spr..(r + 1) * spr], row);
+        if let Some(h) = w.round_to {
+            row.iter_mut().for_each(|v| *v = h.round(*v));
+        }
+    }
+    out
+}
+
 #[test]
 fn gpu_agrees_with_the_reference_build_of_the_kernel() {
     let w = pack("r.weight", 70, 577, BaseKind::Int4 { group: 64 }, Mode::Lossless, 16, TileLayout::Plain);

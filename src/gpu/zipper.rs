@@ -17,7 +17,7 @@ use super::{Gpu, Module};
 use crate::abi::cz_item_result;
 use crate::error::{CudaContext as _, Error};
 use crate::llm::Linear;
-use crate::zipper::kernel::{check_results, KernelShape, BLOCK, FLAG_BASE_ONLY};
+use crate::zipper::kernel::{check_results, KernelShape, BLOCK, FLAG_BASE_ONLY, FLAG_ROUND_BF16, FLAG_ROUND_F16};
 use crate::zipper::{PackedWeight, Result, ZipperError, ZipperLinear};
 
 /// A packed weight on the device.
@@ -291,7 +291,24 @@ impl Gpu {
         if s.tiles == 0 {
             return Ok(());
         }
-        let name = if s.bits == 8 { "zp_linear_int8" } else { "zp_linear_int4" };
+        if parts.base_only && s.flags & (FLAG_ROUND_F16 | FLAG_ROUND_BF16) == 0 {
+            return self.zipper_gemv_base(stream, s, &base_view, &w.scales, x, batch, y, results);
+        }
+        // Other base-only launches (weights rounded to f16 / bf16) run the kernels without the
+        // decoder (fewer registers) and without the tile buffer in shared memory.
+        let name = match (s.bits, parts.base_only) {
+            (8, false) => "zp_linear_int8",
+            (_, false) => "zp_linear_int4",
+            (8, true) => "zp_base_int8",
+            (_, true) => "zp_base_int4",
+        };
+        let base_shape;
+        let s = if parts.base_only {
+            base_shape = KernelShape { max_tile_bytes: 0, ..s.clone() };
+            &base_shape
+        } else {
+            s
+        };
         let f = self.function(Module::Zipper, name)?;
         // The dynamic part may use what the static variables leave of the opt-in maximum.
         let static_smem = f.shared_size_bytes().ctx("reading the fused kernel's static shared memory")?;
@@ -308,7 +325,8 @@ impl Gpu {
             )));
         }
         let stride = stride as u64;
-        let grid = nslots.min(tiles) as u32;
+        // The base kernels use no workspace: a block per tile, scheduled by the hardware.
+        let grid = if parts.base_only { tiles } else { nslots.min(tiles) } as u32;
         let flags = s.flags | if parts.base_only { FLAG_BASE_ONLY } else { 0 };
         // Always the same value (the most any launch may ask for), so launches from several
         // threads never see another launch's smaller setting.
@@ -345,14 +363,71 @@ impl Gpu {
         // from 0 to the delta's length and row starts from 0 to rows, strictly increasing, no
         // tile over max_tile_rows rows), and the base and delta read here have exactly that
         // weight's lengths (resident copies, or streamed views checked above); x holds batch ×
-        // cols and y batch × rows floats (checked above); grid <= nslots workspace slots of
-        // `stride` >= cz_decode_workspace_size() bytes inside `slots`; results hold >= tiles
+        // cols and y batch × rows floats (checked above); for the fused kernels grid <=
+        // nslots workspace slots of `stride` >= cz_decode_workspace_size() bytes inside
+        // `slots` (the base kernels read no workspace); results hold >= tiles
         // entries (checked above);
         // blockDim is ZP_BLOCK; the dynamic shared memory is zp_shared_bytes(...) for these
         // arguments, within the device's opt-in limit (plan_x_rows) and set as the function's
         // maximum above. Frames are only read inside their offsets and decoded into shared
-        // memory bounded by max_tile_bytes. With FLAG_BASE_ONLY no frame is read.
+        // memory bounded by max_tile_bytes. With FLAG_BASE_ONLY (the zp_base_* kernels, given
+        // max_tile_bytes 0 and shared memory planned for it) no frame is read and no tile
+        // buffer is used.
         unsafe { b.launch(cfg) }.ctx("launching the fused zipper kernel")?;
+        Ok(())
+    }
+
+    /// `y = x · baseᵀ` for a pack without rounding, two rows per warp (`zp_gemv_int8` /
+    /// `zp_gemv_int4`, the `zp_gemv1_*` forms at batch 1), every tile's result set to OK;
+    /// asynchronously on `stream`.
+    #[allow(clippy::too_many_arguments)]
+    fn zipper_gemv_base(
+        &self,
+        stream: &Arc<CudaStream>,
+        s: &KernelShape,
+        base: &CudaView<'_, u8>,
+        scales: &CudaSlice<f32>,
+        x: &CudaView<'_, f32>,
+        batch: usize,
+        y: &mut CudaViewMut<'_, f32>,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+    ) -> Result<()> {
+        let tiles = s.tiles as usize;
+        if results.len() < tiles {
+            return Err(ZipperError::InvalidArgument(format!("{} results for {tiles} tiles", results.len())));
+        }
+        let name = match (s.bits, batch) {
+            (8, 1) => "zp_gemv1_int8",
+            (_, 1) => "zp_gemv1_int4",
+            (8, _) => "zp_gemv_int8",
+            _ => "zp_gemv_int4",
+        };
+        let f = self.function(Module::Zipper, name)?;
+        // One wave of blocks (two rows per warp, 16 per block), at most one block per 16 rows.
+        let per_sm = f
+            .occupancy_max_active_blocks_per_multiprocessor(256, 0, None)
+            .ctx("reading the base GEMV's occupancy")?
+            .max(1);
+        let grid = s.rows.div_ceil(16).clamp(1, per_sm * self.props.multiprocessors);
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let batch32 = batch as u32;
+        let mut b = stream.launch_builder(&f);
+        b.arg(x)
+            .arg(y)
+            .arg(&batch32)
+            .arg(&s.rows)
+            .arg(&s.cols)
+            .arg(base)
+            .arg(scales)
+            .arg(&s.spr)
+            .arg(&s.group)
+            .arg(&s.tiles)
+            .arg(results);
+        // SAFETY: the caller (zipper_linear_parts) checked x (batch × cols floats), y (batch ×
+        // rows floats) and that base has the weight's rows × row_bytes bytes; scales hold rows
+        // × spr floats (KernelShape::of); results hold >= tiles entries (checked above). The
+        // kernel strides over rows and tiles with any grid; blockDim is 256.
+        unsafe { b.launch(cfg) }.ctx("launching the zipper base GEMV")?;
         Ok(())
     }
 
