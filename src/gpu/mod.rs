@@ -101,6 +101,9 @@ pub struct Gpu {
     stream: Arc<CudaStream>,
     modules: [OnceLock<Arc<CudaModule>>; Module::ALL.len()],
     functions: Mutex<Vec<(Module, &'static str, CudaFunction)>>,
+    /// Resident blocks per multiprocessor of (module, kernel, threads per block), no dynamic
+    /// shared memory: a driver query per kernel, not per launch.
+    occupancy: Mutex<Vec<(Module, &'static str, u32, u32)>>,
     props: DeviceProps,
     pool: DevicePool,
     pinned: PinnedPool,
@@ -166,6 +169,7 @@ impl Gpu {
             stream,
             modules: Default::default(),
             functions: Mutex::new(Vec::new()),
+            occupancy: Mutex::new(Vec::new()),
             props,
             pool,
             pinned,
@@ -219,6 +223,19 @@ impl Gpu {
         }
         let module = self.ctx.load_module(Ptx::from_binary(m.image().to_vec())).ctx("loading a kernel module")?;
         Ok(slot.get_or_init(|| module).clone())
+    }
+
+    /// Blocks of `block` threads (no dynamic shared memory) of kernel `name` that fit on one
+    /// multiprocessor, at least 1; queried once per kernel and block size.
+    fn blocks_per_sm(&self, m: Module, name: &'static str, block: u32) -> Result<u32> {
+        let mut cache = self.occupancy.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&(_, _, _, n)) = cache.iter().find(|(mm, nn, b, _)| *mm == m && *nn == name && *b == block) {
+            return Ok(n);
+        }
+        let f = self.function(m, name)?;
+        let n = f.occupancy_max_active_blocks_per_multiprocessor(block, 0, None).ctx("reading a kernel's occupancy")?;
+        cache.push((m, name, block, n.max(1)));
+        Ok(n.max(1))
     }
 
     fn function(&self, m: Module, name: &'static str) -> Result<CudaFunction> {

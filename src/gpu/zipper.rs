@@ -404,10 +404,7 @@ impl Gpu {
         };
         let f = self.function(Module::Zipper, name)?;
         // One wave of blocks (two rows per warp, 16 per block), at most one block per 16 rows.
-        let per_sm = f
-            .occupancy_max_active_blocks_per_multiprocessor(256, 0, None)
-            .ctx("reading the base GEMV's occupancy")?
-            .max(1);
+        let per_sm = self.blocks_per_sm(Module::Zipper, name, 256)?;
         let grid = s.rows.div_ceil(16).clamp(1, per_sm * self.props.multiprocessors);
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let batch32 = batch as u32;
