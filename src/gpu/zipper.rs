@@ -292,7 +292,7 @@ impl Gpu {
             return Ok(());
         }
         if parts.base_only && s.flags & (FLAG_ROUND_F16 | FLAG_ROUND_BF16) == 0 {
-            return self.zipper_gemv_base(stream, s, &base_view, &w.scales, x, batch, y, results);
+            return self.zipper_gemv_base(stream, &w.name, s, &base_view, &w.scales, x, batch, y, results);
         }
         // Other base-only launches (weights rounded to f16 / bf16) run the kernels without the
         // decoder (fewer registers) and without the tile buffer in shared memory.
@@ -384,6 +384,7 @@ impl Gpu {
     fn zipper_gemv_base(
         &self,
         stream: &Arc<CudaStream>,
+        tensor: &str,
         s: &KernelShape,
         base: &CudaView<'_, u8>,
         scales: &CudaSlice<f32>,
@@ -394,7 +395,7 @@ impl Gpu {
     ) -> Result<()> {
         let tiles = s.tiles as usize;
         if results.len() < tiles {
-            return Err(ZipperError::InvalidArgument(format!("{} results for {tiles} tiles", results.len())));
+            return Err(ZipperError::InvalidArgument(format!("{tensor}: {} results for {tiles} tiles", results.len())));
         }
         let name = match (s.bits, batch) {
             (8, 1) => "zp_gemv1_int8",
