@@ -344,63 +344,18 @@ __device__ __forceinline__ float4 zp_x4(const float* x, int i) {
     return reinterpret_cast<const float4*>(x)[i];
 }
 
-// Σ_k x[k] · q_k over the 16 (INT8) or 32 (INT4) quantized values of one 16-byte vector, q_k
-// as stored (INT8: signed byte; INT4: nibble - 8; element 2j is the low nibble of byte j).
-// Bytes become floats by placing them in the mantissa of 2^23.
-template <int BITS, bool XG>
-__device__ __forceinline__ float zp_vector_dot(uint4 v, const float* x) {
-    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-    float s = 0.f;
-    if (BITS == 8) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const uint32_t u = w[i] ^ 0x80808080u;  // signed byte + 128, as an unsigned byte
-            const float4 xv = zp_x4<XG>(x, i);
-            const float q0 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7540)) - 8388736.f;
-            const float q1 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7541)) - 8388736.f;
-            const float q2 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7542)) - 8388736.f;
-            const float q3 = __int_as_float(__byte_perm(u, 0x4b000000u, 0x7543)) - 8388736.f;
-            s = fmaf(xv.x, q0, s);
-            s = fmaf(xv.y, q1, s);
-            s = fmaf(xv.z, q2, s);
-            s = fmaf(xv.w, q3, s);
-        }
-    } else {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const uint32_t lo = w[i] & 0x0f0f0f0fu, hi = (w[i] >> 4) & 0x0f0f0f0fu;
-            const float4 xa = zp_x4<XG>(x, 2 * i), xb = zp_x4<XG>(x, 2 * i + 1);
-            const float q0 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7540)) - 8388616.f;
-            const float q1 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7540)) - 8388616.f;
-            const float q2 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7541)) - 8388616.f;
-            const float q3 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7541)) - 8388616.f;
-            const float q4 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7542)) - 8388616.f;
-            const float q5 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7542)) - 8388616.f;
-            const float q6 = __int_as_float(__byte_perm(lo, 0x4b000000u, 0x7543)) - 8388616.f;
-            const float q7 = __int_as_float(__byte_perm(hi, 0x4b000000u, 0x7543)) - 8388616.f;
-            s = fmaf(xa.x, q0, s);
-            s = fmaf(xa.y, q1, s);
-            s = fmaf(xa.z, q2, s);
-            s = fmaf(xa.w, q3, s);
-            s = fmaf(xb.x, q4, s);
-            s = fmaf(xb.y, q5, s);
-            s = fmaf(xb.z, q6, s);
-            s = fmaf(xb.w, q7, s);
-        }
-    }
-    return s;
-}
-
-// zp_vector_dot of R vectors (R rows, same columns) against the same 16 or 32 floats of X in
-// global memory: each word of X is loaded once for all R rows.
-template <int BITS, int R>
+// Σ_k x[k] · q_k over the 16 (INT8) or 32 (INT4) quantized values of each of R 16-byte vectors
+// (R rows, same columns) against the same floats of X, each word of X loaded once for all R
+// rows; q_k as stored (INT8: signed byte; INT4: nibble - 8; element 2j is the low nibble of
+// byte j). Bytes become floats by placing them in the mantissa of 2^23.
+template <int BITS, int R, bool XG>
 __device__ __forceinline__ void zp_vector_dot_rows(const uint4 (&v)[R], const float* x, float (&d)[R]) {
 #pragma unroll
     for (int r = 0; r < R; r++) d[r] = 0.f;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         if (BITS == 8) {
-            const float4 xv = zp_x4<true>(x, i);
+            const float4 xv = zp_x4<XG>(x, i);
             const float xs[4] = {xv.x, xv.y, xv.z, xv.w};
 #pragma unroll
             for (int r = 0; r < R; r++) {
@@ -411,7 +366,7 @@ __device__ __forceinline__ void zp_vector_dot_rows(const uint4 (&v)[R], const fl
                     d[r] = fmaf(xs[k], __int_as_float(__byte_perm(u, 0x4b000000u, 0x7540 + k)) - 8388736.f, d[r]);
             }
         } else {
-            const float4 x0 = zp_x4<true>(x, 2 * i), x1 = zp_x4<true>(x, 2 * i + 1);
+            const float4 x0 = zp_x4<XG>(x, 2 * i), x1 = zp_x4<XG>(x, 2 * i + 1);
             const float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
 #pragma unroll
             for (int r = 0; r < R; r++) {
@@ -475,9 +430,13 @@ __device__ __forceinline__ void zp_vgroup_use(const zp_vgroup<VU>& g, float (&ac
         if (j0 + u >= total) break;
         const uint32_t v = k * 32 + lane;
         if (v < nv) {
+            const uint4 q[1] = {g.q[u]};
 #pragma unroll
-            for (int bb = 0; bb < NB; bb++)
-                acc[bb] += g.sc[u] * zp_vector_dot<BITS, false>(g.q[u], xs + (uint64_t)bb * xstride + v * COLS_PER_VEC);
+            for (int bb = 0; bb < NB; bb++) {
+                float d[1];
+                zp_vector_dot_rows<BITS, 1, false>(q, xs + (uint64_t)bb * xstride + v * COLS_PER_VEC, d);
+                acc[bb] += g.sc[u] * d[0];
+            }
         }
         if (++k == steps) {  // the row's last step (the same slot for every lane)
 #pragma unroll
@@ -852,7 +811,7 @@ __device__ __forceinline__ void zp_gemv_rows(const float* __restrict__ X, float*
 #pragma unroll
                 for (int bb = 0; bb < NB; bb++) {
                     float d[R];
-                    zp_vector_dot_rows<BITS, R>(w[u], X + (uint64_t)bb * cols + v * CPV, d);
+                    zp_vector_dot_rows<BITS, R, true>(w[u], X + (uint64_t)bb * cols + v * CPV, d);
 #pragma unroll
                     for (int i = 0; i < R; i++) acc[bb][i] += c[i] * d[i];
                 }
