@@ -13,9 +13,9 @@
 #include <vector>
 #include <cstring>
 #include <cuda_runtime.h>
-__device__ unsigned long long g_prof[8];
+__device__ unsigned long long g_prof[12];
 __device__ int g_prof_on;
-enum { CZP_literals, CZP_seq_tables, CZP_seq_decode, CZP_seq_exec, CZP_raw_rle, CZP_checksum };
+enum { CZP_literals, CZP_seq_tables, CZP_seq_decode, CZP_seq_exec, CZP_raw_rle, CZP_checksum, CZP_huf_table, CZP_hw_fse };
 #ifdef __CUDA_ARCH__
 #define CZ_PROF_BEGIN(p) long long cz_prof_t_##p = clock64();
 #define CZ_PROF_END(p, t) if (g_prof_on && (t).lane == 0) atomicAdd(&g_prof[CZP_##p], (unsigned long long)(clock64() - cz_prof_t_##p));
@@ -64,11 +64,11 @@ int main(int argc, char** argv) {
     CK(cudaMalloc(&dws, stride * n));
     printf("%u frames, workspace %zu bytes\n", n, sizeof(cz_decode_workspace));
     CK(cudaFuncSetAttribute(seq_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 << 10));
-    const char* names[6] = {"literals", "seq_tables", "seq_decode", "seq_exec", "raw_rle", "checksum"};
+    const char* names[8] = {"literals", "seq_tables", "seq_decode", "seq_exec", "raw_rle", "checksum", "(huf_table)", "(hw_fse)"};
     for (int shared_dst = 0; shared_dst < 2; shared_dst++) for (int grid : {1, (int)n}) {
         for (int rep = 0; rep < 3; rep++) {
             int on = rep == 2; CK(cudaMemcpyToSymbol(g_prof_on, &on, sizeof on));
-            unsigned long long zz[8] = {0}; CK(cudaMemcpyToSymbol(g_prof, zz, sizeof zz));
+            unsigned long long zz[12] = {0}; CK(cudaMemcpyToSymbol(g_prof, zz, sizeof zz));
             cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
             CK(cudaEventRecord(e0));
             seq_kernel<<<grid, 32, 64 << 10>>>(di, n, dws, dc, dr, shared_dst);
@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
             for (uint32_t i = 0; i < n; i++) if (memcmp(&out[dout[i]], raw[i].data(), raw[i].size())) bad++;
             double avg = 0; long long mx = 0; for (auto c : cyc) { avg += c; mx = c > mx ? c : mx; } avg /= n;
             printf("dst+tables %s grid %3d rep %d: kernel %.3f ms, per frame avg %.0f cycles max %lld, %s\n", shared_dst ? "smem" : "glob", grid, rep, ms, avg, mx, bad ? "BAD" : "ok");
-            if (on) { unsigned long long p[8]; CK(cudaMemcpyFromSymbol(p, g_prof, sizeof p)); double sum = 0;
-                for (int k = 0; k < 6; k++) { printf("   %-10s %8.0f cycles/frame\n", names[k], (double)p[k] / n); sum += p[k]; }
+            if (on) { unsigned long long p[12]; CK(cudaMemcpyFromSymbol(p, g_prof, sizeof p)); double sum = 0;
+                for (int k = 0; k < 8; k++) { printf("   %-10s %8.0f cycles/frame\n", names[k], (double)p[k] / n); if (k < 6) sum += p[k]; }
                 printf("   other      %8.0f cycles/frame\n", avg - sum / n); }
         }
     }

@@ -80,6 +80,26 @@ CZ_HD CZ_FORCEINLINE uint64_t cz_team_shfl64(cz_team t, uint64_t v, unsigned fro
     return v;
 }
 
+// Bit i set where lane i's v equals the caller's.
+CZ_HD CZ_FORCEINLINE uint32_t cz_team_match(cz_team t, uint32_t v) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) return __match_any_sync(CZ_TEAM_FULL_MASK, v);
+#else
+    (void)t;
+    (void)v;
+#endif
+    return 1u;
+}
+
+// Number of set bits of x.
+CZ_HD CZ_FORCEINLINE unsigned cz_popc32(uint32_t x) {
+#if defined(CZ_DEVICE)
+    return (unsigned)__popc(x);
+#else
+    return (unsigned)__builtin_popcount(x);
+#endif
+}
+
 // Index of the lowest set bit of x != 0.
 CZ_HD CZ_FORCEINLINE unsigned cz_lowbit32(uint32_t x) {
 #if defined(CZ_DEVICE)

@@ -40,11 +40,20 @@ typedef struct cz_frame_header {
     uint32_t single_segment;
 } cz_frame_header;
 
-// The decoding tables, the hottest data of the decoder: a caller can keep them in shared
-// memory (cz_decode_all's `tables`); by default they live in the workspace.
+// Scratch of the table readers (Huffman weights and their FSE table, FSE distributions and
+// spreads): written and read back by the sequential parts of a table read.
+typedef union cz_decode_scratch {
+    cz_huf_scratch huf;
+    cz_seq_scratch seq;
+} cz_decode_scratch;
+
+// The decoding tables, the hottest data of the decoder, and the scratch their reads go
+// through: a caller can keep them in shared memory (cz_decode_all's `tables`); by default
+// they live in the workspace.
 typedef struct cz_decode_tables {
     uint16_t huf[CZ_HUF_DTABLE_SIZE];
     cz_seq_tables seq;
+    cz_decode_scratch scratch;
 } cz_decode_tables;
 
 // Everything the decoder keeps for one frame. Lives wherever the caller puts it (global
@@ -56,21 +65,19 @@ typedef struct cz_decode_workspace {
     uint32_t rep[CZ_REP_NUM];
     uint32_t huf_log;
     uint32_t huf_valid;
-    union {
-        cz_huf_scratch huf;
-        cz_seq_scratch seq;
-    } scratch;
+    cz_decode_scratch* scratch;  // in `own` or the caller's tables
     uint8_t literals[CZ_BLOCK_SIZE_MAX];
 } cz_decode_workspace;
 
 CZ_HD CZ_FORCEINLINE size_t cz_decode_workspace_size() { return sizeof(cz_decode_workspace); }
 
-// Points the workspace at the tables to use: `tables` (both) or the workspace's own, then
-// `seq_tables` for the sequence tables alone if given.
+// Points the workspace at the tables to use: `tables` (both tables and the readers'
+// scratch) or the workspace's own, then `seq_tables` for the sequence tables alone if given.
 CZ_HD CZ_FORCEINLINE void cz_decode_use_tables(cz_decode_workspace* ws, cz_decode_tables* tables,
                                                cz_seq_tables* seq_tables) {
     cz_decode_tables* t = tables ? tables : &ws->own;
     ws->huf_t = t->huf;
+    ws->scratch = &t->scratch;
     ws->seq_t = seq_tables ? seq_tables : &t->seq;
 }
 
@@ -136,7 +143,7 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
     size_t pos = CZ_DICT_HEADER_SIZE;
     size_t used = 0;
     unsigned log = 0;
-    if (cz_huf_read_table(dict + pos, size - pos, ws->huf_t, &log, &used, &ws->scratch.huf) != CZ_STATUS_OK) {
+    if (cz_huf_read_table(dict + pos, size - pos, ws->huf_t, &log, &used, &ws->scratch->huf) != CZ_STATUS_OK) {
         return CZ_STATUS_DICTIONARY_CORRUPT;
     }
     ws->huf_log = log;
@@ -150,11 +157,11 @@ CZ_HD inline uint32_t cz_load_dictionary(const uint8_t* dict, size_t size, cz_de
                   {seq->ll, &seq->ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX}};
     for (int k = 0; k < 3; k++) {
         unsigned maxs = kinds[k].max_symbol, tlog = 0;
-        if (!cz_fse_read_ncount(dict + pos, size - pos, ws->scratch.seq.norm, &maxs, &tlog, &used)) {
+        if (!cz_fse_read_ncount(dict + pos, size - pos, ws->scratch->seq.norm[0], &maxs, &tlog, &used)) {
             return CZ_STATUS_DICTIONARY_CORRUPT;
         }
         if (tlog > kinds[k].max_log) return CZ_STATUS_DICTIONARY_CORRUPT;
-        if (!cz_fse_build_dtable(ws->scratch.seq.norm, maxs, tlog, kinds[k].table, &ws->scratch.seq.build)) {
+        if (!cz_fse_build_dtable(ws->scratch->seq.norm[0], maxs, tlog, kinds[k].table, &ws->scratch->seq.build)) {
             return CZ_STATUS_DICTIONARY_CORRUPT;
         }
         *kinds[k].log = (uint8_t)tlog;
@@ -245,13 +252,14 @@ CZ_HD inline uint32_t cz_decode_huffman_literals(const uint8_t* src, const cz_li
     size_t psize = h->csize;
     if (h->type == CZ_LITERALS_COMPRESSED) {
         if (!h->single && psize == 0) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
-        // The table build writes shared scratch: lane 0 builds, the others wait.
+        // Lane 0 reads the description into shared scratch, then the team fills the table.
         size_t used = 0;
         uint32_t st = CZ_STATUS_OK;
+        CZ_PROF_BEGIN(huf_table);
         if (team.lane == 0) {
             unsigned l = 0;
             *valid = 0;
-            st = cz_huf_read_table(p, psize, dtable, &l, &used, scratch);
+            st = cz_huf_read_weights(p, psize, &l, &used, scratch);
             if (st == CZ_STATUS_OK && used >= psize) st = CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
             if (st == CZ_STATUS_OK) {
                 *log = l;
@@ -263,6 +271,11 @@ CZ_HD inline uint32_t cz_decode_huffman_literals(const uint8_t* src, const cz_li
         used = (size_t)cz_team_shfl64(team, used, 0);
         const uint32_t l = cz_team_shfl32(team, *log, 0), v = cz_team_shfl32(team, *valid, 0);
         cz_team_sync(team);
+        if (st == CZ_STATUS_OK) {
+            cz_huf_fill_dtable(dtable, l, scratch, team);
+            cz_team_sync(team);
+        }
+        CZ_PROF_END(huf_table, team);
         *log = l;
         *valid = v;
         if (st != CZ_STATUS_OK) return st;
@@ -289,7 +302,7 @@ CZ_HD inline uint32_t cz_decode_literals(const uint8_t* src, size_t size, size_t
         cz_team_fill(team, ws->literals, src[h.hsize], h.n);
         *lits = ws->literals;
     } else {
-        st = cz_decode_huffman_literals(src, &h, ws->huf_t, &ws->huf_log, &ws->huf_valid, &ws->scratch.huf,
+        st = cz_decode_huffman_literals(src, &h, ws->huf_t, &ws->huf_log, &ws->huf_valid, &ws->scratch->huf,
                                         ws->literals, team);
         if (st != CZ_STATUS_OK) return st;
         *lits = ws->literals;
@@ -396,7 +409,7 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
                 CZ_PROF_END(literals, team);
                 if (st != CZ_STATUS_OK) return st;
                 st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, ws->seq_t, ws->rep,
-                                         &ws->scratch.seq, &out);
+                                         &ws->scratch->seq, &out);
                 if (st != CZ_STATUS_OK) return st;
             }
             ip += bsize;

@@ -100,9 +100,9 @@ CZ_HD inline bool cz_fse_read_ncount(const uint8_t* src, size_t size, int16_t* n
 // Spreads the symbols of a valid distribution over the 1 << table_log cells of an FSE
 // table (RFC 8878 "FSE Table Construction"): "less than 1" symbols take the last cells in
 // symbol order, the others are placed with step (size/2 + size/8 + 3), skipping those cells.
-// cell_symbol[0 .. 1 << table_log) receives each cell's symbol. The encoder and the decoder
-// must use this same function so that their tables agree. Returns false if the counts do
-// not fill the table exactly.
+// cell_symbol[0 .. 1 << table_log) receives each cell's symbol. The encoder builds its
+// tables from this function; the decoder's cz_fse_build_dtable_team computes the same
+// spread lane-parallel. Returns false if the counts do not fill the table exactly.
 CZ_HD inline bool cz_fse_spread_symbols(const int16_t* norm, unsigned max_symbol, unsigned table_log,
                                         uint8_t* cell_symbol) {
     const uint32_t size = 1u << table_log;

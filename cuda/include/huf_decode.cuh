@@ -18,6 +18,13 @@
 
 typedef struct cz_huf_scratch {
     uint8_t weights[CZ_HUF_MAX_SYMBOL + 1];
+    // Written by cz_huf_read_weights for cz_huf_fill_dtable: the symbols of non-zero weight
+    // in the order their codes are assigned (weight ascending, then symbol), and for each
+    // weight k the index in `order` and the table position of its first symbol
+    // (first[k + 1] ends weight k's range).
+    uint8_t order[CZ_HUF_MAX_SYMBOL + 1];
+    uint16_t ofirst[CZ_HUF_TABLELOG_MAX + 2];
+    uint16_t first[CZ_HUF_TABLELOG_MAX + 2];
     int16_t norm[CZ_HUF_MAX_SYMBOL + 1];
     cz_fse_dentry fse[1u << CZ_HUF_WEIGHTS_FSE_LOG_MAX];
     cz_fse_build_scratch build;
@@ -59,11 +66,11 @@ CZ_HD inline int cz_huf_fse_weights(const uint8_t* src, size_t size, uint8_t* w,
     return n;
 }
 
-// Reads a Huffman tree description from src[0 .. size) and builds its decoding table.
-// On success *consumed is the description's size and *table_log the longest code length.
-// Status: CZ_STATUS_OK or CZ_STATUS_HUFFMAN_TABLE_CORRUPT.
-CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_t* dtable, unsigned* table_log,
-                                        size_t* consumed, cz_huf_scratch* s) {
+// Reads a Huffman tree description from src[0 .. size) into s (weights, code order and
+// ranges for cz_huf_fill_dtable). On success *consumed is the description's size and
+// *table_log the longest code length. Status: CZ_STATUS_OK or CZ_STATUS_HUFFMAN_TABLE_CORRUPT.
+CZ_HD inline uint32_t cz_huf_read_weights(const uint8_t* src, size_t size, unsigned* table_log, size_t* consumed,
+                                          cz_huf_scratch* s) {
     if (size == 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
     const unsigned header = src[0];
     int n;
@@ -80,7 +87,9 @@ CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_
     } else {
         used = (size_t)header + 1;
         if (used > size) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        CZ_PROF_BEGIN(hw_fse);
         n = cz_huf_fse_weights(src + 1, header, w, s);
+        CZ_PROF_END(hw_fse, cz_team_single());
         if (n < 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
     }
     // n weights are transmitted; the last symbol's weight is implied.
@@ -102,24 +111,45 @@ CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_
     if (rank[1] < 2 || (rank[1] & 1)) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
     const int nsym = n + 1;
     // Codes are assigned from the lowest weight (longest code) upwards, symbols in order
-    // within a weight; a symbol of weight w covers 2^(w-1) consecutive table entries.
-    uint32_t pos[CZ_HUF_TABLELOG_MAX + 2];
-    uint32_t at = 0;
-    for (unsigned k = 1; k <= log; k++) {
-        pos[k] = at;
-        at += rank[k] << (k - 1);
+    // within a weight; a symbol of weight k covers 2^(k-1) consecutive table entries.
+    uint32_t next[CZ_HUF_TABLELOG_MAX + 2];
+    uint32_t at = 0, idx = 0;
+    for (unsigned k = 1; k <= log + 1; k++) {
+        s->first[k] = (uint16_t)at;
+        s->ofirst[k] = (uint16_t)idx;
+        next[k] = idx;
+        if (k <= log) {
+            at += rank[k] << (k - 1);
+            idx += rank[k];
+        }
     }
     for (int sym = 0; sym < nsym; sym++) {
         const unsigned wk = w[sym];
-        if (wk == 0) continue;
-        const uint32_t len = 1u << (wk - 1);
-        const uint16_t e = (uint16_t)(sym | ((log + 1 - wk) << 8));
-        for (uint32_t j = 0; j < len; j++) dtable[pos[wk] + j] = e;
-        pos[wk] += len;
+        if (wk != 0) s->order[next[wk]++] = (uint8_t)sym;
     }
     *table_log = log;
     *consumed = used;
     return CZ_STATUS_OK;
+}
+
+// Fills the decoding table of log bits from s (after cz_huf_read_weights): entry i holds
+// the symbol whose code is a prefix of i and that code's length. A team splits the entries
+// between its lanes; the caller syncs the team before the table is read.
+CZ_HD inline void cz_huf_fill_dtable(uint16_t* dtable, unsigned log, const cz_huf_scratch* s, cz_team team) {
+    for (unsigned k = 1; k <= log; k++) {
+        const uint32_t start = s->first[k], end = s->first[k + 1], o = s->ofirst[k];
+        const uint16_t len = (uint16_t)((log + 1 - k) << 8);
+        for (uint32_t i = start + team.lane; i < end; i += team.width)
+            dtable[i] = (uint16_t)(s->order[o + ((i - start) >> (k - 1))] | len);
+    }
+}
+
+// cz_huf_read_weights and cz_huf_fill_dtable by one thread.
+CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_t* dtable, unsigned* table_log,
+                                        size_t* consumed, cz_huf_scratch* s) {
+    const uint32_t st = cz_huf_read_weights(src, size, table_log, consumed, s);
+    if (st == CZ_STATUS_OK) cz_huf_fill_dtable(dtable, *table_log, s, cz_team_single());
+    return st;
 }
 
 // Decodes exactly n symbols from one stream src[0 .. size) into dst. The stream must be

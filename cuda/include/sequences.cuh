@@ -22,8 +22,10 @@ typedef struct cz_seq_tables {
     uint8_t ll_log, of_log, ml_log, valid;
 } cz_seq_tables;
 
+// norm[k] / max_symbol[k]: the distribution read for table k (0 LL, 1 OF, 2 ML) in FSE mode.
 typedef struct cz_seq_scratch {
-    int16_t norm[CZ_ML_MAX_SYMBOL + 1];
+    int16_t norm[3][CZ_ML_MAX_SYMBOL + 1];
+    uint16_t max_symbol[3];
     cz_fse_build_scratch build;
 } cz_seq_scratch;
 
@@ -39,12 +41,15 @@ typedef struct cz_output {
 } cz_output;
 
 // Reads one table description of `mode` from src[0 .. size) into table/log;
-// *consumed gets its size. Status: OK, FSE_TABLE_CORRUPT, FSE_TABLE_MISSING,
-// SEQUENCES_HEADER_CORRUPT (description past the end).
+// *consumed gets its size. An FSE-mode distribution goes to norm / *norm_max_symbol and,
+// unless `defer_build` (then cz_seq_build_tables builds it), into the table.
+// Status: OK, FSE_TABLE_CORRUPT, FSE_TABLE_MISSING, SEQUENCES_HEADER_CORRUPT (description
+// past the end).
 CZ_HD inline uint32_t cz_seq_read_table(unsigned mode, const uint8_t* src, size_t size, cz_fse_dentry* table,
                                         uint8_t* log, unsigned max_symbol, unsigned max_log,
                                         const cz_fse_dentry* predefined, unsigned predefined_log, bool repeat_valid,
-                                        cz_seq_scratch* s, size_t* consumed) {
+                                        int16_t* norm, uint16_t* norm_max_symbol, bool defer_build,
+                                        cz_fse_build_scratch* build, size_t* consumed) {
     *consumed = 0;
     switch (mode) {
         case CZ_SEQ_PREDEFINED:
@@ -64,9 +69,10 @@ CZ_HD inline uint32_t cz_seq_read_table(unsigned mode, const uint8_t* src, size_
         case CZ_SEQ_FSE: {
             unsigned maxs = max_symbol, tlog = 0;
             size_t used = 0;
-            if (!cz_fse_read_ncount(src, size, s->norm, &maxs, &tlog, &used)) return CZ_STATUS_FSE_TABLE_CORRUPT;
-            if (tlog > max_log) return CZ_STATUS_FSE_TABLE_CORRUPT;
-            if (!cz_fse_build_dtable(s->norm, maxs, tlog, table, &s->build)) return CZ_STATUS_FSE_TABLE_CORRUPT;
+            if (!cz_fse_read_ncount(src, size, norm, &maxs, &tlog, &used)) return CZ_STATUS_FSE_TABLE_CORRUPT;
+            if (tlog > max_log || !cz_fse_fills_table(norm, maxs, tlog)) return CZ_STATUS_FSE_TABLE_CORRUPT;
+            *norm_max_symbol = (uint16_t)maxs;
+            if (!defer_build) cz_fse_build_dtable_team(norm, maxs, tlog, table, build, cz_team_single());
             *log = (uint8_t)tlog;
             *consumed = used;
             return CZ_STATUS_OK;
@@ -258,27 +264,41 @@ CZ_HD CZ_FORCEINLINE void cz_seq_copy_predefined(cz_team tm, unsigned modes, cz_
 
 // Reads the three table descriptions (LL, OF, ML) of a Sequences section with
 // Compression_Modes `modes` from src[0 .. size); *consumed gets their total size. With
-// `predefined_copied` the predefined tables are already in place (cz_seq_copy_predefined).
+// `predefined_copied` the predefined tables are already in place (cz_seq_copy_predefined);
+// with `defer_builds` the FSE-mode tables are left to cz_seq_build_tables.
 CZ_HD inline uint32_t cz_seq_read_tables(unsigned modes, const uint8_t* src, size_t size, cz_seq_tables* t,
-                                         cz_seq_scratch* s, size_t* consumed, bool predefined_copied) {
+                                         cz_seq_scratch* s, size_t* consumed, bool predefined_copied,
+                                         bool defer_builds = false) {
     size_t ip = 0, used = 0;
     uint32_t st;
     st = cz_seq_read_table(modes >> 6, src + ip, size - ip, t->ll, &t->ll_log, CZ_LL_MAX_SYMBOL, CZ_LL_ACCURACY_MAX,
-                           predefined_copied ? nullptr : cz_ll_predefined_dtable, CZ_LL_PREDEFINED_LOG, t->valid, s, &used);
+                           predefined_copied ? nullptr : cz_ll_predefined_dtable, CZ_LL_PREDEFINED_LOG, t->valid, s->norm[0],
+                           &s->max_symbol[0], defer_builds, &s->build, &used);
     if (st != CZ_STATUS_OK) return st;
     ip += used;
     st = cz_seq_read_table((modes >> 4) & 3, src + ip, size - ip, t->of, &t->of_log, CZ_OF_MAX_SYMBOL,
-                           CZ_OF_ACCURACY_MAX, predefined_copied ? nullptr : cz_of_predefined_dtable, CZ_OF_PREDEFINED_LOG, t->valid, s,
-                           &used);
+                           CZ_OF_ACCURACY_MAX, predefined_copied ? nullptr : cz_of_predefined_dtable, CZ_OF_PREDEFINED_LOG, t->valid,
+                           s->norm[1], &s->max_symbol[1], defer_builds, &s->build, &used);
     if (st != CZ_STATUS_OK) return st;
     ip += used;
     st = cz_seq_read_table((modes >> 2) & 3, src + ip, size - ip, t->ml, &t->ml_log, CZ_ML_MAX_SYMBOL, CZ_ML_ACCURACY_MAX,
-                           predefined_copied ? nullptr : cz_ml_predefined_dtable, CZ_ML_PREDEFINED_LOG, t->valid, s, &used);
+                           predefined_copied ? nullptr : cz_ml_predefined_dtable, CZ_ML_PREDEFINED_LOG, t->valid, s->norm[2],
+                           &s->max_symbol[2], defer_builds, &s->build, &used);
     if (st != CZ_STATUS_OK) return st;
     ip += used;
     t->valid = 1;
     *consumed = ip;
     return CZ_STATUS_OK;
+}
+
+// Builds the FSE-mode tables of `modes` whose distributions cz_seq_read_tables read with
+// `defer_builds` (and checked), the team's lanes sharing each build.
+CZ_HD inline void cz_seq_build_tables(unsigned modes, cz_seq_tables* t, cz_seq_scratch* s, cz_team tm) {
+    if ((modes >> 6) == CZ_SEQ_FSE) cz_fse_build_dtable_team(s->norm[0], s->max_symbol[0], t->ll_log, t->ll, &s->build, tm);
+    if (((modes >> 4) & 3) == CZ_SEQ_FSE)
+        cz_fse_build_dtable_team(s->norm[1], s->max_symbol[1], t->of_log, t->of, &s->build, tm);
+    if (((modes >> 2) & 3) == CZ_SEQ_FSE)
+        cz_fse_build_dtable_team(s->norm[2], s->max_symbol[2], t->ml_log, t->ml, &s->build, tm);
 }
 
 // A team's view of a bitstream stream[0 .. size): each lane holds one 4-byte word of a
@@ -453,15 +473,16 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
     if (st != CZ_STATUS_OK) return st;
     size_t lit_pos = 0;
     if (nb_seq > 0) {
-        // Table builds write shared scratch: lane 0 builds, the others wait. The predefined
-        // tables are constants the whole team copies.
+        // Lane 0 reads the table descriptions into shared scratch, then the team builds the
+        // FSE-mode tables. The predefined tables are constants the whole team copies.
         size_t used = 0;
         CZ_PROF_BEGIN(seq_tables);
         cz_seq_copy_predefined(tm, modes, t);
-        if (tm.lane == 0) st = cz_seq_read_tables(modes, src + ip, size - ip, t, s, &used, true);
+        if (tm.lane == 0) st = cz_seq_read_tables(modes, src + ip, size - ip, t, s, &used, true, true);
         st = cz_team_shfl32(tm, st, 0);
         used = (size_t)cz_team_shfl64(tm, used, 0);
         cz_team_sync(tm);
+        if (st == CZ_STATUS_OK) cz_seq_build_tables(modes, t, s, tm);
         CZ_PROF_END(seq_tables, tm);
         if (st != CZ_STATUS_OK) return st;
         ip += used;

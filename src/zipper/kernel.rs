@@ -17,9 +17,9 @@ pub const BLOCK: u32 = 256;
 /// Shared memory for staged X rows the planner aims for (more rows are staged per pass when
 /// they fit in this; one row is always staged).
 pub const X_STAGE_BYTES: usize = 64 << 10;
-/// Static shared memory of the kernel (status words and the decoder's entropy tables,
-/// `cz_decode_tables`), rounded up.
-pub const STATIC_SHARED_BYTES: usize = 14 << 10;
+/// Static shared memory of the kernel (status words and the decoder's entropy tables and
+/// table-reading scratch, `cz_decode_tables`), rounded up.
+pub const STATIC_SHARED_BYTES: usize = 17 << 10;
 
 /// `zp_flags` of `cuda/zipper.cu`.
 pub const FLAG_PLANES: u32 = 1;
