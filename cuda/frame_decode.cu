@@ -227,6 +227,41 @@ CZ_REF_API uint32_t cz_ref_decode_staged(const uint8_t* src, uint64_t src_size, 
     return st;
 }
 
+// The two-team decode of the fused zipper kernel (frame_decode.cuh, "one frame decoded by
+// two teams") on the host, for one item: its parts in order with one thread (sequences,
+// literals, execution), then cz_decode_all where they do not take the item, as the kernel
+// does. No dictionary: with one the item goes to cz_decode_all. *split is 1 when the parts
+// decoded the item, 0 when the fallback did.
+CZ_REF_API uint32_t cz_ref_decode_split(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t dst_capacity,
+                                        const uint8_t* dict, uint64_t dict_size, void* workspace,
+                                        uint64_t max_window_size, uint64_t* written, uint32_t* detail,
+                                        uint32_t* split) {
+    cz_decode_workspace* ws = static_cast<cz_decode_workspace*>(workspace);
+    *split = 0;
+    if (!dict && src) {
+        const cz_team one = cz_team_single();
+        uint32_t seq_ok = 0, nseq = 0;
+        cz_split_sequences(src, (size_t)src_size, (size_t)dst_capacity, max_window_size, ws, &ws->own.seq,
+                           &ws->own.scratch.seq, one, &nseq, &seq_ok);
+        const uint8_t* lits = nullptr;
+        size_t nlits = 0, w = 0;
+        const uint32_t lits_ok =
+            cz_split_literals(src, (size_t)src_size, (size_t)dst_capacity, max_window_size, ws, nullptr, one, &lits, &nlits);
+        if (cz_split_finish(src, (size_t)src_size, dst, (size_t)dst_capacity, max_window_size, ws, one, lits, nlits,
+                            lits_ok, seq_ok, nseq, &w)) {
+            *split = 1;
+            *written = w;
+            *detail = 0;
+            return CZ_STATUS_OK;
+        }
+    }
+    size_t w = 0;
+    const uint32_t st = cz_decode_all(src, (size_t)src_size, dst, (size_t)dst_capacity, dict, (size_t)dict_size, ws,
+                                      max_window_size, &w, detail);
+    *written = st == CZ_STATUS_OK ? w : 0;
+    return st;
+}
+
 // The sequences pass's bit reader on stream[0 .. size) (an item of its own): three initial
 // reads of widths[0 .. 3), then `groups` sequences of six reads each (widths[3 + 6g ..
 // 3 + 6g + 6), at most 89 bits a group), each after cz_lr_fill, as pass 2 reads them.

@@ -8,13 +8,17 @@
 // Kernels zp_linear_int8 / zp_linear_int4
 //   grid mapping: block b takes tiles b, b + gridDim.x, ...; each tile's rows are written by
 //                 that block only (no atomics, no global scratch for the delta).
-//                 blockDim.x == ZP_BLOCK (256: warp 0 decodes, warps 1..7 compute).
+//                 blockDim.x == ZP_BLOCK (256: warps 0 and 1 decode, warps 2..7 compute;
+//                 base-only launches: warps 1..7 compute).
 //                 Per tile:
-//                 - warp 0: the whole warp decodes the tile's frame into shared memory with
-//                   zp_decode_tile (cz_decode_all with cz_team_warp), then the warp
+//                 - warps 0 and 1: decode the tile's frame into shared memory, warp 1 the
+//                   sequences (zp_decode_tile_sequences) while warp 0 decodes the literals,
+//                   then warp 0 executes them (zp_decode_tile_literals; frames the split
+//                   path does not take go to zp_decode_tile: cz_decode_all with
+//                   cz_team_warp); warp 0 then
 //                   checks the tile (entry count against the decoded size, columns, values)
 //                   and turns the gap-coded columns into absolute columns in place;
-//                 - meanwhile, without round_to, warps 1..7 compute the base products of the
+//                 - meanwhile, without round_to, warps 2..7 compute the base products of the
 //                   tile's rows into shared memory (X staged in shared memory, reductions with
 //                   shuffles): zp_tile_base_products (16-byte loads streamed across the
 //                   warp's rows) when zp_vector_rows holds, else warp per row with 4-byte
@@ -195,6 +199,9 @@ CZ_HD CZ_FORCEINLINE uint64_t zp_shared_bytes(uint32_t max_tile_bytes, uint32_t 
 
 #if defined(__CUDACC__)
 
+// Barrier of the two decoding warps: warp 1 has stored the tile's sequences.
+__device__ __forceinline__ void zp_split_sync() { asm volatile("bar.sync 2, 64;" ::: "memory"); }
+
 // The one call into the decoder: decodes the tile frame src[0 .. size) into dst (capacity cap)
 // with the warp's lanes, its Huffman and FSE tables in `tables` (shared memory: the tables are
 // built and read for every tile, and a tile frame is small, so their latency is most of its
@@ -210,15 +217,52 @@ __device__ __forceinline__ uint32_t zp_decode_tile(const uint8_t* src, uint64_t 
     return st;
 }
 
+// The tile decode of the fused kernel, warp 0's part: while warp 1 decodes the frame's
+// sequences (zp_decode_tile_sequences), warp 0 decodes its literals; after zp_split_sync it
+// executes the sequences (frame_decode.cuh, "one frame decoded by two teams"). A frame the
+// split path does not take, or any error, is decoded again by zp_decode_tile, which gives
+// the status. `check`: the tile's header checks passed (else only the barrier is kept).
+__device__ __forceinline__ uint32_t zp_decode_tile_literals(bool check, const uint8_t* src, uint64_t size,
+                                                            uint8_t* dst, uint32_t cap, cz_decode_workspace* ws,
+                                                            cz_decode_tables* tables, const uint32_t* seq_ok,
+                                                            const uint32_t* nseq, uint64_t* written,
+                                                            uint32_t* detail) {
+    const uint8_t* lits = nullptr;
+    size_t nlits = 0;
+    const cz_team team = cz_team_warp();
+    const uint32_t lits_ok =
+        check && cz_split_literals(src, (size_t)size, cap, CZ_WINDOW_UNLIMITED, ws, tables, team, &lits, &nlits);
+    zp_split_sync();
+    if (!check) return CZ_STATUS_OK;
+    size_t w = 0;
+    if (cz_split_finish(src, (size_t)size, dst, cap, CZ_WINDOW_UNLIMITED, ws, team, lits, nlits, lits_ok, *seq_ok,
+                        *nseq, &w)) {
+        *written = w;
+        *detail = 0;
+        return CZ_STATUS_OK;
+    }
+    return zp_decode_tile(src, size, dst, cap, ws, tables, written, detail);
+}
+
+// Warp 1's part: the frame's sequences into the workspace, with the workspace's own
+// sequence tables (warp 0's are in shared memory), results in *seq_ok / *nseq.
+__device__ __forceinline__ void zp_decode_tile_sequences(const uint8_t* src, uint64_t size, uint32_t cap,
+                                                         cz_decode_workspace* ws, uint32_t* seq_ok, uint32_t* nseq) {
+    cz_split_sequences(src, (size_t)size, cap, CZ_WINDOW_UNLIMITED, ws, &ws->own.seq, &ws->own.scratch.seq,
+                       cz_team_warp(), nseq, seq_ok);
+    zp_split_sync();
+}
+
 __device__ __forceinline__ float zp_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
 }
 
-// Barrier of the compute warps (1 .. ZP_WARPS-1) only, while warp 0 decodes.
-__device__ __forceinline__ void zp_compute_sync() {
-    asm volatile("bar.sync 1, %0;" ::"r"(ZP_BLOCK - 32) : "memory");
+// Barrier of the compute warps (w_first .. ZP_WARPS-1) only, while the decoding warps decode.
+__device__ __forceinline__ void zp_compute_sync(uint32_t w_first) {
+    asm volatile("bar.sync 1, %0;" ::"r"(ZP_BLOCK - 32 * w_first) : "memory");
 }
+
 
 // 4 bytes of a row starting at byte `at` (bytes past row_bytes read as 0).
 __device__ __forceinline__ uint32_t zp_load_word(const uint8_t* row, uint32_t at, uint32_t row_bytes,
@@ -542,7 +586,7 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                           uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,
                           cz_item_result* __restrict__ results) {
     extern __shared__ __align__(16) uint8_t zp_smem[];
-    __shared__ uint32_t s_status, s_detail, s_n;
+    __shared__ uint32_t s_status, s_detail, s_n, s_seq_ok, s_nseq;
     __shared__ uint64_t s_size;
     uint8_t* tile = zp_smem;
     float* ybuf = reinterpret_cast<float*>(zp_smem + zp_align16(max_tile_bytes));
@@ -588,12 +632,11 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                         st = CZ_STATUS_TILE_FRAME_UNCHECKED;
                 }
                 st = __shfl_sync(0xffffffffu, st, 0);
-                if (st == CZ_STATUS_OK) {
-                    st = zp_decode_tile(delta + off, size, tile, max_tile_bytes, ws, &s_tables, &written, &detail);
-                    st = __shfl_sync(0xffffffffu, st, 0);
-                    detail = __shfl_sync(0xffffffffu, detail, 0);
-                    written = __shfl_sync(0xffffffffu, written, 0);
-                }
+                st = zp_decode_tile_literals(st == CZ_STATUS_OK, delta + off, size, tile, max_tile_bytes, ws,
+                                             &s_tables, &s_seq_ok, &s_nseq, &written, &detail);
+                st = __shfl_sync(0xffffffffu, st, 0);
+                detail = __shfl_sync(0xffffffffu, detail, 0);
+                written = __shfl_sync(0xffffffffu, written, 0);
                 __syncwarp();
                 uint32_t n = 0;
                 if (st == CZ_STATUS_OK && written < 2ull * m) st = CZ_STATUS_TILE_SIZE_MISMATCH;
@@ -659,15 +702,21 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                 }
             }
         }
-        if (!round && warp != 0) {
-            // Base products of the tile's rows (while warp 0 decodes, unless there is no frame).
-            const uint32_t w_first = 1, nw = ZP_WARPS - 1;
+        if (warp == 1 && !base_only) {
+            if constexpr (FUSED) {
+                const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
+                zp_decode_tile_sequences(delta + off, size, max_tile_bytes, ws, &s_seq_ok, &s_nseq);
+            }
+        } else if (!round && warp != 0) {
+            // Base products of the tile's rows (while warps 0 and 1 decode, unless there is
+            // no frame: then warp 1 computes too).
+            const uint32_t w_first = base_only ? 1 : 2, nw = ZP_WARPS - w_first;
             for (uint32_t b0 = 0; b0 < batch; b0 += x_rows) {
                 const uint32_t nb = min(x_rows, batch - b0);
                 if (!x_resident) {
-                    zp_compute_sync();  // previous users of xs are done
-                    zp_stage_x(X, cols, b0, nb, xs, 32, ZP_BLOCK - 32);
-                    zp_compute_sync();
+                    zp_compute_sync(w_first);  // previous users of xs are done
+                    zp_stage_x(X, cols, b0, nb, xs, 32 * w_first, ZP_BLOCK - 32 * w_first);
+                    zp_compute_sync(w_first);
                 }
                 if (vec) {
                     zp_tile_base_products<BITS>(base + (uint64_t)r0 * row_bytes, m, row_bytes,
@@ -977,9 +1026,23 @@ CZ_REF_API void cz_ref_zipper_linear(uint32_t bits, const float* X, float* Y, ui
             st = CZ_STATUS_TILE_FRAME_UNCHECKED;
         size_t written = 0;
         uint32_t detail = 0, n = 0;
-        if (st == CZ_STATUS_OK)
-            st = cz_decode_all(delta + off, (size_t)size, tile, max_tile_bytes, nullptr, 0,
-                               static_cast<cz_decode_workspace*>(workspace), CZ_WINDOW_UNLIMITED, &written, &detail);
+        if (st == CZ_STATUS_OK) {
+            // The kernel's two-warp decode, its parts one after another (sequences, then
+            // literals, then execution), and cz_decode_all where the kernel falls back to it.
+            cz_decode_workspace* ws = static_cast<cz_decode_workspace*>(workspace);
+            const cz_team one = cz_team_single();
+            uint32_t seq_ok = 0, nseq = 0;
+            cz_split_sequences(delta + off, (size_t)size, max_tile_bytes, CZ_WINDOW_UNLIMITED, ws, &ws->own.seq,
+                               &ws->own.scratch.seq, one, &nseq, &seq_ok);
+            const uint8_t* lits = nullptr;
+            size_t nlits = 0;
+            const uint32_t lits_ok = cz_split_literals(delta + off, (size_t)size, max_tile_bytes, CZ_WINDOW_UNLIMITED,
+                                                       ws, nullptr, one, &lits, &nlits);
+            if (!cz_split_finish(delta + off, (size_t)size, tile, max_tile_bytes, CZ_WINDOW_UNLIMITED, ws, one, lits,
+                                 nlits, lits_ok, seq_ok, nseq, &written))
+                st = cz_decode_all(delta + off, (size_t)size, tile, max_tile_bytes, nullptr, 0, ws, CZ_WINDOW_UNLIMITED,
+                                   &written, &detail);
+        }
         if (st == CZ_STATUS_OK && m > max_tile_rows) st = CZ_STATUS_INVALID_ARGUMENT;
         if (st == CZ_STATUS_OK) st = zp_tile_prepare_serial(tile, written, m, cols, flags, row_start, &n, &detail);
         res.status = st;

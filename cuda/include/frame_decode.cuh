@@ -465,6 +465,140 @@ CZ_HD inline uint32_t cz_decode_all(const uint8_t* src, size_t src_size, uint8_t
     return CZ_STATUS_OK;
 }
 
+// ---- One frame decoded by two teams at once (the fused zipper kernel) ----
+//
+// The literals and the sequences of a compressed block are independent until execution.
+// For a simple frame, team L decodes the literals (cz_split_literals) while team S decodes
+// the sequences into storage (cz_split_sequences); after a barrier of the caller's, team L
+// executes them and checks the frame (cz_split_finish). A frame is simple when src holds
+// exactly one Zstandard frame with no dictionary ID, a Frame_Content_Size within
+// dst_capacity, a window within max_window_size and one block, compressed and last, whose
+// sequences fit the storage (the workspace's literal buffer after the literals). Anything
+// else, and every error, makes cz_split_finish return false: the caller then decodes the
+// frame with cz_decode_all, which gives the frame's exact status. The decoded bytes of a
+// frame the split path accepts are the frame's content: both paths execute the same
+// sequences on the same literals.
+
+typedef struct cz_split_frame {
+    size_t block_at;      // the block's first byte (after its header)
+    size_t block_size;
+    size_t block_max;
+    uint64_t content_size;
+    uint32_t checksum;    // Content_Checksum_Flag
+    cz_literals_header lits;
+} cz_split_frame;
+
+// True when src[0 .. src_size) is a simple frame (see above); fills *f.
+CZ_HD inline bool cz_split_parse(const uint8_t* src, size_t src_size, size_t dst_capacity, uint64_t max_window_size,
+                                 cz_split_frame* f) {
+    if (src_size < 4 || cz_is_skippable_magic(cz_read_le32(src))) return false;
+    cz_frame_header h;
+    if (cz_parse_frame_header(src, src_size, &h) != CZ_STATUS_OK) return false;
+    if (h.dict_id != 0 || h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > dst_capacity) return false;
+    if (max_window_size != CZ_WINDOW_UNLIMITED && h.window_size > max_window_size) return false;
+    size_t ip = h.header_size;
+    if (src_size - ip < CZ_BLOCK_HEADER_SIZE) return false;
+    const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
+    ip += CZ_BLOCK_HEADER_SIZE;
+    f->block_size = bh >> 3;
+    f->block_max = h.window_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.window_size : CZ_BLOCK_SIZE_MAX;
+    if (!(bh & 1) || ((bh >> 1) & 3) != CZ_BLOCK_COMPRESSED || f->block_size > f->block_max) return false;
+    const size_t tail = h.checksum ? CZ_CHECKSUM_SIZE : 0;
+    if (src_size - ip < tail || src_size - ip - tail != f->block_size) return false;
+    if (cz_parse_literals_header(src + ip, f->block_size, f->block_max, &f->lits) != CZ_STATUS_OK) return false;
+    f->block_at = ip;
+    f->content_size = h.content_size;
+    f->checksum = h.checksum;
+    return true;
+}
+
+// Where team S stores the sequences of a block with n literals: after the literals in the
+// workspace's literal buffer; *cap gets how many fit.
+CZ_HD CZ_FORCEINLINE cz_seq_triple* cz_split_store(cz_decode_workspace* ws, size_t n, uint32_t* cap) {
+    const size_t at = (n + 15) & ~(size_t)15;
+    *cap = at < CZ_BLOCK_SIZE_MAX ? (uint32_t)((CZ_BLOCK_SIZE_MAX - at) / sizeof(cz_seq_triple)) : 0u;
+    return reinterpret_cast<cz_seq_triple*>(ws->literals + at);
+}
+
+// Team S: decodes the sequences of a simple frame with its own tables t and scratch s
+// (not the ones team L uses) into the workspace. *nseq and *ok (1: stored, 0: the frame
+// needs cz_decode_all) are written by every lane alike.
+CZ_HD inline void cz_split_sequences(const uint8_t* src, size_t src_size, size_t dst_capacity,
+                                     uint64_t max_window_size, cz_decode_workspace* ws, cz_seq_tables* t,
+                                     cz_seq_scratch* s, cz_team team, uint32_t* nseq, uint32_t* ok) {
+    cz_split_frame f;
+    uint32_t good = 0, n = 0;
+    if (cz_split_parse(src, src_size, dst_capacity, max_window_size, &f) && f.lits.section <= f.block_size) {
+        uint32_t cap = 0;
+        cz_seq_triple* const store = cz_split_store(ws, f.lits.n, &cap);
+        t->valid = 0;
+        uint32_t rep[CZ_REP_NUM] = {CZ_REP_INIT_0, CZ_REP_INIT_1, CZ_REP_INIT_2};
+        cz_output out;
+        out.base = nullptr;
+        out.pos = 0;
+        out.cap = 0;
+        out.dict = nullptr;
+        out.dict_size = 0;
+        out.team = team;
+        const size_t at = f.block_at + f.lits.section;
+        good = cz_decode_sequences(src + at, f.block_size - f.lits.section, nullptr, f.lits.n, t, rep, s, &out, store,
+                                   cap, &n) == CZ_STATUS_OK;
+    }
+    cz_team_sync(team);
+    *nseq = n;
+    *ok = good;
+}
+
+// Team L: decodes the literals of a simple frame (tables: as for cz_decode_all). Returns 1
+// with *lits / *nlits set, or 0 when the frame needs cz_decode_all.
+CZ_HD inline uint32_t cz_split_literals(const uint8_t* src, size_t src_size, size_t dst_capacity,
+                                        uint64_t max_window_size, cz_decode_workspace* ws, cz_decode_tables* tables,
+                                        cz_team team, const uint8_t** lits, size_t* nlits) {
+    cz_decode_use_tables(ws, tables, nullptr);
+    ws->huf_valid = 0;
+    cz_team_sync(team);
+    cz_split_frame f;
+    if (!cz_split_parse(src, src_size, dst_capacity, max_window_size, &f)) return 0;
+    size_t lsize = 0;
+    CZ_PROF_BEGIN(literals);
+    const uint32_t st = cz_decode_literals(src + f.block_at, f.block_size, f.block_max, ws, lits, nlits, &lsize, team);
+    CZ_PROF_END(literals, team);
+    return st == CZ_STATUS_OK;
+}
+
+// Team L, after the caller's barrier (team S's results visible): executes the stored
+// sequences into dst and checks the content size and checksum. True with *dst_written set
+// when the frame decoded; false when the caller must decode it with cz_decode_all.
+CZ_HD inline bool cz_split_finish(const uint8_t* src, size_t src_size, uint8_t* dst, size_t dst_capacity,
+                                  uint64_t max_window_size, cz_decode_workspace* ws, cz_team team,
+                                  const uint8_t* lits, size_t nlits, uint32_t lits_ok, uint32_t seq_ok,
+                                  uint32_t nseq, size_t* dst_written) {
+    *dst_written = 0;
+    cz_split_frame f;
+    if (!lits_ok || !seq_ok || !dst || !cz_split_parse(src, src_size, dst_capacity, max_window_size, &f)) return false;
+    if (f.lits.n != nlits) return false;
+    uint32_t cap = 0;
+    const cz_seq_triple* const store = cz_split_store(ws, nlits, &cap);
+    cz_output out;
+    out.base = dst;
+    out.pos = 0;
+    out.cap = dst_capacity;
+    out.dict = nullptr;
+    out.dict_size = 0;
+    out.team = team;
+    if (cz_exec_stored(store, nseq, lits, nlits, &out) != CZ_STATUS_OK) return false;
+    if (out.pos != f.content_size) return false;
+    if (f.checksum) {
+        const uint32_t want = cz_read_le32(src + src_size - CZ_CHECKSUM_SIZE);
+        CZ_PROF_BEGIN(checksum);
+        const uint32_t got = (uint32_t)cz_team_xxh64(team, out.base, out.pos);
+        CZ_PROF_END(checksum, team);
+        if (want != got) return false;
+    }
+    *dst_written = out.pos;
+    return true;
+}
+
 // Walks the frames of src[0 .. src_size) without decoding them: checks each header and
 // block header and adds up what the output can need. *content_total is the sum of the
 // frames' Frame_Content_Size where every frame has one (*all_known = 1); *bound is an

@@ -457,20 +457,35 @@ CZ_HD inline uint32_t cz_parse_sequences_header(const uint8_t* src, size_t size,
     return CZ_STATUS_OK;
 }
 
+// One decoded sequence kept for later execution (cz_exec_stored).
+typedef struct cz_seq_triple {
+    uint32_t ll, ml, off;
+} cz_seq_triple;
+
 // Decodes a Sequences section src[0 .. size) and executes it with the block's literals
 // lits[0 .. nlits). Repeat offsets `rep` carry over between blocks. A team decodes the
 // sequences in every lane alike, a batch of `width` at a time, and executes each batch
 // together (cz_exec_batch).
+// With `store` the sequences are not executed: they go to store[0 .. *stored) (more than
+// store_cap is WORKSPACE_TOO_SMALL), nothing is written to out and lits is not read;
+// cz_exec_stored executes them.
 // Status: OK, SEQUENCES_HEADER_CORRUPT, FSE_TABLE_CORRUPT, FSE_TABLE_MISSING,
-// SEQUENCE_STREAM_CORRUPT, LITERALS_OVERRUN, OFFSET_OUT_OF_RANGE, OUTPUT_TOO_SMALL.
+// SEQUENCE_STREAM_CORRUPT, LITERALS_OVERRUN, OFFSET_OUT_OF_RANGE, OUTPUT_TOO_SMALL,
+// WORKSPACE_TOO_SMALL (store only).
 CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const uint8_t* lits, size_t nlits,
-                                          cz_seq_tables* t, uint32_t* rep, cz_seq_scratch* s, cz_output* out) {
+                                          cz_seq_tables* t, uint32_t* rep, cz_seq_scratch* s, cz_output* out,
+                                          cz_seq_triple* store = nullptr, uint32_t store_cap = 0,
+                                          uint32_t* stored = nullptr) {
     const cz_team tm = out->team;
+    if (store) {
+        *stored = 0;
+    }
     uint32_t nb_seq = 0;
     uint8_t modes = 0;
     size_t ip = 0;
     uint32_t st = cz_parse_sequences_header(src, size, &nb_seq, &modes, &ip);
     if (st != CZ_STATUS_OK) return st;
+    if (store && nb_seq > store_cap) return CZ_STATUS_WORKSPACE_TOO_SMALL;
     size_t lit_pos = 0;
     if (nb_seq > 0) {
         // Lane 0 reads the table descriptions into shared scratch, then the team builds the
@@ -523,6 +538,17 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
                 }
             }
             CZ_PROF_END(seq_decode, tm);
+            if (store) {
+                for (unsigned k = tm.lane; k < cnt; k += tm.width) {
+                    cz_seq_triple q;
+                    q.ll = my_ll;
+                    q.ml = my_ml;
+                    q.off = my_off;
+                    store[b + k] = q;
+                }
+                *stored = b + cnt;
+                continue;
+            }
             CZ_PROF_BEGIN(seq_exec);
             st = cz_exec_batch(tm, cnt, my_ll, my_ml, my_off, lits, nlits, &lit_pos, out);
             CZ_PROF_END(seq_exec, tm);
@@ -534,6 +560,31 @@ CZ_HD inline uint32_t cz_decode_sequences(const uint8_t* src, size_t size, const
         rep[0] = ss.r0;
         rep[1] = ss.r1;
         rep[2] = ss.r2;
+    }
+    if (store) return CZ_STATUS_OK;
+    const size_t rest = nlits - lit_pos;
+    if (rest > out->cap - out->pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
+    cz_team_copy(tm, out->base + out->pos, lits + lit_pos, rest);
+    out->pos += rest;
+    return CZ_STATUS_OK;
+}
+
+// Executes n sequences stored by cz_decode_sequences with the block's literals
+// lits[0 .. nlits), then copies the literals left after the last one: the same output and
+// statuses as the execution cz_decode_sequences does itself.
+CZ_HD inline uint32_t cz_exec_stored(const cz_seq_triple* store, uint32_t n, const uint8_t* lits, size_t nlits,
+                                     cz_output* out) {
+    const cz_team tm = out->team;
+    size_t lit_pos = 0;
+    for (uint32_t b = 0; b < n; b += tm.width) {
+        const unsigned cnt = n - b < tm.width ? n - b : tm.width;
+        cz_seq_triple q;
+        q.ll = q.ml = q.off = 0;
+        if (tm.lane < cnt) q = store[b + tm.lane];
+        CZ_PROF_BEGIN(seq_exec);
+        const uint32_t st = cz_exec_batch(tm, cnt, q.ll, q.ml, q.off, lits, nlits, &lit_pos, out);
+        CZ_PROF_END(seq_exec, tm);
+        if (st != CZ_STATUS_OK) return st;
     }
     const size_t rest = nlits - lit_pos;
     if (rest > out->cap - out->pos) return CZ_STATUS_OUTPUT_TOO_SMALL;

@@ -212,6 +212,25 @@ pub fn decompress_staged_into(
     (Ok(written), staged)
 }
 
+/// The fused zipper kernel's tile decode (two warps: literals and sequences at once, see
+/// `cuda/include/frame_decode.cuh`) run on the host with one thread: its parts where they take
+/// `src`, else the frame decoder, exactly as the kernel does. Returns the result (always that
+/// of [`decompress_into`]) and whether the split parts decoded it. For testing the parts.
+pub fn decompress_split_into(
+    src: &[u8],
+    dst: &mut [u8],
+    dict: Option<&Dictionary>,
+    options: &DecodeOptions,
+) -> (Result<usize, DecodeError>, bool) {
+    let mut ws = Workspace::new();
+    let (st, written, detail, split) =
+        ffi::decode_split(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size);
+    if st != abi::CZ_STATUS_OK {
+        return (Err(DecodeError::new(st, detail)), split);
+    }
+    (Ok(written), split)
+}
+
 /// Decodes every frame of `src` into a new vector sized from the frame headers.
 pub fn decompress(src: &[u8], dict: Option<&Dictionary>, options: &DecodeOptions) -> Result<Vec<u8>, DecodeError> {
     let info = frames_info(src)?;

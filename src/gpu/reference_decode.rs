@@ -31,6 +31,19 @@ extern "C" {
         detail: *mut u32,
         staged: *mut u32,
     ) -> u32;
+    fn cz_ref_decode_split(
+        src: *const u8,
+        src_size: u64,
+        dst: *mut u8,
+        dst_capacity: u64,
+        dict: *const u8,
+        dict_size: u64,
+        workspace: *mut u64,
+        max_window_size: u64,
+        written: *mut u64,
+        detail: *mut u32,
+        split: *mut u32,
+    ) -> u32;
     fn cz_ref_staged_mode_offset() -> u64;
     fn cz_ref_decode_batch(
         items: *const cz_batch_item,
@@ -123,6 +136,40 @@ pub fn decode_all(
         )
     };
     (st, written as usize, detail)
+}
+
+/// Decodes one item with the fused zipper kernel's two-team decode
+/// (`cuda/include/frame_decode.cuh`, "one frame decoded by two teams"), its parts run one after
+/// another, falling back to the frame decoder where they do not take it, as the kernel does;
+/// returns (status, bytes written, detail, whether the split parts decoded it).
+pub fn decode_split(
+    src: &[u8],
+    dst: &mut [u8],
+    dict: Option<&[u8]>,
+    ws: &mut Workspace,
+    max_window_size: u64,
+) -> (u32, usize, u32, bool) {
+    let (dp, ds) = dict_parts(dict);
+    let (mut written, mut detail, mut split) = (0u64, 0u32, 0u32);
+    // SAFETY: src and dict are live slices only read within their lengths; dst is written
+    // only within dst.len(); the workspace holds workspace_size() bytes, 8-byte aligned, and
+    // is borrowed mutably for the call; the out-pointers are valid locals.
+    let st = unsafe {
+        cz_ref_decode_split(
+            src.as_ptr(),
+            src.len() as u64,
+            dst.as_mut_ptr(),
+            dst.len() as u64,
+            dp,
+            ds,
+            ws.0.as_mut_ptr(),
+            max_window_size,
+            &mut written,
+            &mut detail,
+            &mut split,
+        )
+    };
+    (st, written as usize, detail, split != 0)
 }
 
 /// Decodes one item with the staged decoder's passes (`cuda/include/staged_decode.cuh`),
