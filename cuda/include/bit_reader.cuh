@@ -16,6 +16,7 @@
 
 #include "portability.cuh"
 #include "fse_common.cuh"
+#include "decode_team.cuh"
 
 enum cz_br_state {
     CZ_BR_UNFINISHED = 0,   // at least 57 bits are available
@@ -96,6 +97,67 @@ CZ_HD CZ_FORCEINLINE cz_br_state cz_br_reload(cz_bit_reader* br) {
 // True when every bit of the stream has been consumed and no more.
 CZ_HD CZ_FORCEINLINE bool cz_br_finished(const cz_bit_reader* br) {
     return br->ptr == br->start && br->consumed == 64;
+}
+
+// A team's view of a bitstream stream[0 .. size): each lane holds one 4-byte word of a
+// 128-byte window, so a container reload is three shuffles instead of a memory access; the
+// window moves (one load per lane) when a reload leaves it. Bytes outside the stream are
+// never loaded (they read as zero in the window and are never asked for).
+typedef struct cz_team_window {
+    int64_t base;  // offset in the stream of lane 0's word
+    uint32_t word;
+} cz_team_window;
+
+#define CZ_WINDOW_BYTES 128
+
+CZ_HD CZ_FORCEINLINE void cz_win_fill(cz_team_window* w, cz_team tm, const uint8_t* stream, size_t size,
+                                      int64_t base) {
+    w->base = base;
+    uint32_t v = 0;
+    const int64_t at = base + 4 * (int64_t)tm.lane;
+    if (at >= 0 && at + 4 <= (int64_t)size) {
+        v = cz_read_le32(stream + at);
+    } else {
+        for (int b = 0; b < 4; b++) {
+            if (at + b >= 0 && at + b < (int64_t)size) v |= (uint32_t)stream[at + b] << (8 * b);
+        }
+    }
+    w->word = v;
+}
+
+// The 8 bytes at stream[p .. p + 8) (inside the stream), in every lane.
+CZ_HD CZ_FORCEINLINE uint64_t cz_win_read64(cz_team_window* w, cz_team tm, const uint8_t* stream, size_t size,
+                                            size_t p) {
+    if (tm.width == 1) return cz_read_le64(stream + p);
+    int64_t off = (int64_t)p - w->base;
+    if (off < 0 || off + 8 > CZ_WINDOW_BYTES) {
+        cz_win_fill(w, tm, stream, size, (int64_t)p + 8 - CZ_WINDOW_BYTES);
+        off = CZ_WINDOW_BYTES - 8;
+    }
+    const unsigned i = (unsigned)off >> 2, sh = ((unsigned)off & 3u) * 8;
+    const uint32_t w0 = cz_team_shfl32(tm, w->word, i);
+    const uint32_t w1 = cz_team_shfl32(tm, w->word, (i + 1) & 31u);
+    const uint32_t w2 = cz_team_shfl32(tm, w->word, (i + 2) & 31u);
+    const uint64_t lo = (uint64_t)w0 | ((uint64_t)w1 << 32);
+    return sh ? (lo >> sh) | ((uint64_t)w2 << (64 - sh)) : lo;
+}
+
+// cz_br_reload (same results) for a reader over stream[0 .. size), loading through `w`.
+CZ_HD CZ_FORCEINLINE void cz_br_reload_win(cz_bit_reader* br, cz_team_window* w, cz_team tm, const uint8_t* stream,
+                                           size_t size) {
+    if (br->consumed > 64) return;
+    if (br->ptr >= br->start + 8) {
+        br->ptr -= br->consumed >> 3;
+        br->consumed &= 7;
+        br->container = cz_win_read64(w, tm, stream, size, (size_t)(br->ptr - stream));
+        return;
+    }
+    if (br->ptr == br->start) return;
+    uint32_t bytes = br->consumed >> 3;
+    if ((size_t)(br->ptr - br->start) < bytes) bytes = (uint32_t)(br->ptr - br->start);
+    br->ptr -= bytes;
+    br->consumed -= bytes * 8;
+    br->container = cz_win_read64(w, tm, stream, size, (size_t)(br->ptr - stream));
 }
 
 #endif  // CUZSTD_BIT_READER_CUH

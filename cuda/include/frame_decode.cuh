@@ -252,32 +252,21 @@ CZ_HD inline uint32_t cz_decode_huffman_literals(const uint8_t* src, const cz_li
     size_t psize = h->csize;
     if (h->type == CZ_LITERALS_COMPRESSED) {
         if (!h->single && psize == 0) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
-        // Lane 0 reads the description into shared scratch, then the team fills the table.
+        // The team reads the description into shared scratch (cz_huf_read_weights), then
+        // fills the table.
         size_t used = 0;
-        uint32_t st = CZ_STATUS_OK;
         CZ_PROF_BEGIN(huf_table);
-        if (team.lane == 0) {
-            unsigned l = 0;
-            *valid = 0;
-            st = cz_huf_read_weights(p, psize, &l, &used, scratch);
-            if (st == CZ_STATUS_OK && used >= psize) st = CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
-            if (st == CZ_STATUS_OK) {
-                *log = l;
-                *valid = 1;
-            }
-        }
-        // Every lane takes lane 0's results (log and valid may be per-lane variables).
-        st = cz_team_shfl32(team, st, 0);
-        used = (size_t)cz_team_shfl64(team, used, 0);
-        const uint32_t l = cz_team_shfl32(team, *log, 0), v = cz_team_shfl32(team, *valid, 0);
-        cz_team_sync(team);
+        unsigned l = 0;
+        uint32_t st = cz_huf_read_weights(p, psize, &l, &used, scratch, team);
+        if (st == CZ_STATUS_OK && used >= psize) st = CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        // Every lane has the same st and l (log and valid may be per-lane variables).
+        *valid = st == CZ_STATUS_OK;
         if (st == CZ_STATUS_OK) {
+            *log = l;
             cz_huf_fill_dtable(dtable, l, scratch, team);
             cz_team_sync(team);
         }
         CZ_PROF_END(huf_table, team);
-        *log = l;
-        *valid = v;
         if (st != CZ_STATUS_OK) return st;
         p += used;
         psize -= used;

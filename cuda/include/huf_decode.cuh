@@ -31,67 +31,71 @@ typedef struct cz_huf_scratch {
 } cz_huf_scratch;
 
 // Decodes the FSE-compressed weights in src[0 .. size) into w; returns the number of
-// weights or -1. Follows libzstd 1.5.6: two interleaved states, decoding stops once the
-// stream is over-read, emitting the other state's symbol last.
-CZ_HD inline int cz_huf_fse_weights(const uint8_t* src, size_t size, uint8_t* w, cz_huf_scratch* s) {
+// weights or -1 (the same in every lane). Follows libzstd 1.5.6: two interleaved states,
+// decoding stops once the stream is over-read, emitting the other state's symbol last.
+// A team: lane 0 reads the distribution, the lanes build its table, and every lane runs the
+// states alike, reading the stream (at most 127 bytes) through a window held one word per
+// lane (cz_team_window); lane 0 writes the weights.
+CZ_HD inline int cz_huf_fse_weights(const uint8_t* src, size_t size, uint8_t* w, cz_huf_scratch* s, cz_team team) {
     unsigned max_symbol = CZ_HUF_MAX_SYMBOL, log = 0;
     size_t hdr = 0;
-    if (!cz_fse_read_ncount(src, size, s->norm, &max_symbol, &log, &hdr)) return -1;
-    if (log > CZ_HUF_WEIGHTS_FSE_LOG_MAX) return -1;
-    if (!cz_fse_build_dtable(s->norm, max_symbol, log, s->fse, &s->build)) return -1;
+    uint32_t ok = 1;
+    if (team.lane == 0)
+        ok = cz_fse_read_ncount(src, size, s->norm, &max_symbol, &log, &hdr) && log <= CZ_HUF_WEIGHTS_FSE_LOG_MAX &&
+             cz_fse_fills_table(s->norm, max_symbol, log);
+    ok = cz_team_shfl32(team, ok, 0);
+    max_symbol = cz_team_shfl32(team, max_symbol, 0);
+    log = cz_team_shfl32(team, log, 0);
+    hdr = (size_t)cz_team_shfl64(team, hdr, 0);
+    cz_team_sync(team);
+    if (!ok) return -1;
+    cz_fse_build_dtable_team(s->norm, max_symbol, log, s->fse, &s->build, team);
+    const uint8_t* const stream = src + hdr;
+    const size_t ssize = size - hdr;
     cz_bit_reader br;
-    if (!cz_br_init(&br, src + hdr, size - hdr)) return -1;
+    if (!cz_br_init(&br, stream, ssize)) return -1;
+    cz_team_window win;
+    cz_win_fill(&win, team, stream, ssize, (int64_t)(br.ptr - stream) + 8 - CZ_WINDOW_BYTES);
+    // Refills the container; true when the stream was over-read (cz_br_reload's OVERFLOW).
+    auto reload = [&]() {
+        cz_br_reload_win(&br, &win, team, stream, ssize);
+        return br.consumed > 64;
+    };
     uint32_t st1 = cz_fse_init_state(&br, log);
-    cz_br_reload(&br);
+    reload();
     uint32_t st2 = cz_fse_init_state(&br, log);
-    cz_br_reload(&br);
+    reload();
     const int limit = CZ_HUF_MAX_SYMBOL;  // at most 255 weights are transmitted
     int n = 0;
     for (;;) {
         if (n > limit - 2) return -1;
-        w[n++] = s->fse[st1].symbol;
-        st1 = cz_fse_next_state(s->fse, st1, &br);
-        if (cz_br_reload(&br) == CZ_BR_OVERFLOW) {
-            w[n++] = s->fse[st2].symbol;
+        const cz_fse_dentry e1 = s->fse[st1];
+        if (team.lane == 0) w[n] = e1.symbol;
+        n++;
+        st1 = e1.base + (uint32_t)cz_br_read(&br, e1.nb_bits);
+        if (reload()) {
+            if (team.lane == 0) w[n] = s->fse[st2].symbol;
+            n++;
             break;
         }
         if (n > limit - 2) return -1;
-        w[n++] = s->fse[st2].symbol;
-        st2 = cz_fse_next_state(s->fse, st2, &br);
-        if (cz_br_reload(&br) == CZ_BR_OVERFLOW) {
-            w[n++] = s->fse[st1].symbol;
+        const cz_fse_dentry e2 = s->fse[st2];
+        if (team.lane == 0) w[n] = e2.symbol;
+        n++;
+        st2 = e2.base + (uint32_t)cz_br_read(&br, e2.nb_bits);
+        if (reload()) {
+            if (team.lane == 0) w[n] = s->fse[st1].symbol;
+            n++;
             break;
         }
     }
+    cz_team_sync(team);
     return n;
 }
 
-// Reads a Huffman tree description from src[0 .. size) into s (weights, code order and
-// ranges for cz_huf_fill_dtable). On success *consumed is the description's size and
-// *table_log the longest code length. Status: CZ_STATUS_OK or CZ_STATUS_HUFFMAN_TABLE_CORRUPT.
-CZ_HD inline uint32_t cz_huf_read_weights(const uint8_t* src, size_t size, unsigned* table_log, size_t* consumed,
-                                          cz_huf_scratch* s) {
-    if (size == 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
-    const unsigned header = src[0];
-    int n;
-    size_t used;
+// The weights w[0 .. n) read, the rest of cz_huf_read_weights (one thread).
+CZ_HD inline uint32_t cz_huf_order_weights(int n, unsigned* table_log, cz_huf_scratch* s) {
     uint8_t* w = s->weights;
-    if (header >= 128) {
-        n = (int)header - 127;
-        used = ((size_t)n + 1) / 2 + 1;
-        if (used > size) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
-        for (int i = 0; i < n; i++) {
-            const uint8_t b = src[1 + i / 2];
-            w[i] = (i & 1) ? (b & 15) : (b >> 4);
-        }
-    } else {
-        used = (size_t)header + 1;
-        if (used > size) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
-        CZ_PROF_BEGIN(hw_fse);
-        n = cz_huf_fse_weights(src + 1, header, w, s);
-        CZ_PROF_END(hw_fse, cz_team_single());
-        if (n < 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
-    }
     // n weights are transmitted; the last symbol's weight is implied.
     uint32_t rank[CZ_HUF_TABLELOG_MAX + 2] = {0};
     uint32_t total = 0;
@@ -128,6 +132,45 @@ CZ_HD inline uint32_t cz_huf_read_weights(const uint8_t* src, size_t size, unsig
         if (wk != 0) s->order[next[wk]++] = (uint8_t)sym;
     }
     *table_log = log;
+    return CZ_STATUS_OK;
+}
+
+// Reads a Huffman tree description from src[0 .. size) into s (weights, code order and
+// ranges for cz_huf_fill_dtable). On success *consumed is the description's size and
+// *table_log the longest code length (the same in every lane of a team). Status:
+// CZ_STATUS_OK or CZ_STATUS_HUFFMAN_TABLE_CORRUPT.
+CZ_HD inline uint32_t cz_huf_read_weights(const uint8_t* src, size_t size, unsigned* table_log, size_t* consumed,
+                                          cz_huf_scratch* s, cz_team team) {
+    if (size == 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    const unsigned header = src[0];
+    int n;
+    size_t used;
+    uint8_t* w = s->weights;
+    if (header >= 128) {
+        n = (int)header - 127;
+        used = ((size_t)n + 1) / 2 + 1;
+        if (used > size) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        for (int i = (int)team.lane; i < n; i += (int)team.width) {
+            const uint8_t b = src[1 + i / 2];
+            w[i] = (i & 1) ? (b & 15) : (b >> 4);
+        }
+        cz_team_sync(team);
+    } else {
+        used = (size_t)header + 1;
+        if (used > size) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+        CZ_PROF_BEGIN(hw_fse);
+        n = cz_huf_fse_weights(src + 1, header, w, s, team);
+        CZ_PROF_END(hw_fse, team);
+        if (n < 0) return CZ_STATUS_HUFFMAN_TABLE_CORRUPT;
+    }
+    uint32_t st = CZ_STATUS_OK;
+    unsigned log = 0;
+    if (team.lane == 0) st = cz_huf_order_weights(n, &log, s);
+    st = cz_team_shfl32(team, st, 0);
+    log = cz_team_shfl32(team, log, 0);
+    cz_team_sync(team);
+    if (st != CZ_STATUS_OK) return st;
+    *table_log = log;
     *consumed = used;
     return CZ_STATUS_OK;
 }
@@ -147,7 +190,7 @@ CZ_HD inline void cz_huf_fill_dtable(uint16_t* dtable, unsigned log, const cz_hu
 // cz_huf_read_weights and cz_huf_fill_dtable by one thread.
 CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_t* dtable, unsigned* table_log,
                                         size_t* consumed, cz_huf_scratch* s) {
-    const uint32_t st = cz_huf_read_weights(src, size, table_log, consumed, s);
+    const uint32_t st = cz_huf_read_weights(src, size, table_log, consumed, s, cz_team_single());
     if (st == CZ_STATUS_OK) cz_huf_fill_dtable(dtable, *table_log, s, cz_team_single());
     return st;
 }
