@@ -2,9 +2,11 @@
 //
 // Contract of a warp team (device only): every lane of the warp calls the decoder with the
 // same arguments, converged, and gets the same results. Control flow is uniform: the
-// sequential parts (headers, bitstreams, FSE states) run identically in every lane, reading
-// the same bytes; parts that write shared state (table builds) run in lane 0 and are
-// followed by cz_team_sync; output writes and copies are split between the lanes.
+// sequential parts (headers, bitstreams, FSE states, FSE-coded Huffman weights) run
+// identically in every lane, reading the same bytes; sequential parts that write shared
+// state (FSE distributions, dictionary loads, Huffman code order) run in lane 0 and are
+// followed by cz_team_sync; table fills, output writes and copies are split between the
+// lanes.
 // Every helper below that writes ends with cz_team_sync, so the bytes it wrote are visible
 // to every lane when it returns.
 //
