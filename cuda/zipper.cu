@@ -221,8 +221,9 @@ __device__ __forceinline__ uint32_t zp_decode_tile(const uint8_t* src, uint64_t 
 // sequences (zp_decode_tile_sequences), warp 0 decodes its literals; after zp_split_sync it
 // executes the sequences (frame_decode.cuh, "one frame decoded by two teams"). A frame the
 // split path does not take, or any error, is decoded again by zp_decode_tile, which gives
-// the status. `check`: the tile's header checks passed (else only the barrier is kept).
-__device__ __forceinline__ uint32_t zp_decode_tile_literals(bool check, const uint8_t* src, uint64_t size,
+// the status. `check`: the status of the tile's header checks; when it is not OK only the
+// barrier is kept and `check` is returned.
+__device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, const uint8_t* src, uint64_t size,
                                                             uint8_t* dst, uint32_t cap, cz_decode_workspace* ws,
                                                             cz_decode_tables* tables, const uint32_t* seq_ok,
                                                             const uint32_t* nseq, uint64_t* written,
@@ -230,10 +231,10 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(bool check, const ui
     const uint8_t* lits = nullptr;
     size_t nlits = 0;
     const cz_team team = cz_team_warp();
-    const uint32_t lits_ok =
-        check && cz_split_literals(src, (size_t)size, cap, CZ_WINDOW_UNLIMITED, ws, tables, team, &lits, &nlits);
+    const uint32_t lits_ok = check == CZ_STATUS_OK &&
+                             cz_split_literals(src, (size_t)size, cap, CZ_WINDOW_UNLIMITED, ws, tables, team, &lits, &nlits);
     zp_split_sync();
-    if (!check) return CZ_STATUS_OK;
+    if (check != CZ_STATUS_OK) return check;
     size_t w = 0;
     if (cz_split_finish(src, (size_t)size, dst, cap, CZ_WINDOW_UNLIMITED, ws, team, lits, nlits, lits_ok, *seq_ok,
                         *nseq, &w)) {
@@ -632,8 +633,8 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                         st = CZ_STATUS_TILE_FRAME_UNCHECKED;
                 }
                 st = __shfl_sync(0xffffffffu, st, 0);
-                st = zp_decode_tile_literals(st == CZ_STATUS_OK, delta + off, size, tile, max_tile_bytes, ws,
-                                             &s_tables, &s_seq_ok, &s_nseq, &written, &detail);
+                st = zp_decode_tile_literals(st, delta + off, size, tile, max_tile_bytes, ws, &s_tables, &s_seq_ok,
+                                             &s_nseq, &written, &detail);
                 st = __shfl_sync(0xffffffffu, st, 0);
                 detail = __shfl_sync(0xffffffffu, detail, 0);
                 written = __shfl_sync(0xffffffffu, written, 0);

@@ -258,6 +258,27 @@ fn damaged_delta_frame_is_an_error_naming_layer_and_tile() {
 }
 
 #[test]
+fn tile_header_failures_keep_their_status_through_the_two_warp_decode() {
+    // A tile whose frame header fails the kernel's checks (no checksum flag; a wrong magic)
+    // must report that status, as the reference build does, not the size mismatch that an
+    // undecoded tile would show.
+    let w = pack("blk.3.attn_v.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);
+    let x = inputs(2, 150, 4);
+    let t = 1;
+    let at = w.tile_offsets[t] as usize;
+    let mut no_checksum = w.clone();
+    no_checksum.delta[at + 4] &= !0x04; // Frame_Header_Descriptor: Content_Checksum_Flag
+    let mut bad_magic = w.clone();
+    bad_magic.delta[at] ^= 0x01;
+    for (bad, status) in [(&no_checksum, "TILE_FRAME_UNCHECKED"), (&bad_magic, "UNKNOWN_MAGIC")] {
+        let cpu = reference_forward(bad, &x, 2).unwrap_err().to_string();
+        assert!(cpu.contains(status) && cpu.contains(&format!("tile {t}")), "reference build: {cpu}");
+        let e = GpuZipperLinear::new(gpu(), bad).unwrap().try_forward(&x, 2).unwrap_err().to_string();
+        assert!(e.contains(status) && e.contains(&format!("tile {t}")), "GPU: {e}");
+    }
+}
+
+#[test]
 fn a_failed_tile_writes_none_of_its_rows_and_the_others_are_right() {
     use cuzstd::gpu::zipper::ZipperWorkspace;
     let w = pack("blk.1.ffn_gate.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);
