@@ -32,11 +32,13 @@ fn check(name: &str, src: &[u8], dict: Option<&[u8]>) -> Option<String> {
             })
         }
     };
-    if let Some(problem) = check_staged(name, src, dict, cap, &got) {
-        return Some(problem);
-    }
-    if let Some(problem) = check_split(name, src, dict, cap, &got) {
-        return Some(problem);
+    for (path, run) in [
+        ("staged decoder", decode::decompress_staged_into as HostPath),
+        ("split tile decode", decode::decompress_split_into as HostPath),
+    ] {
+        if let Some(problem) = check_path(name, path, run, src, dict, cap, &got) {
+            return Some(problem);
+        }
     }
     match (&want, &got) {
         (Ok(w), Ok(g)) if w == g => None,
@@ -49,10 +51,15 @@ fn check(name: &str, src: &[u8], dict: Option<&[u8]>) -> Option<String> {
     }
 }
 
-/// The staged decoder (host run of the GPU passes) must give the frame decoder's result,
-/// output and error alike; with no dictionary it must take every plain frame it can.
-fn check_staged(
+/// A host run of a GPU decode path (`decode::decompress_staged_into`, `decompress_split_into`).
+type HostPath = fn(&[u8], &mut [u8], Option<&Dictionary>, &DecodeOptions) -> (Result<usize, decode::DecodeError>, bool);
+
+/// A GPU decode path run on the host (the staged passes, the zipper kernel's two-team tile
+/// decode) must give the frame decoder's result on every input, output and error alike.
+fn check_path(
     name: &str,
+    path: &str,
+    run: HostPath,
     src: &[u8],
     dict: Option<&[u8]>,
     cap: usize,
@@ -64,8 +71,7 @@ fn check_staged(
         None => None,
     };
     let mut out = vec![0u8; cap];
-    let (got, staged) =
-        decode::decompress_staged_into(src, &mut out, d.as_ref(), &DecodeOptions::default().unlimited_window());
+    let (got, by_path) = run(src, &mut out, d.as_ref(), &DecodeOptions::default().unlimited_window());
     let got = got.map(|n| {
         out.truncate(n);
         out
@@ -74,7 +80,7 @@ fn check_staged(
         (Ok(w), Ok(g)) if w == g => None,
         (Err(a), Err(b)) if a == b => None,
         _ => Some(format!(
-            "{name}: staged decoder (staged passes: {staged}) gives {:?}, the frame decoder {:?}",
+            "{name}: {path} (decoded by the path itself: {by_path}) gives {:?}, the frame decoder {:?}",
             got.as_ref().map(|v| v.len()),
             want.as_ref().map(|v| v.len())
         )),
@@ -153,38 +159,6 @@ fn golden_compression_inputs_round_trip_with_golden_dictionaries() {
         }
     }
     assert_all_agree("golden round trips", failures, n);
-}
-
-/// The zipper kernel's two-team tile decode (host run of its parts) must give the frame
-/// decoder's result on every input, output and error alike.
-fn check_split(
-    name: &str,
-    src: &[u8],
-    dict: Option<&[u8]>,
-    cap: usize,
-    want: &Result<Vec<u8>, cuzstd::decode::DecodeError>,
-) -> Option<String> {
-    let d = match dict.map(|b| Dictionary::new(b.to_vec())) {
-        Some(Ok(d)) => Some(d),
-        Some(Err(_)) => return None,
-        None => None,
-    };
-    let mut out = vec![0u8; cap];
-    let (got, split) =
-        decode::decompress_split_into(src, &mut out, d.as_ref(), &DecodeOptions::default().unlimited_window());
-    let got = got.map(|n| {
-        out.truncate(n);
-        out
-    });
-    match (want, &got) {
-        (Ok(w), Ok(g)) if w == g => None,
-        (Err(a), Err(b)) if a == b => None,
-        _ => Some(format!(
-            "{name}: split tile decode (split parts: {split}) gives {:?}, the frame decoder {:?}",
-            got.as_ref().map(|v| v.len()),
-            want.as_ref().map(|v| v.len())
-        )),
-    }
 }
 
 #[test]

@@ -204,12 +204,16 @@ pub fn decompress_staged_into(
     options: &DecodeOptions,
 ) -> (Result<usize, DecodeError>, bool) {
     let mut ws = Workspace::new();
-    let (st, written, detail, staged) =
-        ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size);
+    with_path(ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size))
+}
+
+/// A host run of a GPU decode path, (status, written, detail, whether the path itself
+/// decoded the input), as the result and that flag.
+fn with_path((st, written, detail, by_path): (u32, usize, u32, bool)) -> (Result<usize, DecodeError>, bool) {
     if st != abi::CZ_STATUS_OK {
-        return (Err(DecodeError::new(st, detail)), staged);
+        return (Err(DecodeError::new(st, detail)), by_path);
     }
-    (Ok(written), staged)
+    (Ok(written), by_path)
 }
 
 /// The fused zipper kernel's tile decode (two warps: literals and sequences at once, see
@@ -223,12 +227,7 @@ pub fn decompress_split_into(
     options: &DecodeOptions,
 ) -> (Result<usize, DecodeError>, bool) {
     let mut ws = Workspace::new();
-    let (st, written, detail, split) =
-        ffi::decode_split(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size);
-    if st != abi::CZ_STATUS_OK {
-        return (Err(DecodeError::new(st, detail)), split);
-    }
-    (Ok(written), split)
+    with_path(ffi::decode_split(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size))
 }
 
 /// Decodes every frame of `src` into a new vector sized from the frame headers.
