@@ -113,4 +113,27 @@ CZ_REF_API uint32_t cz_ref_encode_prefixed(const uint8_t* base, uint64_t prefix_
                                     ws_size, nullptr, 0, out_size);
 }
 
+// Literal frames for the zipper's packer (cz_encode_literal_frame), one thread.
+// Writes at dict[0 .. capacity) the literal dictionary (cz_write_literal_dictionary) with ID
+// id for content whose byte counts are counts[0..255]; returns its size, 0 if it does not fit.
+CZ_REF_API uint64_t cz_ref_literal_dictionary(const uint32_t* counts, uint32_t id, uint8_t* dict, uint64_t capacity) {
+    cz_huf_ctable t;
+    cz_huf_scratch sc;
+    cz_literal_table(counts, &t, &sc);
+    return cz_write_literal_dictionary(dict, (size_t)capacity, id, &t, &sc);
+}
+
+// Encodes src[0 .. n) as a literal frame (cz_encode_literal_frame) for the dictionary with ID
+// dict_id built from `counts` (the same counts as its cz_ref_literal_dictionary); returns a
+// status, the frame's size in *out_size.
+CZ_REF_API uint32_t cz_ref_literal_frame(const uint8_t* src, uint64_t n, const uint32_t* counts, uint32_t dict_id,
+                                         uint8_t* dst, uint64_t capacity, uint64_t* out_size) {
+    cz_huf_ctable t;
+    cz_huf_scratch sc;
+    uint32_t scratch_counts[256];
+    cz_literal_table(counts, &t, &sc);
+    return cz_encode_literal_frame(cz_team_single(), src, n, dict_id, &t, dst, capacity, &sc, scratch_counts,
+                                   out_size);
+}
+
 #endif

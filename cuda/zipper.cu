@@ -9,9 +9,14 @@
 //   grid mapping: block b takes tiles b, b + gridDim.x, ...; each tile's rows are written by
 //                 that block only (no atomics, no global scratch for the delta).
 //                 blockDim.x == ZP_BLOCK (256: warps 0 and 1 decode, warps 2..7 compute;
-//                 base-only launches: warps 1..7 compute).
+//                 layers with a literal dictionary (huf_log != 0) and base-only launches:
+//                 warp 0 decodes, warps 1..7 compute).
 //                 Per tile:
-//                 - warps 0 and 1: decode the tile's frame into shared memory, warp 1 the
+//                 - literal dictionary: warp 0 decodes the tile's literal frame with the
+//                   dictionary's Huffman decoding table huf_dt (copied into shared memory),
+//                   one part per lane (zp_decode_tile_layer, cz_decode_literal_frame), other
+//                   frames and errors through cz_decode_all with the dictionary;
+//                 - otherwise warps 0 and 1: decode the tile's frame into shared memory, warp 1 the
 //                   sequences (zp_decode_tile_sequences) while warp 0 decodes the literals,
 //                   then warp 0 executes them (zp_decode_tile_literals; frames the split
 //                   path does not take go to zp_decode_tile: cz_decode_all with
@@ -35,7 +40,9 @@
 //                 (ws_stride >= cz_decode_workspace_size(), multiple of 8); gridDim.x slots
 //                 (zp_linear_* without ZP_BASE_ONLY only).
 //   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr),
-//                 tile_offsets[0 .. tiles], tile_rows[0 .. tiles], delta[off[0] .. off[tiles]).
+//                 tile_offsets[0 .. tiles], tile_rows[0 .. tiles], delta[off[0] .. off[tiles]),
+//                 huf_dt[0 .. max(8, 1 << huf_log)) (16-byte aligned) when huf_log != 0,
+//                 dict[0 .. dict_size).
 //                 With ZP_BASE_ONLY in flags no frame is read and every tile counts as
 //                 empty (Y = X · base, rounded as the flags ask).
 //   writes:       results[t] for every t < tiles; Y[b][r] for the rows of every tile whose
@@ -203,16 +210,17 @@ CZ_HD CZ_FORCEINLINE uint64_t zp_shared_bytes(uint32_t max_tile_bytes, uint32_t 
 __device__ __forceinline__ void zp_split_sync() { asm volatile("bar.sync 2, 64;" ::: "memory"); }
 
 // The one call into the decoder: decodes the tile frame src[0 .. size) into dst (capacity cap)
-// with the warp's lanes, its Huffman and FSE tables in `tables` (shared memory: the tables are
+// with the layer's dictionary (dict may be null) and the warp's lanes, its Huffman and FSE
+// tables in `tables` (shared memory: the tables are
 // built and read for every tile, and a tile frame is small, so their latency is most of its
 // decode time). Called by all 32 lanes of the warp with the same arguments (cz_decode_all with
 // cz_team_warp, decode_team.cuh); every lane gets the status, *written and *detail.
 __device__ __forceinline__ uint32_t zp_decode_tile(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
-                                                   cz_decode_workspace* ws, cz_decode_tables* tables,
-                                                   uint64_t* written, uint32_t* detail) {
+                                                   const uint8_t* dict, uint64_t dict_size, cz_decode_workspace* ws,
+                                                   cz_decode_tables* tables, uint64_t* written, uint32_t* detail) {
     size_t w = 0;
-    const uint32_t st = cz_decode_all(src, (size_t)size, dst, cap, nullptr, 0, ws, CZ_WINDOW_UNLIMITED, &w, detail,
-                                      cz_team_warp(), tables);
+    const uint32_t st = cz_decode_all(src, (size_t)size, dst, cap, dict, (size_t)dict_size, ws, CZ_WINDOW_UNLIMITED, &w,
+                                      detail, cz_team_warp(), tables);
     *written = st == CZ_STATUS_OK ? w : 0;
     return st;
 }
@@ -242,7 +250,35 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
         *detail = 0;
         return CZ_STATUS_OK;
     }
-    return zp_decode_tile(src, size, dst, cap, ws, tables, written, detail);
+    return zp_decode_tile(src, size, dst, cap, nullptr, 0, ws, tables, written, detail);
+}
+
+// The tile decode of a layer with a literal dictionary (huf_log != 0), warp 0 alone: the tile
+// frame is decoded with the dictionary's Huffman decoding table, copied into tables->huf when
+// *table_ready is false (it is overwritten when a tile falls back), each of its Huffman streams
+// in its own lane (cz_decode_literal_frame). A frame of another form, and any error, is decoded
+// again by zp_decode_tile with the dictionary, which gives the status.
+__device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
+                                                         const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
+                                                         const uint8_t* dict, uint64_t dict_size,
+                                                         cz_decode_workspace* ws, cz_decode_tables* tables,
+                                                         bool* table_ready, uint64_t* written, uint32_t* detail) {
+    if (!*table_ready) {
+        const uint32_t words = ((1u << huf_log) + 7) / 8;  // 8 entries per 16-byte word (huf_dt is padded)
+        const uint4* from = reinterpret_cast<const uint4*>(huf_dt);
+        uint4* to = reinterpret_cast<uint4*>(tables->huf);
+        for (uint32_t i = threadIdx.x & 31u; i < words; i += 32) to[i] = __ldg(from + i);
+        __syncwarp();
+        *table_ready = true;
+    }
+    size_t w = 0;
+    if (cz_decode_literal_frame(src, (size_t)size, dst, cap, tables->huf, huf_log, dict_id, cz_team_warp(), &w)) {
+        *written = w;
+        *detail = 0;
+        return CZ_STATUS_OK;
+    }
+    *table_ready = false;
+    return zp_decode_tile(src, size, dst, cap, dict, dict_size, ws, tables, written, detail);
 }
 
 // Warp 1's part: the frame's sequences into the workspace, with the workspace's own
@@ -579,13 +615,14 @@ __device__ __forceinline__ void zp_stage_x(const float* __restrict__ X, uint32_t
 }
 
 template <int BITS, bool FUSED>
-__device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
+__device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
                           uint32_t spr, uint32_t group, const uint8_t* __restrict__ delta,
                           const uint64_t* __restrict__ tile_offsets, const uint32_t* __restrict__ tile_rows,
                           uint32_t tiles, uint32_t flags, uint32_t max_tile_bytes, uint32_t max_tile_rows,
                           uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,
-                          cz_item_result* __restrict__ results) {
+                          const uint16_t* __restrict__ huf_dt, uint32_t huf_log, uint32_t dict_id,
+                          const uint8_t* __restrict__ dict, uint64_t dict_size, cz_item_result* __restrict__ results) {
     extern __shared__ __align__(16) uint8_t zp_smem[];
     __shared__ uint32_t s_status, s_detail, s_n, s_seq_ok, s_nseq;
     __shared__ uint64_t s_size;
@@ -601,6 +638,10 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
     const bool round = (flags & (ZP_ROUND_F16 | ZP_ROUND_BF16)) != 0;
     const bool x_resident = x_rows >= batch;
     const bool base_only = !FUSED || (flags & ZP_BASE_ONLY) != 0;
+    // Literal-dictionary layers decode in warp 0 alone; others in warps 0 and 1 (split).
+    const bool split = !base_only && huf_log == 0;
+    const uint32_t w_first = split ? 2 : 1;  // the first computing warp
+    bool table_ready = false;                // warp 0: the dictionary's table is in shared memory
     const bool vec = zp_vector_rows(BITS, row_bytes, group, base);
     cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
 
@@ -620,7 +661,7 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
             }
         } else if (warp == 0) {
             if constexpr (FUSED) {
-                __shared__ cz_decode_tables s_tables;  // the decoding warp's entropy tables
+                __shared__ __align__(16) cz_decode_tables s_tables;  // the decoding warp's entropy tables
                 // Decode and prepare the tile.
                 const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
                 uint32_t st = CZ_STATUS_OK, detail = 0;
@@ -633,8 +674,13 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                         st = CZ_STATUS_TILE_FRAME_UNCHECKED;
                 }
                 st = __shfl_sync(0xffffffffu, st, 0);
-                st = zp_decode_tile_literals(st, delta + off, size, tile, max_tile_bytes, ws, &s_tables, &s_seq_ok,
-                                             &s_nseq, &written, &detail);
+                if (split) {
+                    st = zp_decode_tile_literals(st, delta + off, size, tile, max_tile_bytes, ws, &s_tables, &s_seq_ok,
+                                                 &s_nseq, &written, &detail);
+                } else if (st == CZ_STATUS_OK) {
+                    st = zp_decode_tile_layer(delta + off, size, tile, max_tile_bytes, huf_dt, huf_log, dict_id, dict,
+                                              dict_size, ws, &s_tables, &table_ready, &written, &detail);
+                }
                 st = __shfl_sync(0xffffffffu, st, 0);
                 detail = __shfl_sync(0xffffffffu, detail, 0);
                 written = __shfl_sync(0xffffffffu, written, 0);
@@ -703,15 +749,14 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
                 }
             }
         }
-        if (warp == 1 && !base_only) {
+        if (warp == 1 && split) {
             if constexpr (FUSED) {
                 const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
                 zp_decode_tile_sequences(delta + off, size, max_tile_bytes, ws, &s_seq_ok, &s_nseq);
             }
         } else if (!round && warp != 0) {
-            // Base products of the tile's rows (while warps 0 and 1 decode, unless there is
-            // no frame: then warp 1 computes too).
-            const uint32_t w_first = base_only ? 1 : 2, nw = ZP_WARPS - w_first;
+            // Base products of the tile's rows (while warp 0, and warp 1 when split, decode).
+            const uint32_t nw = ZP_WARPS - w_first;
             for (uint32_t b0 = 0; b0 < batch; b0 += x_rows) {
                 const uint32_t nb = min(x_rows, batch - b0);
                 if (!x_resident) {
@@ -789,9 +834,11 @@ __device__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, ui
              const float* scales, uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,    \
              const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t max_tile_bytes,                       \
              uint32_t max_tile_rows, uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,                          \
+             const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id, const uint8_t* dict, uint64_t dict_size,       \
              cz_item_result* results) {                                                                                \
-        zp_linear<BITS, FUSED>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, tiles,     \
-                        flags, max_tile_bytes, max_tile_rows, x_rows, workspace, ws_stride, results);                  \
+        zp_linear<BITS, FUSED>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows,      \
+                               tiles, flags, max_tile_bytes, max_tile_rows, x_rows, workspace, ws_stride, huf_dt,      \
+                               huf_log, dict_id, dict, dict_size, results);                                            \
     }
 
 ZP_KERNEL(zp_linear_int8, 8, true, 2)
@@ -1003,13 +1050,15 @@ extern "C" __global__ void __launch_bounds__(256)
 // rounded as the flags ask); sums run in column order. `bits` is 8 or 4. Writes results[t]
 // for every tile and Y rows only for tiles whose status is OK. workspace: at least
 // cz_decode_workspace_size() bytes, 8-byte aligned; scratch: max_tile_bytes bytes plus
-// 4 * (max_tile_rows + 1) bytes.
+// 4 * (max_tile_rows + 1) bytes. huf_dt .. dict_size: the layer's literal dictionary and its
+// Huffman decoding table (huf_log 0: none), as the kernel takes them.
 CZ_REF_API void cz_ref_zipper_linear(uint32_t bits, const float* X, float* Y, uint32_t batch, uint32_t rows,
                                      uint32_t cols, const uint8_t* base, const float* scales, uint32_t spr,
                                      uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,
                                      const uint32_t* tile_rows, uint32_t tiles, uint32_t flags,
                                      uint32_t max_tile_bytes, uint32_t max_tile_rows, void* workspace,
-                                     uint8_t* scratch, cz_item_result* results) {
+                                     uint8_t* scratch, const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
+                                     const uint8_t* dict, uint64_t dict_size, cz_item_result* results) {
     uint8_t* tile = scratch;
     uint32_t* row_start = reinterpret_cast<uint32_t*>(scratch + zp_align16(max_tile_bytes));
     const uint32_t row_bytes = zp_row_bytes((int)bits, cols);
@@ -1027,7 +1076,15 @@ CZ_REF_API void cz_ref_zipper_linear(uint32_t bits, const float* X, float* Y, ui
             st = CZ_STATUS_TILE_FRAME_UNCHECKED;
         size_t written = 0;
         uint32_t detail = 0, n = 0;
-        if (st == CZ_STATUS_OK) {
+        if (st == CZ_STATUS_OK && huf_log != 0) {
+            // The kernel's literal-frame decode, and cz_decode_all with the dictionary where the
+            // kernel falls back to it.
+            cz_decode_workspace* ws = static_cast<cz_decode_workspace*>(workspace);
+            if (!cz_decode_literal_frame(delta + off, (size_t)size, tile, max_tile_bytes, huf_dt, huf_log, dict_id,
+                                         cz_team_single(), &written))
+                st = cz_decode_all(delta + off, (size_t)size, tile, max_tile_bytes, dict, (size_t)dict_size, ws,
+                                   CZ_WINDOW_UNLIMITED, &written, &detail);
+        } else if (st == CZ_STATUS_OK) {
             // The kernel's two-warp decode, its parts one after another (sequences, then
             // literals, then execution), and cz_decode_all where the kernel falls back to it.
             cz_decode_workspace* ws = static_cast<cz_decode_workspace*>(workspace);
@@ -1072,6 +1129,38 @@ CZ_REF_API void cz_ref_zipper_linear(uint32_t bits, const float* X, float* Y, ui
         }
         results[t] = res;
     }
+}
+
+// The Huffman decoding table of a literal dictionary (any zstd-format dictionary with
+// entropy tables): fills dtable[0 .. CZ_HUF_DTABLE_SIZE) (entries past 1 << *log zero) and
+// *log, *id. Status: OK, DICTIONARY_CORRUPT (no dictionary magic) or the table reader's.
+CZ_REF_API uint32_t cz_ref_literal_dictionary_table(const uint8_t* dict, uint64_t size, uint16_t* dtable,
+                                                    uint32_t* log, uint32_t* id) {
+    *log = 0;
+    *id = 0;
+    for (uint32_t i = 0; i < CZ_HUF_DTABLE_SIZE; i++) dtable[i] = 0;
+    if (size < CZ_DICT_HEADER_SIZE || cz_read_le32(dict) != CZ_DICT_MAGIC) return CZ_STATUS_DICTIONARY_CORRUPT;
+    cz_huf_scratch sc;
+    unsigned l = 0;
+    size_t used = 0;
+    const uint32_t st =
+        cz_huf_read_table(dict + CZ_DICT_HEADER_SIZE, (size_t)size - CZ_DICT_HEADER_SIZE, dtable, &l, &used, &sc);
+    if (st != CZ_STATUS_OK) return st;
+    *log = l;
+    *id = cz_read_le32(dict + 4);
+    return CZ_STATUS_OK;
+}
+
+// cz_decode_literal_frame by one thread (the kernel's literal-frame decode): 1 with
+// *written set when it decodes src[0 .. size) into dst[0 .. capacity), 0 when it declines.
+CZ_REF_API uint32_t cz_ref_literal_frame_decode(const uint8_t* src, uint64_t size, uint8_t* dst, uint64_t capacity,
+                                                const uint16_t* dtable, uint32_t log, uint32_t dict_id,
+                                                uint64_t* written) {
+    size_t w = 0;
+    const bool ok =
+        cz_decode_literal_frame(src, (size_t)size, dst, (size_t)capacity, dtable, log, dict_id, cz_team_single(), &w);
+    *written = ok ? w : 0;
+    return ok ? 1u : 0u;
 }
 
 // f16 / bf16 conversions of the kernels, for tests against the `half` crate.

@@ -7,7 +7,8 @@
 //!
 //!   (a) dense f16 GEMV, our own kernel `zp_gemv_f16` (warp per row, 16-byte loads; not cuBLAS)
 //!   (b) INT8 base alone (density 0: each tile still decodes its empty delta frame)
-//!   (c) INT8 base + 1 % delta, fused
+//!   (c) INT8 base + 1 % delta, fused (tile codec `literal`, the default); (cz) the same delta
+//!       with tile codec `zstd`
 //!   (d) (c) with the deltas streamed from pinned host memory (ZipperModel, 8 layers of the shape)
 //!   (e) base and delta both streamed (8 layers)
 //!
@@ -27,6 +28,7 @@ use cudarc::driver::CudaSlice;
 use cuzstd::gpu::zipper::ZipperWorkspace;
 use cuzstd::gpu::{elapsed_ms, Gpu};
 use cuzstd::zipper::delta::{DeltaMode, HalfKind};
+use cuzstd::zipper::frame::TileCodec;
 use cuzstd::zipper::pack::{pack_matrix, PackOptions};
 use cuzstd::zipper::{PackedWeight, StreamMode, ZipperLinear, ZipperModel};
 use half::f16;
@@ -136,8 +138,8 @@ fn compare(what: &str, got: &[f32], want: &[f32], rel: f32, bad: &mut Vec<String
     }
 }
 
-fn pack(name: &str, w: &[f32], rows: usize, cols: usize, density: f64) -> Res<PackedWeight> {
-    let o = PackOptions { mode: DeltaMode::TopK { density }, ..PackOptions::default() };
+fn pack(name: &str, w: &[f32], rows: usize, cols: usize, density: f64, codec: TileCodec) -> Res<PackedWeight> {
+    let o = PackOptions { mode: DeltaMode::TopK { density }, codec, ..PackOptions::default() };
     Ok(pack_matrix(name, w, rows, cols, HalfKind::F16, "F16", &o)?.0)
 }
 
@@ -202,9 +204,17 @@ fn main() -> Res<()> {
         let t_pack = Instant::now();
         let w = matrix(&pool, rows, cols, offset);
         offset += rows * cols;
-        let p0 = pack(&format!("{model}.{layer}.d0"), &w, rows, cols, 0.0)?;
-        let p1 = pack(&format!("{model}.{layer}.d1"), &w, rows, cols, 0.01)?;
+        let p0 = pack(&format!("{model}.{layer}.d0"), &w, rows, cols, 0.0, TileCodec::Literal)?;
+        let p1 = pack(&format!("{model}.{layer}.d1"), &w, rows, cols, 0.01, TileCodec::Literal)?;
         let pack_s = t_pack.elapsed().as_secs_f64();
+        let p1z = pack(&format!("{model}.{layer}.d1"), &w, rows, cols, 0.01, TileCodec::Zstd)?;
+        println!(
+            "{model:<8} {layer:<20} {:>11} 1% delta: literal tiles {} B (dictionary {} B), zstd tiles {} B",
+            format!("{rows}x{cols}"),
+            p1.delta.len() + p1.dict.len(),
+            p1.dict.len(),
+            p1z.delta.len()
+        );
         let xh: Vec<f32> = (0..batch * cols).map(|i| ((i * 2654435761usize) % 2001) as f32 / 1000.0 - 1.0).collect();
         let x = s.clone_htod(&xh)?;
         let mut y = s.alloc_zeros::<f32>(batch * rows)?;
@@ -251,12 +261,14 @@ fn main() -> Res<()> {
         let want1 = ZipperLinear::new(p1.clone())?.try_forward(&xh, batch)?;
         let d0: Vec<_> = (0..copies).map(|_| gpu.zipper_upload(&p0)).collect::<Result<_, _>>()?;
         let d1: Vec<_> = (0..copies).map(|_| gpu.zipper_upload(&p1)).collect::<Result<_, _>>()?;
-        let mut tb_tc = [0f64; 3];
+        let d1z: Vec<_> = (0..copies).map(|_| gpu.zipper_upload(&p1z)).collect::<Result<_, _>>()?;
+        let mut tb_tc = [0f64; 4];
         for (k, slot) in tb_tc.iter_mut().enumerate() {
             let (dws, want, case) = match k {
                 0 => (&d1, &want0, "(b) INT8 base, delta skipped"),
                 1 => (&d0, &want0, "(b0) density-0 pack"),
-                _ => (&d1, &want1, "(c) INT8 + 1% delta"),
+                2 => (&d1, &want1, "(c) INT8 + 1% delta"),
+                _ => (&d1z, &want1, "(cz) (c), zstd tiles"),
             };
             let xv = x.slice(..);
             let mut next = 0usize;
@@ -277,7 +289,7 @@ fn main() -> Res<()> {
             row(case, t, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
             *slot = t;
         }
-        drop((d0, d1));
+        drop((d0, d1, d1z));
         let (tb, tc) = (tb_tc[0], tb_tc[2]);
 
         // (d) deltas streamed, (e) base and delta streamed: `nl` layers of this shape (at least 8,

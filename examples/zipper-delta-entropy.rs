@@ -67,7 +67,7 @@ fn main() {
         let (mut sp, mut sz, mut sh, mut pp) = (0u64, 0u64, 0u64, 0u64);
         for t in 0..p.tiles() {
             let f = p.tile_frame(t);
-            let pay = decompress_tile(f, 1 << 20).unwrap();
+            let pay = decompress_tile(f, 1 << 20, &p.dict).unwrap();
             let mut hist = [0u64; 256];
             for &b in &pay {
                 hist[b as usize] += 1;

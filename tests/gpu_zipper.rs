@@ -35,14 +35,14 @@ fn fused_kernel_matches_x_times_w_for_every_packing() {
     for &(rows, cols) in &SHAPES {
         for kind in kinds() {
             for mode in modes() {
-                for layout in [TileLayout::Planes, TileLayout::Plain] {
-                    let w = pack("t.weight", rows, cols, kind, mode, 16, layout);
+                for (layout, codec) in LAYOUT_CODECS {
+                    let w = pack_codec("t.weight", rows, cols, kind, mode, 16, layout, codec);
                     let what = reconstruct(&w);
                     let layer = GpuZipperLinear::new(gpu(), &w).unwrap();
                     let cpu = ZipperLinear::new(w.clone()).unwrap();
                     for batch in [1usize, 2, 3, 8, 17, 64] {
                         let x = inputs(batch, cols, 100 + batch as u64);
-                        let tag = format!("{rows}x{cols} {kind:?} {mode:?} {layout:?} batch {batch}");
+                        let tag = format!("{rows}x{cols} {kind:?} {mode:?} {layout:?} {codec:?} batch {batch}");
                         let y = layer.try_forward(&x, batch).unwrap_or_else(|e| panic!("{tag}: {e}"));
                         check(&y, &what, &x, rows, cols, batch, REL, &tag);
                         let yc = cpu.try_forward(&x, batch).unwrap();
@@ -227,54 +227,82 @@ fn gpu_agrees_with_the_reference_build_of_the_kernel() {
 
 #[test]
 fn damaged_delta_frame_is_an_error_naming_layer_and_tile() {
-    let w = pack("blk.7.attn_q.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);
-    let x = inputs(2, 150, 1);
-    let good = GpuZipperLinear::new(gpu(), &w).unwrap().try_forward(&x, 2).unwrap();
-    let mut rng = StdRng::seed_from_u64(11);
-    let mut caught = 0;
-    for _ in 0..60 {
-        let t = rng.random_range(0..w.tiles());
-        let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
-        let mut bad = w.clone();
-        let at = rng.random_range(a..b);
-        bad.delta[at] ^= 1 << rng.random_range(0..8);
-        // Uploading checks structure only; the frame is checked by the kernel.
-        let layer = GpuZipperLinear::new(gpu(), &bad).unwrap();
-        match layer.try_forward(&x, 2) {
-            Err(e) => {
-                let m = e.to_string();
-                assert!(m.contains("blk.7.attn_q.weight") && m.contains(&format!("tile {t}")), "{m}");
-                caught += 1;
+    for codec in CODECS {
+        let w = pack_codec(
+            "blk.7.attn_q.weight",
+            53,
+            150,
+            BaseKind::Int8,
+            Mode::Density(0.05),
+            16,
+            TileLayout::Planes,
+            codec,
+        );
+        let x = inputs(2, 150, 1);
+        let good = GpuZipperLinear::new(gpu(), &w).unwrap().try_forward(&x, 2).unwrap();
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut caught = 0;
+        for _ in 0..60 {
+            let t = rng.random_range(0..w.tiles());
+            let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
+            let mut bad = w.clone();
+            let at = rng.random_range(a..b);
+            bad.delta[at] ^= 1 << rng.random_range(0..8);
+            // Uploading checks structure only; the frame is checked by the kernel.
+            let layer = GpuZipperLinear::new(gpu(), &bad).unwrap();
+            // The reference build of the kernel gives the same verdict.
+            let cpu = reference_forward(&bad, &x, 2);
+            match layer.try_forward(&x, 2) {
+                Err(e) => {
+                    let m = e.to_string();
+                    assert!(m.contains("blk.7.attn_q.weight") && m.contains(&format!("tile {t}")), "{m}");
+                    assert_eq!(cpu.map_err(|c| c.to_string()), Err(m), "{codec:?}: flip at byte {at}");
+                    caught += 1;
+                }
+                Ok(y) => {
+                    assert_eq!(y, good, "{codec:?}: a flip at byte {at} of tile {t} changed Y without an error");
+                    assert!(cpu.is_ok(), "{codec:?}: flip at byte {at}: the reference build rejects it");
+                }
             }
-            Ok(y) => assert_eq!(y, good, "a flip at byte {at} of tile {t} changed Y without an error"),
         }
+        assert!(caught >= 50, "{codec:?}: only {caught} of 60 bit flips were caught");
+        // A truncated frame (tile 1 loses its last byte, tile 2 starts one byte early).
+        let mut bad = w.clone();
+        bad.tile_offsets[2] -= 1;
+        let e = GpuZipperLinear::new(gpu(), &bad).unwrap().try_forward(&x, 2).unwrap_err().to_string();
+        assert!(e.contains("tile 1"), "{e}");
     }
-    assert!(caught >= 50, "only {caught} of 60 bit flips were caught");
-    // A truncated frame (tile 1 loses its last byte, tile 2 starts one byte early).
-    let mut bad = w.clone();
-    bad.tile_offsets[2] -= 1;
-    let e = GpuZipperLinear::new(gpu(), &bad).unwrap().try_forward(&x, 2).unwrap_err().to_string();
-    assert!(e.contains("tile 1"), "{e}");
 }
 
 #[test]
 fn tile_header_failures_keep_their_status_through_the_two_warp_decode() {
     // A tile whose frame header fails the kernel's checks (no checksum flag; a wrong magic)
     // must report that status, as the reference build does, not the size mismatch that an
-    // undecoded tile would show.
-    let w = pack("blk.3.attn_v.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);
-    let x = inputs(2, 150, 4);
-    let t = 1;
-    let at = w.tile_offsets[t] as usize;
-    let mut no_checksum = w.clone();
-    no_checksum.delta[at + 4] &= !0x04; // Frame_Header_Descriptor: Content_Checksum_Flag
-    let mut bad_magic = w.clone();
-    bad_magic.delta[at] ^= 0x01;
-    for (bad, status) in [(&no_checksum, "TILE_FRAME_UNCHECKED"), (&bad_magic, "UNKNOWN_MAGIC")] {
-        let cpu = reference_forward(bad, &x, 2).unwrap_err().to_string();
-        assert!(cpu.contains(status) && cpu.contains(&format!("tile {t}")), "reference build: {cpu}");
-        let e = GpuZipperLinear::new(gpu(), bad).unwrap().try_forward(&x, 2).unwrap_err().to_string();
-        assert!(e.contains(status) && e.contains(&format!("tile {t}")), "GPU: {e}");
+    // undecoded tile would show; with either codec (literal tiles are decoded by warp 0 alone).
+    for codec in CODECS {
+        let w = pack_codec(
+            "blk.3.attn_v.weight",
+            53,
+            150,
+            BaseKind::Int8,
+            Mode::Density(0.05),
+            16,
+            TileLayout::Planes,
+            codec,
+        );
+        let x = inputs(2, 150, 4);
+        let t = 1;
+        let at = w.tile_offsets[t] as usize;
+        let mut no_checksum = w.clone();
+        no_checksum.delta[at + 4] &= !0x04; // Frame_Header_Descriptor: Content_Checksum_Flag
+        let mut bad_magic = w.clone();
+        bad_magic.delta[at] ^= 0x01;
+        for (bad, status) in [(&no_checksum, "TILE_FRAME_UNCHECKED"), (&bad_magic, "UNKNOWN_MAGIC")] {
+            let cpu = reference_forward(bad, &x, 2).unwrap_err().to_string();
+            assert!(cpu.contains(status) && cpu.contains(&format!("tile {t}")), "{codec:?} reference build: {cpu}");
+            let e = GpuZipperLinear::new(gpu(), bad).unwrap().try_forward(&x, 2).unwrap_err().to_string();
+            assert!(e.contains(status) && e.contains(&format!("tile {t}")), "{codec:?} GPU: {e}");
+        }
     }
 }
 

@@ -66,7 +66,8 @@ fn safetensors_source_round_trip() {
     assert_eq!(report.plain_tensors, 3);
     let f = load_all(bytes).unwrap();
     let m = &f.meta;
-    assert_eq!((m.format.as_str(), m.version, m.base.as_str(), m.mode.as_str()), ("cuzstd-zipper", 1, "int8", "topk"));
+    assert_eq!((m.format.as_str(), m.version, m.base.as_str(), m.mode.as_str()), ("cuzstd-zipper", 2, "int8", "topk"));
+    assert_eq!(m.tile_codec, "literal");
     assert_eq!((m.density, m.tile_rows, m.layout.as_str()), (0.01, 8, "planes"));
     assert_eq!(m.source.xxh64, format!("{:016x}", xxhash_rust::xxh64::xxh64(&src, 0)));
     assert_eq!((m.source.file.as_str(), m.source.bytes), ("tiny.safetensors", src.len() as u64));
@@ -284,7 +285,17 @@ fn metadata_damage() {
             p.set_meta(&m);
         })
     };
-    expect(&meta(|m| m["version"] = Value::from(2)), &["version", "only 1"]);
+    expect(&meta(|m| m["version"] = Value::from(3)), &["version", "only 1 and 2"]);
+    expect(&meta(|m| m["version"] = Value::from(1)), &["version 1 has no tile_codec"]);
+    expect(
+        &meta(|m| {
+            m.as_object_mut().unwrap().remove("tile_codec");
+        }),
+        &["tile_codec is missing"],
+    );
+    expect(&meta(|m| m["tile_codec"] = Value::from("huffman")), &["unknown tile codec"]);
+    // A literal pack read as zstd: its dictionaries are not expected.
+    expect(&meta(|m| m["tile_codec"] = Value::from("zstd")), &[".dict", "tile codec is zstd"]);
     expect(&meta(|m| m["format"] = Value::from("other")), &["format"]);
     expect(&meta(|m| m["extra"] = Value::from(1)), &["unknown field"]);
     expect(&meta(|m| m["base"] = Value::from("int3")), &["int3"]);
@@ -300,6 +311,50 @@ fn metadata_damage() {
     expect(&meta(|m| m["weights"][UP]["round_to"] = Value::from("f8")), &[UP, "round_to"]);
     expect(&meta(|m| m["weights"]["ghost.weight"] = m["weights"][UP].clone()), &["ghost.weight.base", "missing"]);
     expect(&meta(|m| m["checksums"]["ghost"] = Value::from("00")), &["ghost", "not in the container"]);
+}
+
+/// The literal dictionary of a weight: missing, of another shape, or not a dictionary.
+#[test]
+fn literal_dictionary_damage() {
+    let dict = format!("{UP}.dict");
+    expect(
+        &damaged(true, |p| {
+            p.header.remove(&dict);
+        }),
+        &["after the previous"],
+    );
+    expect(&damaged(true, |p| p.header[&dict]["dtype"] = Value::from("I8")), &[&dict, "should be U8"]);
+    expect(
+        &damaged(true, |p| {
+            let r = p.range(&dict);
+            p.data[r.start] ^= 0xff; // the dictionary magic
+        }),
+        &[&dict, "not a zstd dictionary"],
+    );
+    // The Huffman table description's header byte: the table no longer reads, or no longer
+    // decodes the tiles (then the frames fail against their checksums).
+    let err = damaged(true, |p| {
+        let r = p.range(&dict);
+        p.data[r.start + 8] ^= 0x5a;
+    });
+    assert!(err.contains(UP), "{err}");
+}
+
+/// Version 1 files (before tile codecs) hold zstd tiles and no dictionaries; they still load.
+#[test]
+fn version_1_zstd_containers_still_load() {
+    let o = PackOptions { codec: frame::TileCodec::Zstd, ..opts() };
+    let (bytes, _) = pack_bytes(source(), "tiny.safetensors", &o).unwrap();
+    let mut p = split(&bytes);
+    let mut m = p.meta();
+    assert_eq!(m["tile_codec"], Value::from("zstd"));
+    m.as_object_mut().unwrap().remove("tile_codec");
+    m["version"] = Value::from(1);
+    p.set_meta(&m);
+    p.resum();
+    let f = load_all(p.join()).unwrap();
+    assert_eq!((f.meta.version, f.meta.tile_codec.as_str()), (1, "zstd"));
+    assert!(f.weight(UP).unwrap().dict.is_empty());
 }
 
 #[test]

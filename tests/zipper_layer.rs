@@ -98,6 +98,7 @@ fn to_container(p: &cuzstd::zipper::PackedWeight, o: &PackOptions) -> ZipperFile
         max_tile_bytes: o.max_tile_bytes,
         layout: o.layout,
         level: o.level,
+        codec: o.codec,
         source: SourceMeta { file: "synthetic".into(), format: "safetensors".into(), bytes: 0, xxh64: "0".repeat(16) },
     };
     ZipperFile::parse(container::write(&[Item::Packed(p.clone())], &co).unwrap()).unwrap()

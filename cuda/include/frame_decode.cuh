@@ -648,4 +648,151 @@ CZ_HD inline uint32_t cz_scan_frames(const uint8_t* src, size_t src_size, uint64
     return CZ_STATUS_OK;
 }
 
+// ---- Literal frames with a table given in advance (the fused zipper kernel) ----
+//
+// A literal frame (cz_encode_literal_frame in frame_encode.cuh) is a frame whose blocks are
+// raw, RLE, or compressed with raw, RLE or treeless Huffman literals and no sequences. Given
+// the decoding table of its dictionary's Huffman table, such a frame needs no table build, and
+// its parts (each Huffman stream, each raw or RLE run) are independent: a team deals them to its
+// lanes round-robin and every lane decodes its own.
+
+#define CZ_LITERAL_FRAME_MAX_BLOCKS 64  // frames of more blocks are left to cz_decode_all
+
+// One independent part of a literal frame's content.
+typedef struct cz_literal_part {
+    uint32_t kind;  // 0 copy, 1 fill with src[at], 2 Huffman stream
+    uint32_t at;    // first byte in the frame
+    uint32_t len;   // bytes in the frame (copy, stream)
+    uint32_t out;   // first byte of the content
+    uint32_t n;     // bytes of content
+} cz_literal_part;
+
+// Walks the blocks of a literal frame whose blocks start at src[ip] (content_size bytes,
+// blocks at most block_max) and returns the number of parts, or -1 when the frame is not a
+// literal frame (or is damaged); *part gets part `want` when it exists, *end the offset after
+// the last block. Reads src[0 .. size) only.
+CZ_HD inline int cz_literal_frame_walk(const uint8_t* src, size_t size, size_t ip, uint64_t content_size,
+                                       size_t block_max, bool have_table, uint32_t want, cz_literal_part* part,
+                                       size_t* end) {
+    uint32_t parts = 0, blocks = 0;
+    uint64_t op = 0;
+    bool last = false;
+    while (!last) {
+        if (++blocks > CZ_LITERAL_FRAME_MAX_BLOCKS || size - ip < CZ_BLOCK_HEADER_SIZE) return -1;
+        const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
+        ip += CZ_BLOCK_HEADER_SIZE;
+        last = (bh & 1) != 0;
+        const unsigned type = (bh >> 1) & 3;
+        const size_t bsize = bh >> 3;
+        cz_literal_part p;
+        p.out = (uint32_t)op;
+        if (type == CZ_BLOCK_RAW || type == CZ_BLOCK_RLE) {
+            const size_t in = type == CZ_BLOCK_RAW ? bsize : 1;
+            if (bsize > block_max || size - ip < in || content_size - op < bsize) return -1;
+            p.kind = type == CZ_BLOCK_RAW ? 0u : 1u;
+            p.at = (uint32_t)ip;
+            p.len = (uint32_t)in;
+            p.n = (uint32_t)bsize;
+            if (parts++ == want) *part = p;
+            ip += in;
+            op += bsize;
+            continue;
+        }
+        if (type != CZ_BLOCK_COMPRESSED || bsize > block_max || size - ip < bsize || bsize < 2) return -1;
+        cz_literals_header lh;
+        if (cz_parse_literals_header(src + ip, bsize, block_max, &lh) != CZ_STATUS_OK) return -1;
+        // Exactly one byte after the literals: Number_of_Sequences 0.
+        if (lh.section + 1 != bsize || src[ip + bsize - 1] != 0 || content_size - op < lh.n) return -1;
+        const size_t at = ip + lh.hsize;
+        if (lh.type == CZ_LITERALS_RAW || lh.type == CZ_LITERALS_RLE) {
+            p.kind = lh.type == CZ_LITERALS_RAW ? 0u : 1u;
+            p.at = (uint32_t)at;
+            p.len = lh.type == CZ_LITERALS_RAW ? (uint32_t)lh.n : 1u;
+            p.n = (uint32_t)lh.n;
+            if (parts++ == want) *part = p;
+        } else if (lh.type == CZ_LITERALS_TREELESS && have_table) {
+            p.kind = 2;
+            if (lh.single) {
+                p.at = (uint32_t)at;
+                p.len = (uint32_t)lh.csize;
+                p.n = (uint32_t)lh.n;
+                if (parts++ == want) *part = p;
+            } else {
+                if (lh.csize < 10) return -1;
+                const size_t l0 = cz_read_le16(src + at), l1 = cz_read_le16(src + at + 2), l2 = cz_read_le16(src + at + 4);
+                if (CZ_HUF_JUMP_TABLE_SIZE + l0 + l1 + l2 > lh.csize) return -1;
+                const size_t seg = (lh.n + 3) / 4;
+                if (3 * seg > lh.n) return -1;
+                size_t from = at + CZ_HUF_JUMP_TABLE_SIZE;
+                for (unsigned k = 0; k < 4; k++) {
+                    p.at = (uint32_t)from;
+                    p.len = (uint32_t)(k == 0 ? l0 : k == 1 ? l1 : k == 2 ? l2 : at + lh.csize - from);
+                    p.out = (uint32_t)(op + k * seg);
+                    p.n = (uint32_t)(k < 3 ? seg : lh.n - 3 * seg);
+                    if (parts++ == want) *part = p;
+                    from += p.len;
+                }
+            }
+        } else {
+            return -1;  // a new Huffman table, or treeless without one
+        }
+        ip += bsize;
+        op += lh.n;
+    }
+    if (op != content_size) return -1;
+    *end = ip;
+    return (int)parts;
+}
+
+// Decodes the literal frame src[0 .. size) into dst[0 .. dst_capacity) with the Huffman
+// decoding table dt (log bits; log 0: no table) of the dictionary whose ID is dict_id. True
+// when src is exactly one single-segment literal frame with a content size within
+// dst_capacity and a dictionary ID of 0 or dict_id, every part decodes and the content
+// matches the checksum when there is one: *written is then the content size. False for
+// anything else, damaged or not: the caller decodes such frames with cz_decode_all (with the
+// dictionary), which gives the frame's status. Every lane of the team calls with the same
+// arguments and gets the same result; lane i decodes parts i, i + width, ... (one per lane
+// per walk over the block headers). Reads src[0 .. size) and dt only; writes dst[0 ..
+// content size) only.
+CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity,
+                                          const uint16_t* dt, unsigned log, uint32_t dict_id, cz_team team,
+                                          size_t* written) {
+    if (size < 4 || size >= 0xFFFFFFFFull || cz_is_skippable_magic(cz_read_le32(src))) return false;
+    cz_frame_header h;
+    if (cz_parse_frame_header(src, size, &h) != CZ_STATUS_OK) return false;
+    if (!h.single_segment || (h.dict_id != 0 && h.dict_id != dict_id) || h.content_size == CZ_CONTENT_SIZE_UNKNOWN ||
+        h.content_size > dst_capacity)
+        return false;
+    const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
+    bool ok = true;
+    int parts = 0;
+    uint32_t first = 0;
+    do {
+        size_t end = 0;
+        cz_literal_part p;
+        parts = cz_literal_frame_walk(src, size, h.header_size, h.content_size, block_max, log != 0, first + team.lane,
+                                      &p, &end);
+        if (parts < 0 || size - end != (h.checksum ? CZ_CHECKSUM_SIZE : 0u)) return false;
+        if (first + team.lane < (uint32_t)parts && ok) {
+            uint8_t* o = dst + p.out;
+            if (p.kind == 0) {
+                for (uint32_t i = 0; i < p.n; i++) o[i] = src[p.at + i];
+            } else if (p.kind == 1) {
+                const uint8_t v = src[p.at];
+                for (uint32_t i = 0; i < p.n; i++) o[i] = v;
+            } else {
+                ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, o, p.n) == CZ_STATUS_OK;
+            }
+        }
+        first += team.width;
+    } while (first < (uint32_t)parts);
+    if (cz_team_ballot(team, !ok)) return false;
+    cz_team_sync(team);
+    if (h.checksum &&
+        (uint32_t)cz_team_xxh64(team, dst, h.content_size) != cz_read_le32(src + size - CZ_CHECKSUM_SIZE))
+        return false;
+    *written = (size_t)h.content_size;
+    return true;
+}
+
 #endif  // CUZSTD_FRAME_DECODE_CUH

@@ -573,4 +573,156 @@ CZ_HD inline uint32_t cz_encode_frame(cz_team t, const uint8_t* src, uint64_t sr
                                     out_size);
 }
 
+// ---- Literal frames: Huffman-coded literals with one table shared through a dictionary ----
+//
+// A literal frame holds content as blocks without sequences whose literals are coded with the
+// Huffman table of a zstd-format dictionary (treeless sections; RLE and raw blocks where they
+// are smaller). No table is described in the frame, so a decoder that already holds the
+// dictionary's decoding table (cz_decode_literal_frame) builds nothing per frame, and the
+// content is cut into blocks of 4 streams so that up to CZ_LITERAL_FRAME_STREAMS streams can be
+// decoded at once. These are plain zstd frames: libzstd decodes them with the dictionary.
+
+#define CZ_LITERAL_FRAME_STREAMS 32        // the content is cut into at most this many streams
+#define CZ_LITERAL_BLOCK_MIN 256           // a block of 4 streams holds at least this much
+#define CZ_LITERAL_DICT_CONTENT 8          // dictionary content: 8 zero bytes (repeat offsets 1, 4, 8 lie inside it)
+
+// Blocks of a literal frame of n content bytes: n / CZ_LITERAL_BLOCK_MIN, within
+// 1 .. CZ_LITERAL_FRAME_STREAMS / 4, and enough that none exceeds CZ_BLOCK_SIZE_MAX.
+CZ_HD CZ_FORCEINLINE uint32_t cz_literal_frame_blocks(uint32_t n) {
+    uint32_t b = n / CZ_LITERAL_BLOCK_MIN;
+    if (b > CZ_LITERAL_FRAME_STREAMS / 4) b = CZ_LITERAL_FRAME_STREAMS / 4;
+    if (b < 1) b = 1;
+    const uint32_t need = (uint32_t)(((uint64_t)n + CZ_BLOCK_SIZE_MAX - 1) / CZ_BLOCK_SIZE_MAX);
+    return b > need ? b : need;
+}
+
+// The Huffman table of a literal dictionary for content whose byte counts are counts[0..255]
+// (any counts; symbols are added so that the table has at least two).
+CZ_HD inline void cz_literal_table(const uint32_t* counts, cz_huf_ctable* t, cz_huf_scratch* sc) {
+    uint32_t c[256];
+    unsigned present = 0, any = 0;
+    for (unsigned s = 0; s < 256; s++) {
+        c[s] = counts[s];
+        if (c[s]) {
+            present++;
+            any = s;
+        }
+    }
+    if (present == 0) c[0] = c[1] = 1;
+    if (present == 1) c[any ^ 1u] = 1;
+    cz_huf_build(t, c, sc);
+    t->valid = 1;
+}
+
+// Writes a zstd-format dictionary for literal frames at dst: magic, Dictionary_ID id, the
+// description of Huffman table t, the predefined offset, match-length and literal-length
+// distributions as its FSE tables, repeat offsets 1, 4, 8 and CZ_LITERAL_DICT_CONTENT zero bytes
+// of content. Returns its size, or 0 if it does not fit in capacity.
+CZ_HD inline size_t cz_write_literal_dictionary(uint8_t* dst, size_t capacity, uint32_t id, const cz_huf_ctable* t,
+                                                cz_huf_scratch* sc) {
+    if (capacity < CZ_DICT_HEADER_SIZE) return 0;
+    for (unsigned i = 0; i < 4; i++) {
+        dst[i] = (uint8_t)(CZ_DICT_MAGIC >> (8 * i));
+        dst[4 + i] = (uint8_t)(id >> (8 * i));
+    }
+    size_t pos = CZ_DICT_HEADER_SIZE;
+    const size_t desc = cz_huf_write_description(dst + pos, capacity - pos, t, sc);
+    if (desc == 0) return 0;
+    pos += desc;
+    const int16_t* norms[3] = {cz_of_predefined_norm, cz_ml_predefined_norm, cz_ll_predefined_norm};
+    const unsigned maxs[3] = {CZ_OF_PREDEFINED_MAX_SYMBOL, CZ_ML_MAX_SYMBOL, CZ_LL_MAX_SYMBOL};
+    const unsigned logs[3] = {CZ_OF_PREDEFINED_LOG, CZ_ML_PREDEFINED_LOG, CZ_LL_PREDEFINED_LOG};
+    for (unsigned k = 0; k < 3; k++) {
+        const size_t n = cz_fse_write_ncount(dst + pos, capacity - pos, norms[k], maxs[k], logs[k]);
+        if (n == 0) return 0;
+        pos += n;
+    }
+    const uint32_t reps[3] = {CZ_REP_INIT_0, CZ_REP_INIT_1, CZ_REP_INIT_2};
+    if (capacity - pos < 12 + CZ_LITERAL_DICT_CONTENT) return 0;
+    for (unsigned k = 0; k < 3; k++) {
+        for (unsigned i = 0; i < 4; i++) dst[pos++] = (uint8_t)(reps[k] >> (8 * i));
+    }
+    for (unsigned i = 0; i < CZ_LITERAL_DICT_CONTENT; i++) dst[pos++] = 0;
+    return pos;
+}
+
+// Encodes src[0..n) as one literal frame at dst[0..capacity) for the dictionary with ID
+// dict_id (0: the frame names none) whose Huffman table is `table` (cz_literal_table): single
+// segment, content size, XXH64 checksum, cz_literal_frame_blocks(n) blocks of about equal size,
+// each RLE (one byte value), compressed (treeless literals and no sequences) or raw, whichever is
+// smallest. sc and counts (256 counters) are scratch. Every lane of team t calls with the same
+// arguments. Returns CZ_STATUS_OK with *out_size the frame's size, CZ_STATUS_OUTPUT_TOO_SMALL
+// (cz_compress_bound(n) + 4 always suffices) or CZ_STATUS_INVALID_ARGUMENT (n >= 4 GiB).
+CZ_HD inline uint32_t cz_encode_literal_frame(cz_team t, const uint8_t* src, uint64_t n, uint32_t dict_id,
+                                              const cz_huf_ctable* table, uint8_t* dst, uint64_t capacity,
+                                              cz_huf_scratch* sc, uint32_t* counts, uint64_t* out_size) {
+    *out_size = 0;
+    if (n >= 0xFFFFFFFFull || (src == nullptr && n)) return CZ_STATUS_INVALID_ARGUMENT;
+    uint8_t header[4 + CZ_FRAME_HEADER_MAX];
+    size_t h = 0;
+    for (unsigned i = 0; i < 4; i++) header[h++] = (uint8_t)(CZ_ZSTD_MAGIC >> (8 * i));
+    const unsigned fcs_flag = n < 256 ? 0u : n < 65536 + 256 ? 1u : 2u;
+    const unsigned fcs_bytes = fcs_flag == 0 ? 1u : fcs_flag == 1 ? 2u : 4u;
+    header[h++] = (uint8_t)((fcs_flag << 6) | (1u << 5) | (1u << 2) | (dict_id ? 3u : 0u));
+    if (dict_id) {
+        for (unsigned i = 0; i < 4; i++) header[h++] = (uint8_t)(dict_id >> (8 * i));
+    }
+    const uint32_t fcs = fcs_flag == 1 ? (uint32_t)n - 256 : (uint32_t)n;
+    for (unsigned i = 0; i < fcs_bytes; i++) header[h++] = (uint8_t)(fcs >> (8 * i));
+    if (capacity < h) return CZ_STATUS_OUTPUT_TOO_SMALL;
+    if (t.lane == 0) memcpy(dst, header, h);
+    uint64_t pos = h;
+    const uint32_t blocks = cz_literal_frame_blocks((uint32_t)n);
+    for (uint32_t b = 0; b < blocks; b++) {
+        const uint32_t bstart = (uint32_t)(n * b / blocks), bend = (uint32_t)(n * (b + 1) / blocks);
+        const uint32_t len = bend - bstart;
+        const unsigned last = b + 1 == blocks ? 1u : 0u;
+        if (capacity - pos < CZ_BLOCK_HEADER_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
+        uint8_t* bh = dst + pos;
+        const uint64_t room = capacity - pos - CZ_BLOCK_HEADER_SIZE;
+        if (len > 1 && cz_team_all_same(t, src, bstart, bend)) {
+            if (room < 1) return CZ_STATUS_OUTPUT_TOO_SMALL;
+            if (t.lane == 0) {
+                cz_put_block_header(bh, last, CZ_BLOCK_RLE, len);
+                bh[3] = src[bstart];
+            }
+            pos += CZ_BLOCK_HEADER_SIZE + 1;
+            cz_team_sync(t);
+            continue;
+        }
+        // Compressed only if strictly smaller than the raw block.
+        size_t csize = 0;
+        if (len > 1) {
+            const uint64_t cap = room < (uint64_t)len - 1 ? room : (uint64_t)len - 1;
+            const size_t lsize = cap > 1 ? cz_write_literals(t, bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap - 1, src + bstart,
+                                                             len, table, &sc->fresh, sc, counts, false)
+                                         : 0;
+            const bool coded = lsize && ((bh[CZ_BLOCK_HEADER_SIZE] & 3u) == CZ_LITERALS_TREELESS);
+            if (coded) {
+                if (t.lane == 0) bh[CZ_BLOCK_HEADER_SIZE + lsize] = 0;  // Number_of_Sequences
+                csize = lsize + 1;
+            }
+        }
+        if (csize) {
+            if (t.lane == 0) cz_put_block_header(bh, last, CZ_BLOCK_COMPRESSED, (uint32_t)csize);
+            pos += CZ_BLOCK_HEADER_SIZE + csize;
+        } else {
+            if (room < len) return CZ_STATUS_OUTPUT_TOO_SMALL;
+            if (t.lane == 0) cz_put_block_header(bh, last, CZ_BLOCK_RAW, len);
+            cz_team_copy(t, bh + CZ_BLOCK_HEADER_SIZE, src + bstart, len);
+            pos += CZ_BLOCK_HEADER_SIZE + len;
+        }
+        cz_team_sync(t);
+    }
+    if (capacity - pos < CZ_CHECKSUM_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
+    const uint32_t x = (uint32_t)cz_team_xxh64(t, src, n, 0);
+    if (t.lane == 0) {
+        for (unsigned i = 0; i < 4; i++) dst[pos + i] = (uint8_t)(x >> (8 * i));
+    }
+    pos += CZ_CHECKSUM_SIZE;
+    cz_team_sync(t);
+    *out_size = pos;
+    return CZ_STATUS_OK;
+}
+
 #endif  // CUZSTD_FRAME_ENCODE_CUH

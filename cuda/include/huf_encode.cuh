@@ -225,6 +225,8 @@ CZ_HD inline size_t cz_write_raw_literals(cz_team t, uint8_t* dst, size_t capaci
 // Huffman-coded (with a new table, or treeless with `prev` when that is cheaper) when it
 // is smaller than raw, raw otherwise. `next` receives the table later blocks may repeat
 // (prev's, unless a new table was written). Returns the size, or 0 if it does not fit.
+// With fresh_allowed false no new table is written: the section is RLE, treeless with prev
+// (when prev codes every literal and that is smaller than raw) or raw.
 //
 // Every lane of the team calls with the same arguments: the lanes count the literals
 // (counts: 256 counters, in fast memory on the GPU) and the bits of each stream; lane 0 builds
@@ -232,7 +234,7 @@ CZ_HD inline size_t cz_write_raw_literals(cz_team t, uint8_t* dst, size_t capaci
 // final place (stream sizes are known from the code lengths before any is written).
 CZ_HD inline size_t cz_write_literals(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
                                       const cz_huf_ctable* prev, cz_huf_ctable* next, cz_huf_scratch* sc,
-                                      uint32_t* counts) {
+                                      uint32_t* counts, bool fresh_allowed = true) {
     if (t.lane == 0 && next != prev) *next = *prev;
     cz_team_sync(t);
     if (n == 0) return cz_write_raw_literals(t, dst, capacity, lits, 0, CZ_LITERALS_RAW);
@@ -251,11 +253,15 @@ CZ_HD inline size_t cz_write_literals(cz_team t, uint8_t* dst, size_t capacity, 
         const size_t body_cap = capacity - 5;
         if (t.lane == 0) {
             // The sizes a new table and the previous one would give, in bytes (estimates).
-            cz_huf_build(&sc->fresh, counts, sc);
-            const uint64_t fresh_bits = cz_huf_cost_bits(&sc->fresh, counts);
-            const size_t desc = cz_huf_write_description(body, body_cap, &sc->fresh, sc);
             const uint64_t prev_bits = prev->valid ? cz_huf_cost_bits(prev, counts) : ~0ull;
-            const bool treeless = prev_bits != ~0ull && (prev_bits + 7) / 8 <= (fresh_bits + 7) / 8 + desc;
+            size_t desc = 0;
+            bool treeless = prev_bits != ~0ull;
+            if (fresh_allowed) {
+                cz_huf_build(&sc->fresh, counts, sc);
+                const uint64_t fresh_bits = cz_huf_cost_bits(&sc->fresh, counts);
+                desc = cz_huf_write_description(body, body_cap, &sc->fresh, sc);
+                treeless = treeless && (prev_bits + 7) / 8 <= (fresh_bits + 7) / 8 + desc;
+            }
             sc->plan[0] = treeless;
             sc->plan[1] = desc;
         }

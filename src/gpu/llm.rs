@@ -344,7 +344,11 @@ impl GpuLlama {
             .map(|l| match l {
                 LinearWeight::Dense { .. } => 0,
                 LinearWeight::Packed(p) => {
-                    4 * p.scales.len() + 8 * p.tile_offsets.len() + 4 * p.tile_rows.len() + 16 * p.tiles()
+                    4 * p.scales.len()
+                        + 8 * p.tile_offsets.len()
+                        + 4 * p.tile_rows.len()
+                        + 16 * p.tiles()
+                        + super::zipper::dictionary_device_bytes(p)
                 }
             })
             .sum();

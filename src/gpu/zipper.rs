@@ -33,6 +33,26 @@ pub struct DeviceZipperWeight {
     delta_len: usize,
     offsets: CudaSlice<u64>,
     tile_rows: CudaSlice<u32>,
+    /// The literal dictionary (one zero byte without one) and its Huffman decoding table
+    /// (`HUF_DTABLE_ENTRIES` entries; `huf_log` 0 without a dictionary).
+    dict: CudaSlice<u8>,
+    dict_len: usize,
+    huf_dt: CudaSlice<u16>,
+    huf_log: u32,
+    dict_id: u32,
+}
+
+/// Entries of the decoding table uploaded for a weight without a dictionary (never read).
+const NO_DICT_TABLE_ENTRIES: usize = 8;
+
+/// Device bytes of a weight's dictionary and Huffman decoding table once uploaded (a weight
+/// without a dictionary still gets a one-byte dictionary and a small table).
+pub fn dictionary_device_bytes(w: &PackedWeight) -> usize {
+    if w.dict.is_empty() {
+        1 + 2 * NO_DICT_TABLE_ENTRIES
+    } else {
+        w.dict.len() + 2 * super::reference_zipper::HUF_DTABLE_ENTRIES
+    }
 }
 
 /// Which parts of a weight [`Gpu::zipper_upload_parts`] keeps on the device; the others are
@@ -73,6 +93,8 @@ impl DeviceZipperWeight {
         self.base.as_ref().map_or(0, |b| b.len())
             + 4 * self.scales.len()
             + self.delta.as_ref().map_or(0, |d| d.len())
+            + self.dict.len()
+            + 2 * self.huf_dt.len()
             + 8 * self.offsets.len()
             + 4 * self.tile_rows.len()
     }
@@ -173,6 +195,14 @@ impl Gpu {
         keep: Residency,
     ) -> Result<DeviceZipperWeight> {
         let shape = KernelShape::of(w)?;
+        let (dt, huf_log, dict_id) = if w.dict.is_empty() {
+            (vec![0u16; NO_DICT_TABLE_ENTRIES], 0, 0)
+        } else {
+            super::reference_zipper::dictionary_table(&w.dict).map_err(|st| ZipperError::Tensor {
+                tensor: w.name.clone(),
+                message: format!("literal dictionary has no valid Huffman table (status {st})"),
+            })?
+        };
         Ok(DeviceZipperWeight {
             name: w.name.clone(),
             shape,
@@ -183,6 +213,11 @@ impl Gpu {
             delta_len: w.delta.len(),
             offsets: upload(stream, &w.tile_offsets)?,
             tile_rows: upload(stream, &w.tile_rows)?,
+            dict: upload(stream, if w.dict.is_empty() { &[0u8][..] } else { &w.dict })?,
+            dict_len: w.dict.len(),
+            huf_dt: upload(stream, &dt)?,
+            huf_log,
+            dict_id,
         })
     }
 
@@ -336,7 +371,7 @@ impl Gpu {
         )
         .ctx("setting the fused kernel's shared memory")?;
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: smem as u32 };
-        let (batch32, x_rows32) = (batch as u32, x_rows as u32);
+        let (batch32, x_rows32, dict_len) = (batch as u32, x_rows as u32, w.dict_len as u64);
         let mut b = stream.launch_builder(&f);
         b.arg(x)
             .arg(y)
@@ -357,6 +392,11 @@ impl Gpu {
             .arg(&x_rows32)
             .arg(slots)
             .arg(&stride)
+            .arg(&w.huf_dt)
+            .arg(&w.huf_log)
+            .arg(&w.dict_id)
+            .arg(&w.dict)
+            .arg(&dict_len)
             .arg(results);
         // SAFETY: the kernel's host contract holds: `w` was uploaded from a weight that
         // KernelShape::of checked (base rows × row_bytes, scales rows × spr, tiles + 1 offsets
@@ -366,7 +406,9 @@ impl Gpu {
         // cols and y batch × rows floats (checked above); for the fused kernels grid <=
         // nslots workspace slots of `stride` >= cz_decode_workspace_size() bytes inside
         // `slots` (the base kernels read no workspace); results hold >= tiles
-        // entries (checked above);
+        // entries (checked above); huf_dt holds the dictionary's full decoding table
+        // (HUF_DTABLE_ENTRIES, huf_log <= 12, from the reference build's reader) or, with
+        // huf_log 0, is never read; dict holds dict_len bytes (the uploaded dictionary);
         // blockDim is ZP_BLOCK; the dynamic shared memory is zp_shared_bytes(...) for these
         // arguments, within the device's opt-in limit (plan_x_rows) and set as the function's
         // maximum above. Frames are only read inside their offsets and decoded into shared

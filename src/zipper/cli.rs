@@ -3,7 +3,7 @@
 //! ```text
 //! cuzstd zipper pack IN OUT [--base int8|int4] [--group N] [--density P | --lossless]
 //!                           [--tile-rows N] [--max-tile-bytes N] [--layout planes|plain]
-//!                           [--level L] [--include-embeddings] [--quiet]
+//!                           [--tile-codec literal|zstd] [--level L] [--include-embeddings] [--quiet]
 //! cuzstd zipper verify FILE
 //! ```
 //!
@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use super::container::ZipperFile;
 use super::delta::DeltaMode;
+use super::frame::TileCodec;
 use super::pack::{pack_file, PackOptions, PackReport, TensorReport};
 use super::quant::BaseKind;
 use super::tile::{TileLayout, DEFAULT_MAX_TILE_BYTES, DEFAULT_TILE_ROWS};
@@ -55,7 +56,11 @@ enum Command {
         /// Byte order of a tile's delta.
         #[arg(long, default_value = "planes", value_parser = ["planes", "plain"])]
         layout: String,
-        /// zstd level of the delta frames.
+        /// How tiles are coded: `literal` (one Huffman table per weight in a dictionary, tiles
+        /// decoded by the fused kernel without table builds) or `zstd` (libzstd at --level).
+        #[arg(long, default_value = "literal", value_parser = ["literal", "zstd"])]
+        tile_codec: String,
+        /// zstd level of the delta frames (tile codec zstd).
         #[arg(long, default_value_t = super::frame::DEFAULT_LEVEL)]
         level: i32,
         /// Also pack embeddings and norms' 2-D `.weight` tensors.
@@ -100,6 +105,7 @@ fn run(cli: Cli) -> Result<(), ZipperError> {
             tile_rows,
             max_tile_bytes,
             layout,
+            tile_codec,
             level,
             include_embeddings,
             quiet,
@@ -111,6 +117,7 @@ fn run(cli: Cli) -> Result<(), ZipperError> {
                 max_tile_bytes,
                 layout: TileLayout::parse(&layout).expect("clap checked"),
                 level,
+                codec: TileCodec::parse(&tile_codec).expect("clap checked"),
                 include_embeddings,
             };
             let report = pack_file(&input, &output, &o)?;
@@ -164,7 +171,7 @@ fn row(r: &TensorReport) -> String {
 /// Prints the pack report: per tensor and in total.
 pub fn print_report(report: &PackReport, o: &PackOptions, quiet: bool) {
     println!(
-        "zipper pack: base {}{}, {}, tile rows {}, tile bound {} B, layout {}, zstd level {}",
+        "zipper pack: base {}{}, {}, tile rows {}, tile bound {} B, layout {}, tile codec {}",
         o.kind.name(),
         match o.kind {
             BaseKind::Int4 { group } => format!(" (group {group})"),
@@ -177,7 +184,10 @@ pub fn print_report(report: &PackReport, o: &PackOptions, quiet: bool) {
         o.tile_rows,
         o.max_tile_bytes,
         o.layout.name(),
-        o.level
+        match o.codec {
+            TileCodec::Literal => "literal (one Huffman table per weight)".to_string(),
+            TileCodec::Zstd => format!("zstd level {}", o.level),
+        }
     );
     println!(
         "{:<28} {:>11} {:>10} {:>10} {:>10} {:>6} {:>7} {:>6} {:>9} {:>9}",

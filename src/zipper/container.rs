@@ -25,7 +25,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::delta::HalfKind;
-use super::frame;
+use super::frame::{self, TileCodec};
 use super::quant::BaseKind;
 use super::safetensors::{parse_strict_json, Dtype, SafeTensors, Writer};
 use super::tile::{self, DecodedTile, TileLayout, MAX_COLS, MAX_TILE_BYTES_LIMIT};
@@ -33,8 +33,9 @@ use super::{tensor_err, tile_err, Result, ZipperError};
 
 /// `format` field of the metadata.
 pub const FORMAT: &str = "cuzstd-zipper";
-/// The only version this code reads and writes.
-pub const VERSION: u32 = 1;
+/// The version this code writes. Version 2 added `tile_codec` and the `.dict` tensors; version
+/// 1 files (always tile codec `zstd`) are still read.
+pub const VERSION: u32 = 2;
 /// Key of the metadata document in `__metadata__`.
 pub const META_KEY: &str = "zipper";
 
@@ -44,6 +45,10 @@ pub const SCALES: &str = ".scales";
 pub const DELTA: &str = ".delta";
 pub const TILE_OFFSETS: &str = ".tile_offsets";
 pub const TILE_ROWS: &str = ".tile_rows";
+/// The weight's literal dictionary (tile codec `literal` only).
+pub const DICT: &str = ".dict";
+/// Largest literal dictionary accepted (ours are under 400 bytes).
+pub const MAX_DICT_BYTES: usize = 4096;
 
 /// The source file the container was packed from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -97,15 +102,27 @@ pub struct ZipperMeta {
     pub max_tile_bytes: u32,
     /// `plain` or `planes` (see [`super::tile`]).
     pub layout: String,
-    /// zstd level the frames were compressed with.
+    /// zstd level the frames were compressed with (tile codec `zstd`).
     pub level: i32,
+    /// `literal` or `zstd` (see [`super::frame`]); absent in version 1 (`zstd`).
+    #[serde(default = "zstd_codec")]
+    pub tile_codec: String,
     pub source: SourceMeta,
     pub weights: BTreeMap<String, WeightMeta>,
     /// XXH64 of every tensor's bytes, 16 hex digits.
     pub checksums: BTreeMap<String, String>,
 }
 
+fn zstd_codec() -> String {
+    TileCodec::Zstd.name().into()
+}
+
 impl ZipperMeta {
+    pub fn codec(&self) -> Result<TileCodec> {
+        TileCodec::parse(&self.tile_codec)
+            .ok_or_else(|| ZipperError::Metadata(format!("unknown tile codec {:?}", self.tile_codec)))
+    }
+
     pub fn base_kind(&self) -> Result<BaseKind> {
         let bad = |m: String| ZipperError::Metadata(m);
         match (self.base.as_str(), self.group_size) {
@@ -144,9 +161,19 @@ pub struct PackedWeight {
     pub half: HalfKind,
     pub round_to: Option<HalfKind>,
     pub nnz: u64,
+    /// The literal dictionary every tile frame is coded with; empty for tile codec `zstd`.
+    pub dict: Vec<u8>,
 }
 
 impl PackedWeight {
+    pub fn codec(&self) -> TileCodec {
+        if self.dict.is_empty() {
+            TileCodec::Zstd
+        } else {
+            TileCodec::Literal
+        }
+    }
+
     pub fn tiles(&self) -> usize {
         self.tile_offsets.len().saturating_sub(1)
     }
@@ -163,8 +190,8 @@ impl PackedWeight {
 
     /// Decompresses and parses tile `t`; errors name the tensor and tile.
     pub fn decode_tile(&self, t: usize) -> Result<DecodedTile> {
-        let payload =
-            frame::decompress_tile(self.tile_frame(t), self.max_tile_bytes).map_err(|m| tile_err(&self.name, t, m))?;
+        let payload = frame::decompress_tile(self.tile_frame(t), self.max_tile_bytes, &self.dict)
+            .map_err(|m| tile_err(&self.name, t, m))?;
         tile::decode(&payload, self.tile_row_range(t).len(), self.cols, self.layout)
             .map_err(|m| tile_err(&self.name, t, m))
     }
@@ -220,6 +247,7 @@ pub struct ContainerOptions {
     pub max_tile_bytes: usize,
     pub layout: TileLayout,
     pub level: i32,
+    pub codec: TileCodec,
     pub source: SourceMeta,
 }
 
@@ -248,6 +276,7 @@ pub fn write(items: &[Item], o: &ContainerOptions) -> Result<Vec<u8>> {
         max_tile_bytes: o.max_tile_bytes as u32,
         layout: o.layout.name().into(),
         level: o.level,
+        tile_codec: o.codec.name().into(),
         source: o.source.clone(),
         weights: BTreeMap::new(),
         checksums: BTreeMap::new(),
@@ -262,7 +291,11 @@ pub fn write(items: &[Item], o: &ContainerOptions) -> Result<Vec<u8>> {
         match item {
             Item::Plain(t) => add(&mut w, t.name.clone(), t.dtype, t.shape.clone(), t.data.clone())?,
             Item::Packed(p) => {
-                if p.kind != o.kind || p.layout != o.layout || p.max_tile_bytes != o.max_tile_bytes {
+                if p.kind != o.kind
+                    || p.layout != o.layout
+                    || p.max_tile_bytes != o.max_tile_bytes
+                    || p.codec() != o.codec
+                {
                     return Err(tensor_err(&p.name, "packed with options other than the container's"));
                 }
                 let (r, c) = (p.rows as u64, p.cols as u64);
@@ -287,6 +320,9 @@ pub fn write(items: &[Item], o: &ContainerOptions) -> Result<Vec<u8>> {
                     le_bytes(&p.tile_offsets, u64::to_le_bytes),
                 )?;
                 add(&mut w, format!("{n}{TILE_ROWS}"), Dtype::U32, vec![t], le_bytes(&p.tile_rows, u32::to_le_bytes))?;
+                if !p.dict.is_empty() {
+                    add(&mut w, format!("{n}{DICT}"), Dtype::U8, vec![p.dict.len() as u64], p.dict.clone())?;
+                }
                 weights.insert(p.name.clone(), p.meta());
             }
         }
@@ -329,9 +365,13 @@ impl ZipperFile {
         if format != FORMAT {
             return Err(ZipperError::Metadata(format!("format is {format:?}, should be {FORMAT:?}")));
         }
-        match json.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(VERSION) => {}
-            v => return Err(ZipperError::Metadata(format!("version is {v:?}, only {VERSION} is supported"))),
+        let version = json.get("version").and_then(|v| v.as_u64());
+        match version {
+            Some(1) if json.get("tile_codec").is_none() => {}
+            Some(1) => return Err(ZipperError::Metadata("version 1 has no tile_codec field".into())),
+            Some(v) if v == u64::from(VERSION) && json.get("tile_codec").is_some() => {}
+            Some(v) if v == u64::from(VERSION) => return Err(ZipperError::Metadata("tile_codec is missing".into())),
+            v => return Err(ZipperError::Metadata(format!("version is {v:?}, only 1 and {VERSION} are supported"))),
         }
         let meta: ZipperMeta =
             serde_json::from_value(json).map_err(|e| ZipperError::Metadata(format!("malformed: {e}")))?;
@@ -345,6 +385,7 @@ impl ZipperFile {
         let bad = |s: String| Err(ZipperError::Metadata(s));
         m.base_kind()?;
         m.tile_layout()?;
+        m.codec()?;
         if m.tile_rows == 0 {
             return bad("tile_rows is 0".into());
         }
@@ -392,7 +433,7 @@ impl ZipperFile {
     }
 
     fn is_packed_part(&self, name: &str) -> bool {
-        [BASE, SCALES, DELTA, TILE_OFFSETS, TILE_ROWS]
+        [BASE, SCALES, DELTA, TILE_OFFSETS, TILE_ROWS, DICT]
             .iter()
             .any(|s| name.strip_suffix(s).is_some_and(|w| self.meta.weights.contains_key(w)))
     }
@@ -477,6 +518,25 @@ impl ZipperFile {
             return Err(tensor_err(&rname, format!("should run from 0 to {} rows", wm.rows)));
         }
         let layout = m.tile_layout()?;
+        let dname = format!("{name}{DICT}");
+        let dict = match (m.codec()?, self.st.entry(&dname).is_some()) {
+            (TileCodec::Zstd, false) => &[][..],
+            (TileCodec::Zstd, true) => return Err(tensor_err(&dname, "is present, but the tile codec is zstd")),
+            (TileCodec::Literal, false) => return Err(tensor_err(&dname, "is missing (tile codec literal)")),
+            (TileCodec::Literal, true) => {
+                let (e, d) = self.st.tensor(&dname)?;
+                if e.dtype != Dtype::U8 || e.shape.len() != 1 || !(8..=MAX_DICT_BYTES as u64).contains(&e.shape[0]) {
+                    return Err(tensor_err(
+                        &dname,
+                        format!("is {} {:?}, should be U8 [8..={MAX_DICT_BYTES}]", e.dtype, e.shape),
+                    ));
+                }
+                crate::gpu::reference_zipper::dictionary_table(d).map_err(|st| {
+                    tensor_err(&dname, format!("is not a zstd dictionary with a Huffman table (status {st})"))
+                })?;
+                d
+            }
+        };
         // Both tables strictly increasing (with the ends checked above, every range is then
         // inside the delta and the rows) before any frame is looked at.
         for i in 0..t as usize {
@@ -522,6 +582,7 @@ impl ZipperFile {
             half,
             round_to,
             nnz: wm.nnz,
+            dict: dict.to_vec(),
         });
         Ok(p)
     }

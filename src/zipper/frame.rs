@@ -1,9 +1,19 @@
 //! The one place where a tile's payload becomes a zstd frame and back.
 //!
-//! Each tile is ONE independent zstd frame: no dictionary, the content size in the frame header
-//! (so a decoder knows the output size before decoding), and an XXH64 content checksum (so a
-//! damaged frame is an error rather than wrong values). The CPU backend is libzstd through
-//! zstd-safe; the GPU encoder will replace [`compress_tile`] behind the same signature.
+//! Each tile is ONE independent zstd frame with the content size in the frame header (so a
+//! decoder knows the output size before decoding) and an XXH64 content checksum (so a damaged
+//! frame is an error rather than wrong values). Two codecs ([`TileCodec`]):
+//!
+//! * `literal` (default): the weight has one zstd-format dictionary holding a Huffman table
+//!   built from all its tiles' bytes ([`literal_dictionary`]); each tile is a frame of blocks
+//!   without sequences whose literals use that table (treeless), cut into up to 32 Huffman
+//!   streams (`cz_encode_literal_frame`, our encoder's reference build). The fused kernel
+//!   decodes such a frame with a table built once per layer, one stream per lane.
+//! * `zstd`: libzstd at a level, no dictionary (LZ matches and a Huffman table per frame: a
+//!   better ratio, a much slower decode in the fused kernel).
+//!
+//! Decompression on the CPU is libzstd through zstd-safe (with the dictionary when there is
+//! one), so every tile is also checked against the reference implementation of the format.
 
 use std::cell::RefCell;
 
@@ -22,6 +32,62 @@ thread_local! {
 
 fn zname(code: zstd_safe::ErrorCode) -> String {
     zstd_safe::get_error_name(code).to_string()
+}
+
+/// How a weight's tiles are coded (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileCodec {
+    Literal,
+    Zstd,
+}
+
+impl TileCodec {
+    pub fn name(self) -> &'static str {
+        match self {
+            TileCodec::Literal => "literal",
+            TileCodec::Zstd => "zstd",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "literal" => Some(TileCodec::Literal),
+            "zstd" => Some(TileCodec::Zstd),
+            _ => None,
+        }
+    }
+}
+
+/// Byte counts of tile payloads, the input of [`literal_dictionary`].
+pub fn byte_counts<'a>(payloads: impl IntoIterator<Item = &'a [u8]>) -> [u32; 256] {
+    let mut c = [0u64; 256];
+    for p in payloads {
+        for &b in p {
+            c[b as usize] += 1;
+        }
+    }
+    // Scaled down (order kept) when a count would not fit in u32.
+    let max = c.iter().copied().max().unwrap_or(0);
+    let shift = (64 - max.leading_zeros()).saturating_sub(31);
+    c.map(|v| if v == 0 { 0 } else { ((v >> shift) as u32).max(1) })
+}
+
+/// Dictionary ID of the literal dictionary of tensor `name`: from XXH64 of the name, in
+/// 32768 ..= 2^31 − 1 (the range the format leaves to private dictionaries).
+pub fn dictionary_id(name: &str) -> u32 {
+    32768 + (xxhash_rust::xxh64::xxh64(name.as_bytes(), 0) % ((1u64 << 31) - 32768)) as u32
+}
+
+/// The literal dictionary for tiles whose byte counts are `counts` (a zstd-format
+/// dictionary: Huffman table, predefined sequence tables, 8 bytes of content).
+pub fn literal_dictionary(counts: &[u32; 256], id: u32) -> Vec<u8> {
+    crate::gpu::reference_zipper::literal_dictionary(counts, id)
+}
+
+/// Compresses `payload` as one literal frame for the dictionary `literal_dictionary(counts, id)`.
+pub fn compress_tile_literal(payload: &[u8], counts: &[u32; 256], id: u32) -> Result<Vec<u8>, String> {
+    crate::gpu::reference_zipper::literal_frame(payload, counts, id)
+        .map_err(|st| format!("literal frame encoder failed with status {st}"))
 }
 
 /// Compresses `payload` as one frame with content size and checksum.
@@ -60,15 +126,20 @@ pub fn inspect_tile(frame: &[u8], max_size: usize) -> Result<usize, String> {
     }
 }
 
-/// Decompresses one tile frame (after [`inspect_tile`] with the same bound), checking its
-/// checksum and that the output has the declared size.
-pub fn decompress_tile(frame: &[u8], max_size: usize) -> Result<Vec<u8>, String> {
+/// Decompresses one tile frame (after [`inspect_tile`] with the same bound) with the weight's
+/// dictionary (empty: none), checking its checksum and that the output has the declared size.
+pub fn decompress_tile(frame: &[u8], max_size: usize, dict: &[u8]) -> Result<Vec<u8>, String> {
     let size = inspect_tile(frame, max_size)?;
     DCTX.with(|cell| {
         let mut slot = cell.borrow_mut();
         let dctx = slot.get_or_insert_with(DCtx::create);
         let mut out = Vec::with_capacity(size);
-        let n = dctx.decompress(&mut out, frame).map_err(|c| format!("delta frame does not decode: {}", zname(c)))?;
+        let n = if dict.is_empty() {
+            dctx.decompress(&mut out, frame)
+        } else {
+            dctx.decompress_using_dict(&mut out, frame, dict)
+        }
+        .map_err(|c| format!("delta frame does not decode: {}", zname(c)))?;
         if n != size {
             return Err(format!("delta frame decoded to {n} bytes, its header says {size}"));
         }
@@ -85,7 +156,7 @@ mod tests {
         let payload: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 13) as u8).collect();
         let f = compress_tile(&payload, DEFAULT_LEVEL).unwrap();
         assert_eq!(inspect_tile(&f, 5000).unwrap(), 5000);
-        assert_eq!(decompress_tile(&f, 5000).unwrap(), payload);
+        assert_eq!(decompress_tile(&f, 5000, &[]).unwrap(), payload);
         assert!(inspect_tile(&f, 4999).unwrap_err().contains("bound"));
         let mut two = f.clone();
         two.extend_from_slice(&f);
@@ -94,9 +165,47 @@ mod tests {
         let mut bad = f.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1; // checksum byte
-        assert!(decompress_tile(&bad, 5000).unwrap_err().contains("does not decode"));
+        assert!(decompress_tile(&bad, 5000, &[]).unwrap_err().contains("does not decode"));
         assert!(inspect_tile(b"abcd", 10).unwrap_err().contains("magic"));
         let empty = compress_tile(&[], DEFAULT_LEVEL).unwrap();
-        assert_eq!(decompress_tile(&empty, 0).unwrap(), Vec::<u8>::new());
+        assert_eq!(decompress_tile(&empty, 0, &[]).unwrap(), Vec::<u8>::new());
+    }
+
+    /// Literal frames and their dictionary are plain zstd: libzstd decodes them with the
+    /// dictionary and refuses them without it or with another layer's.
+    #[test]
+    fn literal_frames_decode_with_libzstd_and_need_their_dictionary() {
+        let payloads: Vec<Vec<u8>> = (0..6u32)
+            .map(|k| {
+                let n = [0usize, 1, 31, 300, 2700, 70_000][k as usize];
+                (0..n as u32)
+                    .map(|i| ((i * 2654435761u32.wrapping_add(k)) >> 27) as u8 * (1 + (i % 3 == 0) as u8))
+                    .collect()
+            })
+            .collect();
+        let counts = byte_counts(payloads.iter().map(|p| p.as_slice()));
+        let id = dictionary_id("blk.0.attn_q.weight");
+        assert!((32768..1 << 31).contains(&id));
+        let dict = literal_dictionary(&counts, id);
+        let other = literal_dictionary(&counts, dictionary_id("blk.1.attn_q.weight"));
+        let mut coded = 0;
+        for p in &payloads {
+            let f = compress_tile_literal(p, &counts, id).unwrap();
+            assert_eq!(inspect_tile(&f, 70_000).unwrap(), p.len());
+            assert_eq!(&decompress_tile(&f, 70_000, &dict).unwrap(), p);
+            assert!(decompress_tile(&f, 70_000, &other).is_err(), "another layer's dictionary");
+            if p.len() >= 300 {
+                assert!(decompress_tile(&f, 70_000, &[]).is_err(), "no dictionary");
+                assert!(f.len() < p.len(), "{} bytes coded as {}", p.len(), f.len());
+                coded += 1;
+            }
+        }
+        assert_eq!(coded, 3);
+        // One byte value everywhere: the dictionary still has a table of two symbols.
+        let zeros = [0u8; 64];
+        let c0 = byte_counts([&zeros[..]]);
+        let d0 = literal_dictionary(&c0, 40000);
+        let f0 = compress_tile_literal(&zeros, &c0, 40000).unwrap();
+        assert_eq!(decompress_tile(&f0, 64, &d0).unwrap(), zeros);
     }
 }

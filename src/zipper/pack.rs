@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::container::{self, ContainerOptions, Item, PackedWeight, PlainTensor, SourceMeta};
 use super::delta::{self, DeltaMode, HalfKind, SparseDelta};
-use super::frame;
+use super::frame::{self, TileCodec};
 use super::quant::{Base, BaseKind};
 use super::safetensors::{Dtype, SafeTensors};
 use super::tile::{self, TileLayout, DEFAULT_MAX_TILE_BYTES, DEFAULT_TILE_ROWS, MAX_COLS, MAX_TILE_BYTES_LIMIT};
@@ -31,7 +31,9 @@ pub struct PackOptions {
     pub tile_rows: usize,
     pub max_tile_bytes: usize,
     pub layout: TileLayout,
+    /// zstd level of the frames (codec `zstd`).
     pub level: i32,
+    pub codec: TileCodec,
     /// Also pack embeddings and other 2-D `.weight` tensors normally copied.
     pub include_embeddings: bool,
 }
@@ -45,6 +47,7 @@ impl Default for PackOptions {
             max_tile_bytes: DEFAULT_MAX_TILE_BYTES,
             layout: TileLayout::Planes,
             level: frame::DEFAULT_LEVEL,
+            codec: TileCodec::Literal,
             include_embeddings: false,
         }
     }
@@ -258,14 +261,14 @@ pub fn pack_matrix(
     }
     let rel = |e: f64| if n2 > 0.0 { (e / n2).sqrt() } else { e.sqrt() };
 
-    let (packed, raw) = encode_tiles(name, &delta, o)?;
+    let (packed, raw, dict) = encode_tiles(name, &delta, o)?;
     let report = TensorReport {
         name: name.to_string(),
         rows,
         cols,
         f16_bytes: (rows * cols * 2) as u64,
         base_bytes: (base.data.len() + base.scales.len() * 4) as u64,
-        delta_bytes: packed.0.len() as u64,
+        delta_bytes: (packed.0.len() + dict.len()) as u64,
         delta_raw_bytes: raw,
         tiles: packed.1.len() - 1,
         nnz: delta.nnz() as u64,
@@ -292,23 +295,39 @@ pub fn pack_matrix(
         half,
         round_to,
         nnz: delta.nnz() as u64,
+        dict,
     };
     Ok((weight, report))
 }
 
 type Tiles = (Vec<u8>, Vec<u64>, Vec<u32>);
 
-/// Plans the tiles and compresses each as one frame; returns (frames, offsets, row starts) and
-/// the payload bytes before compression.
-fn encode_tiles(name: &str, delta: &SparseDelta, o: &PackOptions) -> Result<(Tiles, u64)> {
+/// Plans the tiles and compresses each as one frame; returns (frames, offsets, row starts),
+/// the payload bytes before compression and the literal dictionary (empty for codec `zstd`).
+fn encode_tiles(name: &str, delta: &SparseDelta, o: &PackOptions) -> Result<(Tiles, u64, Vec<u8>)> {
     let starts = tile::plan(delta, o.tile_rows, o.max_tile_bytes)
         .map_err(|r| tensor_err(name, format!("row {r} does not fit a tile of {} bytes", o.max_tile_bytes)))?;
-    let frames: Vec<(Vec<u8>, usize)> = (0..starts.len() - 1)
+    let payloads: Vec<Vec<u8>> = (0..starts.len() - 1)
         .into_par_iter()
-        .map(|t| {
-            let payload = tile::encode(delta, starts[t]..starts[t + 1], o.layout);
-            let f = frame::compress_tile(&payload, o.level)
-                .map_err(|m| super::tile_err(name, t, format!("compression failed: {m}")))?;
+        .map(|t| tile::encode(delta, starts[t]..starts[t + 1], o.layout))
+        .collect();
+    let (counts, id, dict) = match o.codec {
+        TileCodec::Zstd => ([0u32; 256], 0, Vec::new()),
+        TileCodec::Literal => {
+            let counts = frame::byte_counts(payloads.iter().map(|p| p.as_slice()));
+            let id = frame::dictionary_id(name);
+            (counts, id, frame::literal_dictionary(&counts, id))
+        }
+    };
+    let frames: Vec<(Vec<u8>, usize)> = payloads
+        .into_par_iter()
+        .enumerate()
+        .map(|(t, payload)| {
+            let f = match o.codec {
+                TileCodec::Zstd => frame::compress_tile(&payload, o.level),
+                TileCodec::Literal => frame::compress_tile_literal(&payload, &counts, id),
+            }
+            .map_err(|m| super::tile_err(name, t, format!("compression failed: {m}")))?;
             Ok((f, payload.len()))
         })
         .collect::<Result<_>>()?;
@@ -320,7 +339,7 @@ fn encode_tiles(name: &str, delta: &SparseDelta, o: &PackOptions) -> Result<(Til
         offsets.push(bytes.len() as u64);
         raw += n as u64;
     }
-    Ok(((bytes, offsets, starts.iter().map(|&r| r as u32).collect()), raw))
+    Ok(((bytes, offsets, starts.iter().map(|&r| r as u32).collect()), raw, dict))
 }
 
 /// A tensor of a source file, ready to pack or copy.
@@ -449,6 +468,7 @@ pub fn pack_bytes(source: Vec<u8>, file_name: &str, o: &PackOptions) -> Result<(
         max_tile_bytes: o.max_tile_bytes,
         layout: o.layout,
         level: o.level,
+        codec: o.codec,
         source: source_meta,
     };
     let bytes = container::write(&items, &opts)?;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use cuzstd::zipper::delta::{DeltaMode, HalfKind};
+use cuzstd::zipper::frame::TileCodec;
 use cuzstd::zipper::pack::{pack_matrix, PackOptions};
 use cuzstd::zipper::quant::{dequantize_row, BaseKind};
 use cuzstd::zipper::tile::TileLayout;
@@ -61,12 +62,37 @@ pub fn pack(
     tile_rows: usize,
     layout: TileLayout,
 ) -> PackedWeight {
+    pack_codec(name, rows, cols, kind, mode, tile_rows, layout, TileCodec::Literal)
+}
+
+/// Both tile codecs: `literal` (the default) and `zstd`.
+pub const CODECS: [TileCodec; 2] = [TileCodec::Literal, TileCodec::Zstd];
+
+/// The layouts and codecs the packing sweeps cover: both layouts with the default codec, and
+/// planes with `zstd`.
+pub const LAYOUT_CODECS: [(TileLayout, TileCodec); 3] = [
+    (TileLayout::Planes, TileCodec::Literal),
+    (TileLayout::Plain, TileCodec::Literal),
+    (TileLayout::Planes, TileCodec::Zstd),
+];
+
+#[allow(clippy::too_many_arguments)]
+pub fn pack_codec(
+    name: &str,
+    rows: usize,
+    cols: usize,
+    kind: BaseKind,
+    mode: Mode,
+    tile_rows: usize,
+    layout: TileLayout,
+    codec: TileCodec,
+) -> PackedWeight {
     let w = weights(rows, cols, (rows * 7919 + cols) as u64);
     let mode = match mode {
         Mode::Density(d) => DeltaMode::TopK { density: d },
         Mode::Lossless => DeltaMode::Lossless,
     };
-    let o = PackOptions { kind, mode, tile_rows, layout, ..PackOptions::default() };
+    let o = PackOptions { kind, mode, tile_rows, layout, codec, ..PackOptions::default() };
     pack_matrix(name, &w, rows, cols, HalfKind::F16, "F16", &o).expect("pack").0
 }
 
