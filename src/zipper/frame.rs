@@ -179,7 +179,7 @@ mod tests {
             .map(|k| {
                 let n = [0usize, 1, 31, 300, 2700, 70_000][k as usize];
                 (0..n as u32)
-                    .map(|i| ((i * 2654435761u32.wrapping_add(k)) >> 27) as u8 * (1 + (i % 3 == 0) as u8))
+                    .map(|i| (i.wrapping_mul(2654435761).wrapping_add(k) >> 27) as u8 * (1 + (i % 3 == 0) as u8))
                     .collect()
             })
             .collect();
