@@ -767,6 +767,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
     bool ok = true;
     int parts = 0;
     uint32_t first = 0;
+    CZ_PROF_BEGIN(literal_parts);
     do {
         size_t end = 0;
         cz_literal_part p;
@@ -786,11 +787,14 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
         }
         first += team.width;
     } while (first < (uint32_t)parts);
+    CZ_PROF_END(literal_parts, team);
     if (cz_team_ballot(team, !ok)) return false;
     cz_team_sync(team);
-    if (h.checksum &&
-        (uint32_t)cz_team_xxh64(team, dst, h.content_size) != cz_read_le32(src + size - CZ_CHECKSUM_SIZE))
-        return false;
+    CZ_PROF_BEGIN(checksum);
+    const bool sum_ok = !h.checksum ||
+                        (uint32_t)cz_team_xxh64(team, dst, h.content_size) == cz_read_le32(src + size - CZ_CHECKSUM_SIZE);
+    CZ_PROF_END(checksum, team);
+    if (!sum_ok) return false;
     *written = (size_t)h.content_size;
     return true;
 }
