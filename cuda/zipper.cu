@@ -12,9 +12,10 @@
 //                 layers with a literal dictionary (huf_log != 0) and base-only launches:
 //                 warp 0 decodes, warps 1..7 compute).
 //                 Per tile:
-//                 - literal dictionary: warp 0 decodes the tile's literal frame with the
-//                   dictionary's Huffman decoding table huf_dt (copied into shared memory),
-//                   one part per lane (zp_decode_tile_layer, cz_decode_literal_frame), other
+//                 - literal dictionary: warp 0 copies the tile's literal frame into the end of
+//                   the tile buffer when it fits after the content, then decodes it with the
+//                   dictionary's Huffman decoding table huf_dt (copied into shared memory), one
+//                   stream per lane (zp_decode_tile_layer, cz_decode_literal_frame), other
 //                   frames and errors through cz_decode_all with the dictionary;
 //                 - otherwise warps 0 and 1: decode the tile's frame into shared memory, warp 1 the
 //                   sequences (zp_decode_tile_sequences) while warp 0 decodes the literals,
@@ -253,12 +254,32 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
     return zp_decode_tile(src, size, dst, cap, nullptr, 0, ws, tables, written, detail);
 }
 
+// Copies the frame src[0 .. size) into shared memory at stage (stage ≡ src mod 16): bytes up
+// to src's next 16-byte boundary, then 16-byte words (independent loads, several per lane in
+// flight), then the tail. Called by all 32 lanes; synced.
+__device__ __forceinline__ void zp_stage_frame(const uint8_t* src, uint64_t size, uint8_t* stage) {
+    const uint32_t lane = threadIdx.x & 31u;
+    const uint64_t head = min(size, (uint64_t)((16u - ((uintptr_t)src & 15u)) & 15u));
+    if (lane < head) stage[lane] = src[lane];
+    const uint64_t words = (size - head) / 16;
+    const uint4* from = reinterpret_cast<const uint4*>(src + head);
+    uint4* to = reinterpret_cast<uint4*>(stage + head);
+#pragma unroll 4
+    for (uint64_t k = lane; k < words; k += 32) to[k] = __ldg(from + k);
+    for (uint64_t k = head + 16 * words + lane; k < size; k += 32) stage[k] = src[k];
+    __syncwarp();
+}
+
 // The tile decode of a layer with a literal dictionary (huf_log != 0), warp 0 alone: the tile
 // frame is decoded with the dictionary's Huffman decoding table, copied into tables->huf when
 // *table_ready is false (it is overwritten when a tile falls back), each of its Huffman streams
-// in its own lane (cz_decode_literal_frame). A frame of another form, and any error, is decoded
-// again by zp_decode_tile with the dictionary, which gives the status.
-__device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
+// in its own lane (cz_decode_literal_frame). When the tile buffer has room after the content
+// (`content` bytes, from the frame header) the frame is first copied into its end, so that the
+// decode's dependent reads (block headers, stream refills, raw runs) hit shared memory. A
+// frame of another form, and any error, is decoded again by zp_decode_tile from global memory
+// with the dictionary, which gives the status.
+__device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uint64_t size, uint64_t content,
+                                                         uint8_t* dst, uint32_t cap,
                                                          const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                          const uint8_t* dict, uint64_t dict_size,
                                                          cz_decode_workspace* ws, cz_decode_tables* tables,
@@ -271,8 +292,20 @@ __device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uin
         __syncwarp();
         *table_ready = true;
     }
+    const uint8_t* from = src;
+    uint64_t room = cap;
+    const uint64_t mis = (uintptr_t)src & 15u;
+    if (size + mis + 16 <= cap) {
+        const uint64_t at = (cap - size - mis) & ~(uint64_t)15;  // 16-byte aligned (dst is)
+        if (at >= content) {
+            zp_stage_frame(src, size, dst + at + mis);
+            from = dst + at + mis;
+            room = at;
+        }
+    }
     size_t w = 0;
-    if (cz_decode_literal_frame(src, (size_t)size, dst, cap, tables->huf, huf_log, dict_id, cz_team_warp(), &w)) {
+    if (cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, tables->huf, huf_log, dict_id, cz_team_warp(),
+                                &w)) {
         *written = w;
         *detail = 0;
         return CZ_STATUS_OK;
@@ -665,21 +698,23 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                 // Decode and prepare the tile.
                 const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
                 uint32_t st = CZ_STATUS_OK, detail = 0;
-                uint64_t written = 0;
+                uint64_t written = 0, content = 0;
                 if (lane == 0) {
                     cz_frame_header h;
                     st = cz_parse_frame_header(delta + off, (size_t)size, &h);
                     if (st == CZ_STATUS_OK &&
                         (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > max_tile_bytes || !h.checksum))
                         st = CZ_STATUS_TILE_FRAME_UNCHECKED;
+                    if (st == CZ_STATUS_OK) content = h.content_size;
                 }
                 st = __shfl_sync(0xffffffffu, st, 0);
+                content = __shfl_sync(0xffffffffu, content, 0);
                 if (split) {
                     st = zp_decode_tile_literals(st, delta + off, size, tile, max_tile_bytes, ws, &s_tables, &s_seq_ok,
                                                  &s_nseq, &written, &detail);
                 } else if (st == CZ_STATUS_OK) {
-                    st = zp_decode_tile_layer(delta + off, size, tile, max_tile_bytes, huf_dt, huf_log, dict_id, dict,
-                                              dict_size, ws, &s_tables, &table_ready, &written, &detail);
+                    st = zp_decode_tile_layer(delta + off, size, content, tile, max_tile_bytes, huf_dt, huf_log, dict_id,
+                                              dict, dict_size, ws, &s_tables, &table_ready, &written, &detail);
                 }
                 st = __shfl_sync(0xffffffffu, st, 0);
                 detail = __shfl_sync(0xffffffffu, detail, 0);

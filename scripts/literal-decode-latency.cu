@@ -2,9 +2,10 @@
 // tile frames with cz_decode_literal_frame (one frame per block, tile in shared memory, the
 // dictionary's decoding table copied into shared memory first), and of its pieces alone: the
 // block walk (mode 1) and the content checksum (mode 2); mode 3 first copies the frame into the
-// end of the shared tile buffer and decodes from there (a variant tried in the fused kernel and
-// not kept: docs/ZIPPER.md). Phases inside cz_decode_literal_frame come from its CZ_PROF_* hooks.
-// Every decoded tile is checked.
+// end of the shared tile buffer and decodes from there, as the fused kernel does (zp_stage_frame
+// in cuda/zipper.cu); modes 4 and 5 decode the streams by hand, every lane's or lane 0's only.
+// Phases inside cz_decode_literal_frame come from its CZ_PROF_* hooks. Every decoded tile is
+// checked.
 //
 //   frames: records u32 frame size, u32 content size, frame, content (all of one layer);
 //   dict: that layer's literal dictionary (W.dict of the container).
@@ -19,7 +20,7 @@
 #include <algorithm>
 #include <cuda_runtime.h>
 __device__ unsigned long long g_prof[12];
-enum { CZP_literal_parts, CZP_checksum, CZP_literals, CZP_seq_tables, CZP_seq_decode, CZP_seq_exec, CZP_raw_rle, CZP_huf_table, CZP_hw_fse };
+enum { CZP_literal_parts, CZP_checksum, CZP_streams_by_hand, CZP_literals, CZP_seq_tables, CZP_seq_decode, CZP_seq_exec, CZP_raw_rle, CZP_huf_table, CZP_hw_fse };
 #ifdef __CUDA_ARCH__
 #define CZ_PROF_BEGIN(p) long long cz_prof_t_##p = clock64();
 #define CZ_PROF_END(p, t) if ((t).lane == 0) atomicAdd(&g_prof[CZP_##p], (unsigned long long)(clock64() - cz_prof_t_##p));
@@ -60,6 +61,25 @@ __global__ void lit_kernel(const cz_batch_item* items, uint32_t n, const uint16_
         __syncwarp();
         size_t w = 0;
         ok = cz_decode_literal_frame(stage, size, tile, at, dt, log, id, team, &w) && w == it.dst_capacity;
+    } else if (mode == 4 || mode == 5) {
+        // The walk and the streams by hand from global memory: every lane its part (4), or
+        // lane 0 alone (5), no checksum.
+        cz_frame_header h;
+        cz_parse_frame_header(src, it.src_size, &h);
+        size_t end = 0;
+        cz_literal_part p;
+        const int parts = cz_literal_frame_walk(src, it.src_size, h.header_size, h.content_size,
+                                                h.content_size < CZ_BLOCK_SIZE_MAX ? h.content_size : CZ_BLOCK_SIZE_MAX,
+                                                true, team.lane, &p, &end);
+        __syncwarp();
+        long long tw = clock64();
+        if ((mode == 4 || team.lane == 0) && (int)team.lane < parts && p.kind == 2)
+            ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, tile + p.out, p.n) == CZ_STATUS_OK;
+        else
+            ok = 1;
+        ok = __all_sync(0xffffffffu, ok);
+        __syncwarp();
+        if (team.lane == 0) atomicAdd(&g_prof[2], (unsigned long long)(clock64() - tw));
     } else if (mode == 0) {
         size_t w = 0;
         ok = cz_decode_literal_frame(src, it.src_size, tile, sizeof(tile), dt, log, id, team, &w) && w == it.dst_capacity;
@@ -124,9 +144,10 @@ int main(int argc, char** argv) {
     long long* d_cyc; CK(cudaMalloc(&d_cyc, 16ull * n));
     uint32_t* d_ok; CK(cudaMalloc(&d_ok, 4ull * n));
     printf("%u frames, table log %u, dict id %u\n", n, log, id);
-    const char* names[4] = {"decode (walk + streams + checksum)", "block walk alone", "checksum alone",
-                            "decode from shared memory (staged)"};
-    for (int mode = 0; mode < 4; mode++) {
+    const char* names[6] = {"decode (walk + streams + checksum)", "block walk alone", "checksum alone",
+                            "decode from shared memory (staged)", "walk + every lane's stream (global)",
+                            "walk + lane 0's stream only (global)"};
+    for (int mode = 0; mode < 6; mode++) {
         for (int rep = 0; rep < 3; rep++) {
             unsigned long long zero[4] = {0, 0, 0, 0};
             CK(cudaMemcpyToSymbol(g_prof, zero, sizeof zero));
@@ -147,6 +168,7 @@ int main(int argc, char** argv) {
             CK(cudaMemcpyFromSymbol(prof, g_prof, sizeof prof));
             if (rep == 2 && (mode == 0 || mode == 3))
                 printf("    per frame: parts (walks + streams) %llu cycles, checksum %llu cycles\n", prof[0] / n, prof[1] / n);
+            if (rep == 2 && mode >= 4) printf("    per frame: streams %llu cycles\n", prof[2] / n);
         }
     }
     return 0;

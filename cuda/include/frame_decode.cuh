@@ -654,7 +654,7 @@ CZ_HD inline uint32_t cz_scan_frames(const uint8_t* src, size_t src_size, uint64
 // raw, RLE, or compressed with raw, RLE or treeless Huffman literals and no sequences. Given
 // the decoding table of its dictionary's Huffman table, such a frame needs no table build, and
 // its parts (each Huffman stream, each raw or RLE run) are independent: a team deals them to its
-// lanes round-robin and every lane decodes its own.
+// lanes round-robin; every lane decodes its own stream, and the team copies the runs together.
 
 #define CZ_LITERAL_FRAME_MAX_BLOCKS 64  // frames of more blocks are left to cz_decode_all
 
@@ -751,9 +751,10 @@ CZ_HD inline int cz_literal_frame_walk(const uint8_t* src, size_t size, size_t i
 // matches the checksum when there is one: *written is then the content size. False for
 // anything else, damaged or not: the caller decodes such frames with cz_decode_all (with the
 // dictionary), which gives the frame's status. Every lane of the team calls with the same
-// arguments and gets the same result; lane i decodes parts i, i + width, ... (one per lane
-// per walk over the block headers). Reads src[0 .. size) and dt only; writes dst[0 ..
-// content size) only.
+// arguments and gets the same result; parts i, i + width, ... go to lane i (one per lane per
+// walk over the block headers): a Huffman stream is decoded by its lane, a raw or RLE run is
+// copied by the whole team. Reads src[0 .. size) and dt only; writes dst[0 .. content size)
+// only.
 CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity,
                                           const uint16_t* dt, unsigned log, uint32_t dict_id, cz_team team,
                                           size_t* written) {
@@ -770,19 +771,25 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
     CZ_PROF_BEGIN(literal_parts);
     do {
         size_t end = 0;
-        cz_literal_part p;
+        cz_literal_part p = {0, 0, 0, 0, 0};
         parts = cz_literal_frame_walk(src, size, h.header_size, h.content_size, block_max, log != 0, first + team.lane,
                                       &p, &end);
         if (parts < 0 || size - end != (h.checksum ? CZ_CHECKSUM_SIZE : 0u)) return false;
-        if (first + team.lane < (uint32_t)parts && ok) {
-            uint8_t* o = dst + p.out;
-            if (p.kind == 0) {
-                for (uint32_t i = 0; i < p.n; i++) o[i] = src[p.at + i];
-            } else if (p.kind == 1) {
-                const uint8_t v = src[p.at];
-                for (uint32_t i = 0; i < p.n; i++) o[i] = v;
+        const bool mine = first + team.lane < (uint32_t)parts;
+        // Huffman streams: each lane its own.
+        if (mine && p.kind == 2 && ok)
+            ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+        // Raw and RLE runs (hundreds of bytes each): the whole team copies each one.
+        uint32_t runs = cz_team_ballot(team, mine && p.kind != 2);
+        while (runs) {
+            const unsigned l = cz_lowbit32(runs);
+            runs &= runs - 1;
+            const uint32_t kind = cz_team_shfl32(team, p.kind, l), at = cz_team_shfl32(team, p.at, l);
+            const uint32_t out = cz_team_shfl32(team, p.out, l), n = cz_team_shfl32(team, p.n, l);
+            if (kind == 0) {
+                cz_team_copy(team, dst + out, src + at, n);
             } else {
-                ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, o, p.n) == CZ_STATUS_OK;
+                cz_team_fill(team, dst + out, src[at], n);
             }
         }
         first += team.width;
