@@ -407,6 +407,19 @@ CZ_HD inline uint64_t cz_team_xxh64(cz_team t, const uint8_t* p, uint64_t len, u
     return cz_xxh64_finish(h, p + 32 * stripes, len);
 }
 
+// Appends Content_Checksum (the low 32 bits of XXH64(src[0 .. n), seed 0)) at dst[*pos] and
+// advances *pos; false when fewer than 4 bytes of capacity are left. Lane 0 writes.
+CZ_HD inline bool cz_put_checksum(cz_team t, uint8_t* dst, uint64_t capacity, uint64_t* pos, const uint8_t* src,
+                                  uint64_t n) {
+    if (capacity - *pos < CZ_CHECKSUM_SIZE) return false;
+    const uint32_t x = (uint32_t)cz_team_xxh64(t, src, n, 0);
+    if (t.lane == 0) {
+        for (unsigned i = 0; i < 4; i++) dst[*pos + i] = (uint8_t)(x >> (8 * i));
+    }
+    *pos += CZ_CHECKSUM_SIZE;
+    return true;
+}
+
 // Encodes content[0..src_size) as one zstd frame at dst[0..capacity) with `level` and
 // `flags` (CZ_ENCODE_CHECKSUM), where content = base + prefix_size and base[0..prefix_size)
 // is a raw-content dictionary that matches may reference (prefix_size 0: no dictionary).
@@ -551,14 +564,7 @@ CZ_HD inline uint32_t cz_encode_frame_prefixed(cz_team t, const uint8_t* base, u
         bstart = bend;
     } while (bstart < n);
 
-    if (checksum) {
-        if (capacity - pos < CZ_CHECKSUM_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
-        const uint32_t x = (uint32_t)cz_team_xxh64(t, src, n, 0);
-        if (t.lane == 0) {
-            for (unsigned i = 0; i < 4; i++) dst[pos + i] = (uint8_t)(x >> (8 * i));
-        }
-        pos += CZ_CHECKSUM_SIZE;
-    }
+    if (checksum && !cz_put_checksum(t, dst, capacity, &pos, src, n)) return CZ_STATUS_OUTPUT_TOO_SMALL;
     cz_team_sync(t);
     *out_size = pos;
     return CZ_STATUS_OK;
@@ -714,12 +720,7 @@ CZ_HD inline uint32_t cz_encode_literal_frame(cz_team t, const uint8_t* src, uin
         }
         cz_team_sync(t);
     }
-    if (capacity - pos < CZ_CHECKSUM_SIZE) return CZ_STATUS_OUTPUT_TOO_SMALL;
-    const uint32_t x = (uint32_t)cz_team_xxh64(t, src, n, 0);
-    if (t.lane == 0) {
-        for (unsigned i = 0; i < 4; i++) dst[pos + i] = (uint8_t)(x >> (8 * i));
-    }
-    pos += CZ_CHECKSUM_SIZE;
+    if (!cz_put_checksum(t, dst, capacity, &pos, src, n)) return CZ_STATUS_OUTPUT_TOO_SMALL;
     cz_team_sync(t);
     *out_size = pos;
     return CZ_STATUS_OK;
