@@ -653,96 +653,245 @@ CZ_HD inline uint32_t cz_scan_frames(const uint8_t* src, size_t src_size, uint64
 // A literal frame (cz_encode_literal_frame in frame_encode.cuh) is a frame whose blocks are
 // raw, RLE, or compressed with raw, RLE or treeless Huffman literals and no sequences. Given
 // the decoding table of its dictionary's Huffman table, such a frame needs no table build, and
-// its parts (each Huffman stream, each raw or RLE run) are independent: a team deals them to its
-// lanes round-robin; every lane decodes its own stream, and the team copies the runs together.
+// its parts (each Huffman stream, each raw or RLE run) are independent. The blocks are taken in
+// groups of CZ_LITERAL_GROUP blocks: every lane walks the group's block headers (a short chain:
+// one 3-byte read per block), then reads the groups' literal headers (independent reads), and
+// slot 4j + k of the group (k < 4) is stream k of block j, or its one raw or RLE run (k = 0);
+// a team deals the 32 slots to its lanes, every lane decodes its own stream, and the team copies
+// the runs together.
 
 #define CZ_LITERAL_FRAME_MAX_BLOCKS 64  // frames of more blocks are left to cz_decode_all
+#define CZ_LITERAL_GROUP 8              // blocks per group (4 slots each)
+#define CZ_LITERAL_SLOTS (4 * CZ_LITERAL_GROUP)
 
 // One independent part of a literal frame's content.
 typedef struct cz_literal_part {
-    uint32_t kind;  // 0 copy, 1 fill with src[at], 2 Huffman stream
+    uint32_t kind;  // 0 copy, 1 fill with src[at], 2 Huffman stream, 3 nothing (an unused slot)
     uint32_t at;    // first byte in the frame
     uint32_t len;   // bytes in the frame (copy, stream)
     uint32_t out;   // first byte of the content
     uint32_t n;     // bytes of content
 } cz_literal_part;
 
-// Walks the blocks of a literal frame whose blocks start at src[ip] (content_size bytes,
-// blocks at most block_max) and returns the number of parts, or -1 when the frame is not a
-// literal frame (or is damaged); *part gets part `want` when it exists, *end the offset after
-// the last block. Reads src[0 .. size) only.
-CZ_HD inline int cz_literal_frame_walk(const uint8_t* src, size_t size, size_t ip, uint64_t content_size,
-                                       size_t block_max, bool have_table, uint32_t want, cz_literal_part* part,
-                                       size_t* end) {
-    uint32_t parts = 0, blocks = 0;
-    uint64_t op = 0;
-    bool last = false;
-    while (!last) {
-        if (++blocks > CZ_LITERAL_FRAME_MAX_BLOCKS || size - ip < CZ_BLOCK_HEADER_SIZE) return -1;
-        const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
-        ip += CZ_BLOCK_HEADER_SIZE;
-        last = (bh & 1) != 0;
-        const unsigned type = (bh >> 1) & 3;
-        const size_t bsize = bh >> 3;
-        cz_literal_part p;
-        p.out = (uint32_t)op;
-        if (type == CZ_BLOCK_RAW || type == CZ_BLOCK_RLE) {
-            const size_t in = type == CZ_BLOCK_RAW ? bsize : 1;
-            if (bsize > block_max || size - ip < in || content_size - op < bsize) return -1;
-            p.kind = type == CZ_BLOCK_RAW ? 0u : 1u;
-            p.at = (uint32_t)ip;
-            p.len = (uint32_t)in;
-            p.n = (uint32_t)bsize;
-            if (parts++ == want) *part = p;
-            ip += in;
-            op += bsize;
+// Reads the header of the next block of a literal frame at src[*p] (the frame's ++*blocks-th),
+// checks it (size within block_max and the frame, a type other than reserved, a compressed block
+// of at least 2 bytes) and moves *p past the block; *start gets the block's first byte after its
+// header, *h the header. False when the check fails.
+CZ_HD CZ_FORCEINLINE bool cz_literal_block_step(const uint8_t* src, size_t size, size_t* p, size_t block_max,
+                                                uint32_t* blocks, uint32_t* start, uint32_t* h) {
+    if (++*blocks > CZ_LITERAL_FRAME_MAX_BLOCKS || size - *p < CZ_BLOCK_HEADER_SIZE) return false;
+    const uint32_t b = cz_read_le16(src + *p) | ((uint32_t)src[*p + 2] << 16);
+    const unsigned type = (b >> 1) & 3;
+    const size_t bsize = b >> 3;
+    const size_t at = *p + CZ_BLOCK_HEADER_SIZE;
+    const size_t in = type == CZ_BLOCK_RLE ? 1 : bsize;
+    if (type == CZ_BLOCK_RESERVED || bsize > block_max || size - at < in) return false;
+    if (type == CZ_BLOCK_COMPRESSED && bsize < 2) return false;
+    *start = (uint32_t)at;
+    *h = b;
+    *p = at + in;
+    return true;
+}
+
+// Walks the next group of up to CZ_LITERAL_GROUP blocks of a literal frame src[0 .. size)
+// (size < 2^32) starting at src[*ip], content bytes [0 .. *op) already accounted for, and gives
+// `slot` (< CZ_LITERAL_SLOTS) its part. False when the blocks show that the frame is not a
+// literal frame of content_size bytes (or is damaged); else *ip and *op are past the group,
+// *blocks counts the blocks so far and *last tells whether the group ends with the last block.
+// Reads src[0 .. size) only; the result does not depend on `slot` other than through *part.
+CZ_HD inline bool cz_literal_group(const uint8_t* src, size_t size, size_t* ip, uint64_t* op, uint64_t content_size,
+                                   size_t block_max, bool have_table, uint32_t* blocks, uint32_t slot,
+                                   cz_literal_part* part, bool* last) {
+    uint32_t at[CZ_LITERAL_GROUP], bh[CZ_LITERAL_GROUP];
+    size_t p = *ip;
+    uint32_t nb = 0;
+    bool end = false;
+    // The block headers: each block's start follows from the previous header alone.
+    CZ_UNROLL
+    for (int j = 0; j < CZ_LITERAL_GROUP; j++) {
+        at[j] = 0;
+        bh[j] = 0;
+        if (end) continue;
+        if (!cz_literal_block_step(src, size, &p, block_max, blocks, &at[j], &bh[j])) return false;
+        nb++;
+        end = (bh[j] & 1) != 0;
+    }
+    // The blocks' contents: literal headers and jump tables (independent reads).
+    uint64_t o = *op;
+    part->kind = 3;
+    part->at = part->len = part->out = part->n = 0;
+    CZ_UNROLL
+    for (int j = 0; j < CZ_LITERAL_GROUP; j++) {
+        if ((uint32_t)j >= nb) continue;
+        const unsigned type = (bh[j] >> 1) & 3;
+        const size_t bsize = bh[j] >> 3, b0 = at[j];
+        const uint32_t k = slot - 4u * (uint32_t)j;  // this slot's stream of block j when < 4
+        if (content_size - o < (type == CZ_BLOCK_COMPRESSED ? 0 : bsize)) return false;
+        if (type != CZ_BLOCK_COMPRESSED) {
+            if (k == 0) {
+                part->kind = type == CZ_BLOCK_RAW ? 0u : 1u;
+                part->at = (uint32_t)b0;
+                part->len = type == CZ_BLOCK_RAW ? (uint32_t)bsize : 1u;
+                part->out = (uint32_t)o;
+                part->n = (uint32_t)bsize;
+            }
+            o += bsize;
             continue;
         }
-        if (type != CZ_BLOCK_COMPRESSED || bsize > block_max || size - ip < bsize || bsize < 2) return -1;
         cz_literals_header lh;
-        if (cz_parse_literals_header(src + ip, bsize, block_max, &lh) != CZ_STATUS_OK) return -1;
+        if (cz_parse_literals_header(src + b0, bsize, block_max, &lh) != CZ_STATUS_OK) return false;
         // Exactly one byte after the literals: Number_of_Sequences 0.
-        if (lh.section + 1 != bsize || src[ip + bsize - 1] != 0 || content_size - op < lh.n) return -1;
-        const size_t at = ip + lh.hsize;
+        if (lh.section + 1 != bsize || src[b0 + bsize - 1] != 0 || content_size - o < lh.n) return false;
+        const size_t s0 = b0 + lh.hsize;
         if (lh.type == CZ_LITERALS_RAW || lh.type == CZ_LITERALS_RLE) {
-            p.kind = lh.type == CZ_LITERALS_RAW ? 0u : 1u;
-            p.at = (uint32_t)at;
-            p.len = lh.type == CZ_LITERALS_RAW ? (uint32_t)lh.n : 1u;
-            p.n = (uint32_t)lh.n;
-            if (parts++ == want) *part = p;
+            if (k == 0) {
+                part->kind = lh.type == CZ_LITERALS_RAW ? 0u : 1u;
+                part->at = (uint32_t)s0;
+                part->len = lh.type == CZ_LITERALS_RAW ? (uint32_t)lh.n : 1u;
+                part->out = (uint32_t)o;
+                part->n = (uint32_t)lh.n;
+            }
         } else if (lh.type == CZ_LITERALS_TREELESS && have_table) {
-            p.kind = 2;
             if (lh.single) {
-                p.at = (uint32_t)at;
-                p.len = (uint32_t)lh.csize;
-                p.n = (uint32_t)lh.n;
-                if (parts++ == want) *part = p;
+                if (k == 0) {
+                    part->kind = 2;
+                    part->at = (uint32_t)s0;
+                    part->len = (uint32_t)lh.csize;
+                    part->out = (uint32_t)o;
+                    part->n = (uint32_t)lh.n;
+                }
             } else {
-                if (lh.csize < 10) return -1;
-                const size_t l0 = cz_read_le16(src + at), l1 = cz_read_le16(src + at + 2), l2 = cz_read_le16(src + at + 4);
-                if (CZ_HUF_JUMP_TABLE_SIZE + l0 + l1 + l2 > lh.csize) return -1;
+                if (lh.csize < 10) return false;
+                const size_t l0 = cz_read_le16(src + s0), l1 = cz_read_le16(src + s0 + 2), l2 = cz_read_le16(src + s0 + 4);
+                if (CZ_HUF_JUMP_TABLE_SIZE + l0 + l1 + l2 > lh.csize) return false;
                 const size_t seg = (lh.n + 3) / 4;
-                if (3 * seg > lh.n) return -1;
-                size_t from = at + CZ_HUF_JUMP_TABLE_SIZE;
-                for (unsigned k = 0; k < 4; k++) {
-                    p.at = (uint32_t)from;
-                    p.len = (uint32_t)(k == 0 ? l0 : k == 1 ? l1 : k == 2 ? l2 : at + lh.csize - from);
-                    p.out = (uint32_t)(op + k * seg);
-                    p.n = (uint32_t)(k < 3 ? seg : lh.n - 3 * seg);
-                    if (parts++ == want) *part = p;
-                    from += p.len;
+                if (3 * seg > lh.n) return false;
+                if (k < 4) {
+                    part->kind = 2;
+                    part->at = (uint32_t)(s0 + CZ_HUF_JUMP_TABLE_SIZE + (k > 0 ? l0 : 0) + (k > 1 ? l1 : 0) +
+                                          (k > 2 ? l2 : 0));
+                    part->len = (uint32_t)(k == 0   ? l0
+                                           : k == 1 ? l1
+                                           : k == 2 ? l2
+                                                    : lh.csize - CZ_HUF_JUMP_TABLE_SIZE - l0 - l1 - l2);
+                    part->out = (uint32_t)(o + k * seg);
+                    part->n = (uint32_t)(k < 3 ? seg : lh.n - 3 * seg);
                 }
             }
         } else {
-            return -1;  // a new Huffman table, or treeless without one
+            return false;  // a new Huffman table, or treeless without one
         }
-        ip += bsize;
-        op += lh.n;
+        o += lh.n;
     }
-    if (op != content_size) return -1;
-    *end = ip;
-    return (int)parts;
+    *ip = p;
+    *op = o;
+    *last = end;
+    return true;
 }
+
+#if defined(CZ_DEVICE)
+// cz_literal_group for a whole warp, slot = lane: the same result in every lane (and the same
+// as cz_literal_group's for that slot), with the literal headers read in parallel: lane l parses
+// block l / 4 of the group (the four lanes of a block alike), and the blocks' content offsets
+// come from a warp scan of their sizes. All 32 lanes call with the same arguments but `slot`.
+__device__ inline bool cz_literal_group_warp(const uint8_t* src, size_t size, size_t* ip, uint64_t* op,
+                                             uint64_t content_size, size_t block_max, bool have_table,
+                                             uint32_t* blocks, uint32_t slot, cz_literal_part* part, bool* last) {
+    const uint32_t mine = slot >> 2, k = slot & 3u;
+    size_t p = *ip;
+    uint32_t nb = 0, b0 = 0, bh = 0;
+    bool end = false;
+    for (uint32_t j = 0; j < CZ_LITERAL_GROUP && !end; j++) {
+        uint32_t at = 0, h = 0;
+        if (!cz_literal_block_step(src, size, &p, block_max, blocks, &at, &h)) return false;
+        if (j == mine) {
+            b0 = at;
+            bh = h;
+        }
+        nb++;
+        end = (h & 1) != 0;
+    }
+    // This lane's block.
+    bool bad = false;
+    uint32_t n = 0;
+    cz_literal_part q;
+    q.kind = 3;
+    q.at = q.len = q.out = q.n = 0;
+    if (mine < nb) {
+        const unsigned type = (bh >> 1) & 3;
+        const uint32_t bsize = bh >> 3;
+        if (type != CZ_BLOCK_COMPRESSED) {
+            n = bsize;
+            if (k == 0) {
+                q.kind = type == CZ_BLOCK_RAW ? 0u : 1u;
+                q.at = b0;
+                q.len = type == CZ_BLOCK_RAW ? bsize : 1u;
+                q.n = bsize;
+            }
+        } else {
+            cz_literals_header lh;
+            bad = cz_parse_literals_header(src + b0, bsize, block_max, &lh) != CZ_STATUS_OK;
+            // Exactly one byte after the literals: Number_of_Sequences 0.
+            bad = bad || lh.section + 1 != bsize || src[b0 + bsize - 1] != 0;
+            if (!bad) {
+                n = (uint32_t)lh.n;
+                const uint32_t s0 = b0 + (uint32_t)lh.hsize;
+                if (lh.type == CZ_LITERALS_RAW || lh.type == CZ_LITERALS_RLE) {
+                    if (k == 0) {
+                        q.kind = lh.type == CZ_LITERALS_RAW ? 0u : 1u;
+                        q.at = s0;
+                        q.len = lh.type == CZ_LITERALS_RAW ? n : 1u;
+                        q.n = n;
+                    }
+                } else if (lh.type == CZ_LITERALS_TREELESS && have_table) {
+                    if (lh.single) {
+                        if (k == 0) {
+                            q.kind = 2;
+                            q.at = s0;
+                            q.len = (uint32_t)lh.csize;
+                            q.n = n;
+                        }
+                    } else if (lh.csize < 10) {
+                        bad = true;
+                    } else {
+                        const uint32_t l0 = cz_read_le16(src + s0), l1 = cz_read_le16(src + s0 + 2),
+                                       l2 = cz_read_le16(src + s0 + 4);
+                        const uint32_t seg = (n + 3) / 4;
+                        bad = CZ_HUF_JUMP_TABLE_SIZE + l0 + l1 + l2 > lh.csize || 3 * seg > n;
+                        q.kind = 2;
+                        q.at = s0 + CZ_HUF_JUMP_TABLE_SIZE + (k > 0 ? l0 : 0) + (k > 1 ? l1 : 0) + (k > 2 ? l2 : 0);
+                        q.len = k == 0   ? l0
+                                : k == 1 ? l1
+                                : k == 2 ? l2
+                                         : (uint32_t)lh.csize - CZ_HUF_JUMP_TABLE_SIZE - l0 - l1 - l2;
+                        q.out = k * seg;
+                        q.n = k < 3 ? seg : n - 3 * seg;
+                    }
+                } else {
+                    bad = true;  // a new Huffman table, or treeless without one
+                }
+            }
+        }
+    }
+    if (__any_sync(CZ_TEAM_FULL_MASK, bad)) return false;
+    // Content offsets: block j starts after the sizes of blocks 0 .. j - 1 (held by lanes 4i).
+    const uint32_t v = k == 0 ? n : 0u;
+    uint32_t incl = v;
+    for (int o = 1; o < 32; o <<= 1) {
+        const uint32_t up = __shfl_up_sync(CZ_TEAM_FULL_MASK, incl, o);
+        if ((int)slot >= o) incl += up;
+    }
+    const uint64_t start = *op + __shfl_sync(CZ_TEAM_FULL_MASK, incl - v, (int)(slot & ~3u));
+    const uint32_t total = __shfl_sync(CZ_TEAM_FULL_MASK, incl, 31);
+    if (__any_sync(CZ_TEAM_FULL_MASK, mine < nb && (start > content_size || content_size - start < n))) return false;
+    q.out += (uint32_t)start;
+    *part = q;
+    *ip = p;
+    *op += total;
+    *last = end;
+    return true;
+}
+#endif
 
 // Decodes the literal frame src[0 .. size) into dst[0 .. dst_capacity) with the Huffman
 // decoding table dt (log bits; log 0: no table) of the dictionary whose ID is dict_id. True
@@ -750,11 +899,10 @@ CZ_HD inline int cz_literal_frame_walk(const uint8_t* src, size_t size, size_t i
 // dst_capacity and a dictionary ID of 0 or dict_id, every part decodes and the content
 // matches the checksum when there is one: *written is then the content size. False for
 // anything else, damaged or not: the caller decodes such frames with cz_decode_all (with the
-// dictionary), which gives the frame's status. Every lane of the team calls with the same
-// arguments and gets the same result; parts i, i + width, ... go to lane i (one per lane per
-// walk over the block headers): a Huffman stream is decoded by its lane, a raw or RLE run is
-// copied by the whole team. Reads src[0 .. size) and dt only; writes dst[0 .. content size)
-// only.
+// dictionary), which gives the frame's status. Every lane of the team (width 1 or a divisor of
+// 32) calls with the same arguments and gets the same result; slots i, i + width, ... of each
+// group go to lane i: a Huffman stream is decoded by its lane, a raw or RLE run is copied by
+// the whole team. Reads src[0 .. size) and dt only; writes dst[0 .. content size) only.
 CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity,
                                           const uint16_t* dt, unsigned log, uint32_t dict_id, cz_team team,
                                           size_t* written) {
@@ -765,36 +913,58 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
         h.content_size > dst_capacity)
         return false;
     const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
-    bool ok = true;
-    int parts = 0;
-    uint32_t first = 0;
+    bool ok = true, last = false;
+    size_t ip = h.header_size;
+    uint64_t op = 0;
+    uint32_t blocks = 0;
     CZ_PROF_BEGIN(literal_parts);
-    do {
-        size_t end = 0;
-        cz_literal_part p = {0, 0, 0, 0, 0};
-        parts = cz_literal_frame_walk(src, size, h.header_size, h.content_size, block_max, log != 0, first + team.lane,
-                                      &p, &end);
-        if (parts < 0 || size - end != (h.checksum ? CZ_CHECKSUM_SIZE : 0u)) return false;
-        const bool mine = first + team.lane < (uint32_t)parts;
-        // Huffman streams: each lane its own.
-        if (mine && p.kind == 2 && ok)
-            ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
-        // Raw and RLE runs (hundreds of bytes each): the whole team copies each one.
-        uint32_t runs = cz_team_ballot(team, mine && p.kind != 2);
-        while (runs) {
-            const unsigned l = cz_lowbit32(runs);
-            runs &= runs - 1;
-            const uint32_t kind = cz_team_shfl32(team, p.kind, l), at = cz_team_shfl32(team, p.at, l);
-            const uint32_t out = cz_team_shfl32(team, p.out, l), n = cz_team_shfl32(team, p.n, l);
-            if (kind == 0) {
-                cz_team_copy(team, dst + out, src + at, n);
-            } else {
-                cz_team_fill(team, dst + out, src[at], n);
+    while (!last) {
+        size_t ip_next = ip;
+        uint64_t op_next = op;
+        uint32_t blocks_next = blocks;
+        for (uint32_t slot = team.lane; slot < CZ_LITERAL_SLOTS; slot += team.width) {
+            CZ_PROF_BEGIN(literal_walk);
+            ip_next = ip;
+            op_next = op;
+            blocks_next = blocks;
+            cz_literal_part p;
+#if defined(CZ_DEVICE)
+            const bool walked =
+                team.width == 32
+                    ? cz_literal_group_warp(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
+                                            &blocks_next, slot, &p, &last)
+                    : cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
+                                       &blocks_next, slot, &p, &last);
+#else
+            const bool walked = cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
+                                                 &blocks_next, slot, &p, &last);
+#endif
+            if (!walked) return false;
+            CZ_PROF_END(literal_walk, team);
+            // Huffman streams: each lane its own.
+            CZ_PROF_BEGIN(literal_streams);
+            if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+            CZ_PROF_END(literal_streams, team);
+            // Raw and RLE runs (hundreds of bytes each): the whole team copies each one.
+            uint32_t runs = cz_team_ballot(team, p.kind < 2);
+            while (runs) {
+                const unsigned l = cz_lowbit32(runs);
+                runs &= runs - 1;
+                const uint32_t kind = cz_team_shfl32(team, p.kind, l), at = cz_team_shfl32(team, p.at, l);
+                const uint32_t out = cz_team_shfl32(team, p.out, l), n = cz_team_shfl32(team, p.n, l);
+                if (kind == 0) {
+                    cz_team_copy(team, dst + out, src + at, n);
+                } else {
+                    cz_team_fill(team, dst + out, src[at], n);
+                }
             }
         }
-        first += team.width;
-    } while (first < (uint32_t)parts);
+        ip = ip_next;
+        op = op_next;
+        blocks = blocks_next;
+    }
     CZ_PROF_END(literal_parts, team);
+    if (op != h.content_size || size - ip != (h.checksum ? CZ_CHECKSUM_SIZE : 0u)) return false;
     if (cz_team_ballot(team, !ok)) return false;
     cz_team_sync(team);
     CZ_PROF_BEGIN(checksum);

@@ -200,15 +200,24 @@ CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_
 CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
                                            uint8_t* dst, size_t n) {
     cz_bit_reader br;
-    if (!cz_br_init(&br, src, size)) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    if (log == 0 || !cz_br_init(&br, src, size)) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
     size_t i = 0;
-    // While the container is refilled to >= 57 bits, 4 codes of <= 12 bits fit.
+    // While the container is refilled to >= 57 bits, 4 codes of <= 12 bits fit. The codes are
+    // read from the container shifted to its top (cz_br_peek_padded's value, from its upper
+    // word), shifted on by each code's length.
+    const unsigned top = 32u - log;
     while (i + 4 <= n && cz_br_reload(&br) == CZ_BR_UNFINISHED) {
+        uint64_t c = br.container << (br.consumed & 63u);
+        uint32_t used = 0;
+        CZ_UNROLL
         for (int k = 0; k < 4; k++) {
-            const uint16_t e = dt[cz_br_peek_padded(&br, log)];
+            const uint16_t e = dt[(uint32_t)(c >> 32) >> top];
             dst[i++] = (uint8_t)e;
-            br.consumed += e >> 8;
+            const unsigned len = e >> 8;
+            c <<= len;
+            used += len;
         }
+        br.consumed += used;
     }
     for (; i < n; i++) {
         if (cz_br_reload(&br) == CZ_BR_OVERFLOW) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
