@@ -12,26 +12,32 @@
 //                 layers with a literal dictionary (huf_log != 0) and base-only launches:
 //                 warp 0 decodes, warps 1..7 compute).
 //                 Per tile:
-//                 - literal dictionary: warp 0 copies the tile's literal frame into the end of
-//                   the tile buffer when it fits after the content, then decodes it with the
-//                   dictionary's Huffman decoding table huf_dt (copied into shared memory), one
-//                   stream per lane (zp_decode_tile_layer, cz_decode_literal_frame), other
-//                   frames and errors through cz_decode_all with the dictionary;
+//                 - literal dictionary: warp 0 copies the dictionary's Huffman decoding table
+//                   huf_dt (first tile only) and the tile's literal frame (to the end of the tile
+//                   buffer, when it fits) into shared memory in one round trip (zp_fetch_tile),
+//                   reads the frame header from the copy and decodes the frame from it when the
+//                   content ends before it, one Huffman stream per lane (zp_decode_tile_layer,
+//                   cz_decode_literal_frame), other frames and errors through cz_decode_all
+//                   with the dictionary;
 //                 - otherwise warps 0 and 1: decode the tile's frame into shared memory, warp 1 the
 //                   sequences (zp_decode_tile_sequences) while warp 0 decodes the literals,
 //                   then warp 0 executes them (zp_decode_tile_literals; frames the split
 //                   path does not take go to zp_decode_tile: cz_decode_all with
-//                   cz_team_warp); warp 0 then
-//                   checks the tile (entry count against the decoded size, columns, values)
-//                   and turns the gap-coded columns into absolute columns in place;
-//                 - meanwhile, without round_to, warps 2..7 compute the base products of the
-//                   tile's rows into shared memory (X staged in shared memory, reductions with
-//                   shuffles): zp_tile_base_products (16-byte loads streamed across the
-//                   warp's rows) when zp_vector_rows holds, else warp per row with 4-byte
-//                   words; with round_to every weight needs its delta first, so all warps
-//                   compute after the decode;
-//                 - then each warp adds its rows' delta entries (sparse dot with X) and writes
-//                   its rows of Y.
+//                   cz_team_warp);
+//                 - warp 0 then checks the entry count against the decoded size and computes
+//                   the rows' first entries (with round_to it also checks every entry and turns
+//                   the gap-coded columns into absolute columns, zp_row_columns, row by row);
+//                 - meanwhile, without round_to, the computing warps compute the base products
+//                   of the tile's rows into shared memory (X staged in shared memory by those
+//                   warps at the start, reductions with shuffles): zp_tile_base_products
+//                   (16-byte loads streamed across the warp's rows) when zp_vector_rows holds,
+//                   else warp per row with 4-byte words; with round_to every weight needs its
+//                   delta first, so all warps compute after the decode;
+//                 - after the block barrier, without round_to, each warp checks its rows'
+//                   entries and turns their columns into absolute columns (zp_row_columns;
+//                   the tile's first bad entry goes to s_bad) and adds their sparse dot with X
+//                   to the rows' products; after a second barrier the block writes the tile's
+//                   rows of Y, only when every entry was good.
 // Kernels zp_base_int8 / zp_base_int4: the same without the decoder (as if ZP_BASE_ONLY were
 //                 always set), for base-only launches of packs with round_to (base-only
 //                 launches of other packs use zp_gemv*, below). The host passes
@@ -58,6 +64,12 @@
 #include "include/frame_decode.cuh"
 
 #define ZP_BLOCK 256
+// ZP_TL_START / ZP_TL(phase): timeline hooks of a development harness (scripts/fused-latency.cu
+// records clock64 per block and phase); no-ops otherwise.
+#ifndef ZP_TL
+#define ZP_TL_START
+#define ZP_TL(phase)
+#endif
 #define ZP_WARPS (ZP_BLOCK / 32)
 // Batch rows computed per pass over a weight row (accumulators per lane).
 #define ZP_BT 4
@@ -215,8 +227,10 @@ __device__ __forceinline__ void zp_split_sync() { asm volatile("bar.sync 2, 64;"
 // tables in `tables` (shared memory: the tables are
 // built and read for every tile, and a tile frame is small, so their latency is most of its
 // decode time). Called by all 32 lanes of the warp with the same arguments (cz_decode_all with
-// cz_team_warp, decode_team.cuh); every lane gets the status, *written and *detail.
-__device__ __forceinline__ uint32_t zp_decode_tile(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
+// cz_team_warp, decode_team.cuh); every lane gets the status, *written and *detail. Not inlined:
+// the full decoder is the literal path's fallback, and inlining it at each call site grows the
+// kernel's code and its register pressure on the hot path.
+__device__ __noinline__ uint32_t zp_decode_tile(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                    const uint8_t* dict, uint64_t dict_size, cz_decode_workspace* ws,
                                                    cz_decode_tables* tables, uint64_t* written, uint32_t* detail) {
     size_t w = 0;
@@ -254,54 +268,82 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
     return zp_decode_tile(src, size, dst, cap, nullptr, 0, ws, tables, written, detail);
 }
 
-// Copies the frame src[0 .. size) into shared memory at stage (stage ≡ src mod 16): bytes up
-// to src's next 16-byte boundary, then 16-byte words (independent loads, several per lane in
-// flight), then the tail. Called by all 32 lanes; synced.
-__device__ __forceinline__ void zp_stage_frame(const uint8_t* src, uint64_t size, uint8_t* stage) {
+// Copies `words` 16-byte words from `table` to `table_to` (may be 0) and the frame src[0 .. size)
+// to shared memory at stage (stage ≡ src mod 16) with all loads of each round of up to 256
+// words issued before any store, so that both copies cost one memory round trip: the bytes
+// before src's first 16-byte boundary and after its last one are loaded one per lane (fewer
+// than 16 each), the rest as 16-byte words. Called by all 32 lanes; synced.
+__device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, uint4* table_to, uint32_t words,
+                                              const uint8_t* __restrict__ src, uint32_t size, uint8_t* stage) {
     const uint32_t lane = threadIdx.x & 31u;
-    const uint64_t head = min(size, (uint64_t)((16u - ((uintptr_t)src & 15u)) & 15u));
-    if (lane < head) stage[lane] = src[lane];
-    const uint64_t words = (size - head) / 16;
+    const uint32_t head = min(size, (16u - (uint32_t)((uintptr_t)src & 15u)) & 15u);
+    const uint32_t fw = (size - head) / 16, tail_at = head + 16 * fw, tail = size - tail_at;
+    const uint8_t hb = lane < head ? __ldg(src + lane) : 0;
+    const uint8_t tb = lane < tail ? __ldg(src + tail_at + lane) : 0;
     const uint4* from = reinterpret_cast<const uint4*>(src + head);
     uint4* to = reinterpret_cast<uint4*>(stage + head);
-#pragma unroll 4
-    for (uint64_t k = lane; k < words; k += 32) to[k] = __ldg(from + k);
-    for (uint64_t k = head + 16 * words + lane; k < size; k += 32) stage[k] = src[k];
+    const uint32_t total = words + fw;
+    for (uint32_t base = 0; base < total; base += 256) {
+        uint4 v[8];
+#pragma unroll
+        for (int u = 0; u < 8; u++) {
+            const uint32_t i = base + lane + 32u * u;
+            v[u] = i < words ? __ldg(table + i) : i < total ? __ldg(from + (i - words)) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < 8; u++) {
+            const uint32_t i = base + lane + 32u * u;
+            if (i < words)
+                table_to[i] = v[u];
+            else if (i < total)
+                to[i - words] = v[u];
+        }
+    }
+    if (lane < head) stage[lane] = hb;
+    if (lane < tail) stage[tail_at + lane] = tb;
     __syncwarp();
 }
 
 // The tile decode of a layer with a literal dictionary (huf_log != 0), warp 0 alone: the tile
 // frame is decoded with the dictionary's Huffman decoding table, copied into tables->huf when
 // *table_ready is false (it is overwritten when a tile falls back), each of its Huffman streams
-// in its own lane (cz_decode_literal_frame). When the tile buffer has room after the content
-// (`content` bytes, from the frame header) the frame is first copied into its end, so that the
-// decode's dependent reads (block headers, stream refills, raw runs) hit shared memory. A
-// frame of another form, and any error, is decoded again by zp_decode_tile from global memory
-// with the dictionary, which gives the status.
-__device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uint64_t size, uint64_t content,
-                                                         uint8_t* dst, uint32_t cap,
+// in its own lane (cz_decode_literal_frame). When the frame fits at the end of the tile buffer
+// it is copied there together with the table (zp_fetch_tile: one memory round trip), its header
+// read from the copy, and decoded from the copy when the content (its header's size) ends
+// before it, so that the decode's dependent reads (block headers, stream refills, raw runs) hit
+// shared memory. Status TILE_FRAME_UNCHECKED for a frame without content size or checksum or
+// with more content than the buffer holds; a frame of another form, and any error, is decoded
+// again by zp_decode_tile from global memory with the dictionary, which gives the status.
+__device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                          const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                          const uint8_t* dict, uint64_t dict_size,
                                                          cz_decode_workspace* ws, cz_decode_tables* tables,
                                                          bool* table_ready, uint64_t* written, uint32_t* detail) {
-    if (!*table_ready) {
-        const uint32_t words = ((1u << huf_log) + 7) / 8;  // 8 entries per 16-byte word (huf_dt is padded)
-        const uint4* from = reinterpret_cast<const uint4*>(huf_dt);
-        uint4* to = reinterpret_cast<uint4*>(tables->huf);
-        for (uint32_t i = threadIdx.x & 31u; i < words; i += 32) to[i] = __ldg(from + i);
-        __syncwarp();
-        *table_ready = true;
-    }
-    const uint8_t* from = src;
-    uint64_t room = cap;
+    // 8 table entries per 16-byte word (huf_dt is padded).
+    const uint32_t words = *table_ready ? 0u : ((1u << huf_log) + 7) / 8;
     const uint64_t mis = (uintptr_t)src & 15u;
-    if (size + mis + 16 <= cap) {
-        const uint64_t at = (cap - size - mis) & ~(uint64_t)15;  // 16-byte aligned (dst is)
-        if (at >= content) {
-            zp_stage_frame(src, size, dst + at + mis);
-            from = dst + at + mis;
-            room = at;
-        }
+    const bool staged = size + mis + 16 <= cap;
+    const uint64_t at = staged ? (cap - size - mis) & ~(uint64_t)15 : 0;  // 16-byte aligned (dst is)
+    zp_fetch_tile(reinterpret_cast<const uint4*>(huf_dt), reinterpret_cast<uint4*>(tables->huf), words, src,
+                  staged ? (uint32_t)size : 0u, dst + at + mis);
+    *table_ready = true;
+    ZP_TL(8);
+    const uint8_t* from = staged ? dst + at + mis : src;
+    cz_frame_header h;
+    uint32_t st = cz_parse_frame_header(from, (size_t)size, &h);
+    if (st == CZ_STATUS_OK && (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > cap || !h.checksum))
+        st = CZ_STATUS_TILE_FRAME_UNCHECKED;
+    if (st != CZ_STATUS_OK) {
+        *written = 0;
+        *detail = 0;
+        return st;
+    }
+    ZP_TL(1);
+    uint64_t room = cap;
+    if (staged && at >= h.content_size) {
+        room = at;
+    } else {
+        from = src;
     }
     size_t w = 0;
     if (cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, tables->huf, huf_log, dict_id, cz_team_warp(),
@@ -461,30 +503,44 @@ __device__ __forceinline__ float4 zp_x4(const float* x, int i) {
 // Σ_k x[k] · q_k over the 16 (INT8) or 32 (INT4) quantized values of each of R 16-byte vectors
 // (R rows, same columns) against the same floats of X, each word of X loaded once for all R
 // rows; q_k as stored (INT8: signed byte; INT4: nibble - 8; element 2j is the low nibble of
-// byte j). Bytes become floats by placing them in the mantissa of 2^23.
+// byte j). Bytes become floats by placing them in the mantissa of 2^23. The lanes of a warp read
+// vectors 64 (INT8) or 128 (INT4) bytes of X apart, so with X in shared memory (!XG) each lane
+// takes X's chunks in its own rotated order: the 32 lanes' loads of one step then spread over
+// all shared-memory banks (INT8) or 8 of their groups of 4 (INT4), where in the same order 16
+// (32) lanes would wait on the same 4 banks.
 template <int BITS, int R, bool XG>
 __device__ __forceinline__ void zp_vector_dot_rows(const uint4 (&v)[R], const float* x, float (&d)[R]) {
+    const uint32_t lane = threadIdx.x & 31u;
 #pragma unroll
     for (int r = 0; r < R; r++) d[r] = 0.f;
+    if (BITS == 8) {
+        const uint32_t rot = XG ? 0u : (lane >> 1) & 3u;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        if (BITS == 8) {
-            const float4 xv = zp_x4<XG>(x, i);
+        for (uint32_t i = 0; i < 4; i++) {
+            const uint32_t c = (i + rot) & 3u;  // chunk c: columns 4c .. 4c + 3, word c of the vector
+            const float4 xv = zp_x4<XG>(x, (int)c);
             const float xs[4] = {xv.x, xv.y, xv.z, xv.w};
 #pragma unroll
             for (int r = 0; r < R; r++) {
-                const uint32_t w = i == 0 ? v[r].x : i == 1 ? v[r].y : i == 2 ? v[r].z : v[r].w;
+                const uint32_t w = c == 0 ? v[r].x : c == 1 ? v[r].y : c == 2 ? v[r].z : v[r].w;
                 const uint32_t u = w ^ 0x80808080u;  // signed byte + 128, as an unsigned byte
 #pragma unroll
                 for (int k = 0; k < 4; k++)
                     d[r] = fmaf(xs[k], __int_as_float(__byte_perm(u, 0x4b000000u, 0x7540 + k)) - 8388736.f, d[r]);
             }
-        } else {
-            const float4 x0 = zp_x4<XG>(x, 2 * i), x1 = zp_x4<XG>(x, 2 * i + 1);
+        }
+    } else {
+        // Word c: columns 8c .. 8c + 7 (chunks 2c and 2c + 1); rotating the word over 4 lanes
+        // spreads a step over 8 banks groups (not all 32: fewer registers than chunk order).
+        const uint32_t rot = XG ? 0u : lane & 3u;
+#pragma unroll
+        for (uint32_t i = 0; i < 4; i++) {
+            const uint32_t c = (i + rot) & 3u;
+            const float4 x0 = zp_x4<XG>(x, (int)(2 * c)), x1 = zp_x4<XG>(x, (int)(2 * c + 1));
             const float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
 #pragma unroll
             for (int r = 0; r < R; r++) {
-                const uint32_t w = i == 0 ? v[r].x : i == 1 ? v[r].y : i == 2 ? v[r].z : v[r].w;
+                const uint32_t w = c == 0 ? v[r].x : c == 1 ? v[r].y : c == 2 ? v[r].z : v[r].w;
                 const uint32_t lo = w & 0x0f0f0f0fu, hi = (w >> 4) & 0x0f0f0f0fu;
 #pragma unroll
                 for (int k = 0; k < 4; k++) {
@@ -647,6 +703,50 @@ __device__ __forceinline__ void zp_stage_x(const float* __restrict__ X, uint32_t
     }
 }
 
+// One row's entries [e0, e1) of a prepared tile, by a warp (all 32 lanes, same arguments): checks
+// them and rewrites their gap-coded columns as absolute columns in place (a warp scan of gap + 1
+// per 32 entries). Returns the first bad entry (column >= cols first, then a value that is not
+// finite, as zp_tile_prepare_serial) with its status in *why, or 0xffffffff.
+__device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags, uint32_t m, uint32_t n,
+                                                   uint32_t cols, uint32_t e0, uint32_t e1, uint32_t* why) {
+    const uint32_t lane = threadIdx.x & 31u;
+    const bool planes = (flags & ZP_LAYOUT_PLANES) != 0;
+    const uint32_t step = planes ? 1u : 2u;
+    uint8_t* gl = tile + 2 * m;
+    uint8_t* gh = gl + (planes ? n : 1u);
+    const uint8_t* vh = tile + 2 * m + 2 * n + (planes ? n : 1u);  // values' high bytes (sign, exponent)
+    uint32_t carry = 0;  // the previous entry's column + 1
+    for (uint32_t j0 = e0; j0 < e1; j0 += 32) {
+        const uint32_t j = j0 + lane;
+        const bool in = j < e1;
+        const uint32_t g = in ? ((uint32_t)gl[j * step] | ((uint32_t)gh[j * step] << 8)) + 1u : 0u;
+        const uint32_t hi = in ? vh[j * step] : 0u;
+        uint32_t v = g;
+        for (int o = 1; o < 32; o <<= 1) {
+            const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
+            if ((int)lane >= o) v += up;
+        }
+        const uint32_t c = carry + v - 1u;
+        uint32_t mine = CZ_STATUS_OK;
+        if (in && c >= cols)
+            mine = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+        else if (in && (hi & 0x7cu) == 0x7cu)  // exponent all ones: infinity or NaN
+            mine = CZ_STATUS_TILE_VALUE_NOT_FINITE;
+        const unsigned mask = __ballot_sync(0xffffffffu, mine != CZ_STATUS_OK);
+        if (mask) {
+            const int first = __ffs(mask) - 1;
+            *why = __shfl_sync(0xffffffffu, mine, first);
+            return j0 + (uint32_t)first;
+        }
+        if (in) {
+            gl[j * step] = (uint8_t)c;
+            gh[j * step] = (uint8_t)(c >> 8);
+        }
+        carry += __shfl_sync(0xffffffffu, v, 31);
+    }
+    return 0xffffffffu;
+}
+
 template <int BITS, bool FUSED>
 __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
@@ -657,7 +757,7 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                           const uint16_t* __restrict__ huf_dt, uint32_t huf_log, uint32_t dict_id,
                           const uint8_t* __restrict__ dict, uint64_t dict_size, cz_item_result* __restrict__ results) {
     extern __shared__ __align__(16) uint8_t zp_smem[];
-    __shared__ uint32_t s_status, s_detail, s_n, s_seq_ok, s_nseq;
+    __shared__ uint32_t s_status, s_detail, s_n, s_seq_ok, s_nseq, s_bad;
     __shared__ uint64_t s_size;
     uint8_t* tile = zp_smem;
     float* ybuf = reinterpret_cast<float*>(zp_smem + zp_align16(max_tile_bytes));
@@ -678,10 +778,14 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
     const bool vec = zp_vector_rows(BITS, row_bytes, group, base);
     cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
 
-    if (x_resident) {
-        zp_stage_x(X, cols, 0, batch, xs, 0, ZP_BLOCK);
-        __syncthreads();
+    ZP_TL_START;
+    if (x_resident && warp >= w_first) {
+        // The computing warps stage X for all: the decoding warps start on their tile at once
+        // and read xs only after the tile's block barrier.
+        zp_stage_x(X, cols, 0, batch, xs, 32 * w_first, ZP_BLOCK - 32 * w_first);
+        zp_compute_sync(w_first);
     }
+    ZP_TL(0);
     for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
         const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
         if (warp == 0 && base_only) {
@@ -691,6 +795,7 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                 s_detail = 0;
                 s_size = 0;
                 s_n = 0;
+                s_bad = 0xffffffffu;
             }
         } else if (warp == 0) {
             if constexpr (FUSED) {
@@ -698,28 +803,27 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                 // Decode and prepare the tile.
                 const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
                 uint32_t st = CZ_STATUS_OK, detail = 0;
-                uint64_t written = 0, content = 0;
-                if (lane == 0) {
-                    cz_frame_header h;
-                    st = cz_parse_frame_header(delta + off, (size_t)size, &h);
-                    if (st == CZ_STATUS_OK &&
-                        (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > max_tile_bytes || !h.checksum))
-                        st = CZ_STATUS_TILE_FRAME_UNCHECKED;
-                    if (st == CZ_STATUS_OK) content = h.content_size;
-                }
-                st = __shfl_sync(0xffffffffu, st, 0);
-                content = __shfl_sync(0xffffffffu, content, 0);
+                uint64_t written = 0;
                 if (split) {
+                    if (lane == 0) {
+                        cz_frame_header h;
+                        st = cz_parse_frame_header(delta + off, (size_t)size, &h);
+                        if (st == CZ_STATUS_OK && (h.content_size == CZ_CONTENT_SIZE_UNKNOWN ||
+                                                   h.content_size > max_tile_bytes || !h.checksum))
+                            st = CZ_STATUS_TILE_FRAME_UNCHECKED;
+                    }
+                    st = __shfl_sync(0xffffffffu, st, 0);
                     st = zp_decode_tile_literals(st, delta + off, size, tile, max_tile_bytes, ws, &s_tables, &s_seq_ok,
                                                  &s_nseq, &written, &detail);
-                } else if (st == CZ_STATUS_OK) {
-                    st = zp_decode_tile_layer(delta + off, size, content, tile, max_tile_bytes, huf_dt, huf_log, dict_id,
-                                              dict, dict_size, ws, &s_tables, &table_ready, &written, &detail);
+                } else {
+                    st = zp_decode_tile_layer(delta + off, size, tile, max_tile_bytes, huf_dt, huf_log, dict_id, dict,
+                                              dict_size, ws, &s_tables, &table_ready, &written, &detail);
                 }
                 st = __shfl_sync(0xffffffffu, st, 0);
                 detail = __shfl_sync(0xffffffffu, detail, 0);
                 written = __shfl_sync(0xffffffffu, written, 0);
                 __syncwarp();
+                ZP_TL(2);
                 uint32_t n = 0;
                 if (st == CZ_STATUS_OK && written < 2ull * m) st = CZ_STATUS_TILE_SIZE_MISMATCH;
                 if (st == CZ_STATUS_OK) {
@@ -739,41 +843,18 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                     if (written != 2ull * m + 4ull * n) st = CZ_STATUS_TILE_SIZE_MISMATCH;
                 }
                 __syncwarp();
-                if (st == CZ_STATUS_OK) {
-                    // Gap-coded columns to absolute columns, row by row (warp scan of gap + 1).
-                    const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
-                    uint32_t bad = 0xffffffffu, bad_status = CZ_STATUS_OK;
-                    for (uint32_t i = 0; i < m && bad == 0xffffffffu; i++) {
-                        const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
-                        uint32_t carry = 0;
-                        for (uint32_t j0 = e0; j0 < e1; j0 += 32) {
-                            const uint32_t j = j0 + lane;
-                            const bool in = j < e1;
-                            const uint32_t g = in ? zp_tile_word(tile, flags, gaps, n, j) + 1u : 0u;
-                            uint32_t v = g;
-                            for (int o = 1; o < 32; o <<= 1) {
-                                const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
-                                if ((int)lane >= o) v += up;
-                            }
-                            const uint32_t c = carry + v - 1u;
-                            uint32_t my_bad = CZ_STATUS_OK;
-                            if (in && c >= cols) my_bad = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
-                            if (in && !zp_f16_finite(zp_tile_word(tile, flags, vals, n, j)))
-                                my_bad = CZ_STATUS_TILE_VALUE_NOT_FINITE;
-                            const unsigned mask = __ballot_sync(0xffffffffu, my_bad != CZ_STATUS_OK);
-                            if (mask) {
-                                const int first = __ffs(mask) - 1;
-                                bad = j0 + first;
-                                bad_status = __shfl_sync(0xffffffffu, my_bad, first);
-                                break;
-                            }
-                            if (in) zp_tile_set_word(tile, flags, gaps, n, j, c);
-                            carry += __shfl_sync(0xffffffffu, v, 31);
+                ZP_TL(7);
+                if (st == CZ_STATUS_OK && round) {
+                    // The row products need absolute columns (without round_to each warp converts its
+                    // own rows after the block barrier).
+                    for (uint32_t i = 0; i < m; i++) {
+                        uint32_t why = CZ_STATUS_OK;
+                        const uint32_t bad = zp_row_columns(tile, flags, m, n, cols, row_start[i], row_start[i + 1], &why);
+                        if (bad != 0xffffffffu) {
+                            st = why;
+                            detail = bad;
+                            break;
                         }
-                    }
-                    if (bad != 0xffffffffu) {
-                        st = bad_status;
-                        detail = bad;
                     }
                 }
                 if (lane == 0) {
@@ -781,7 +862,9 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                     s_detail = detail;
                     s_size = written;
                     s_n = n;
+                    s_bad = 0xffffffffu;
                 }
+                ZP_TL(3);
             }
         }
         if (warp == 1 && split) {
@@ -812,9 +895,12 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                     }
                 }
             }
+            ZP_TL(4);
         }
         __syncthreads();
-        const uint32_t st = s_status, n = s_n;
+        ZP_TL(5);
+        uint32_t st = s_status, detail = s_detail;
+        const uint32_t n = s_n;
         const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
         if (st == CZ_STATUS_OK) {
             if (round) {
@@ -834,28 +920,49 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                     }
                 }
                 __syncwarp();
-            }
-            // Delta entries (sparse dot with X, from global memory) and the output rows.
-            for (uint32_t i = warp; i < m; i += ZP_WARPS) {
-                const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
-                for (uint32_t b = 0; b < batch; b++) {
-                    float d = 0.f;
-                    if (!round) {
+            } else {
+                // Delta entries: each warp checks its rows' entries and turns their columns into
+                // absolute columns (the tile's first bad entry, in entry order, goes to s_bad), then
+                // adds their sparse dot with X to the rows' base products.
+                for (uint32_t i = warp; i < m; i += ZP_WARPS) {
+                    const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
+                    uint32_t why = CZ_STATUS_OK;
+                    const uint32_t bad = zp_row_columns(tile, flags, m, n, cols, e0, e1, &why);
+                    if (bad != 0xffffffffu) {
+                        if (lane == 0)
+                            atomicMin(&s_bad, (bad << 1) | (why == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
+                        continue;
+                    }
+                    for (uint32_t b = 0; b < batch; b++) {
+                        float d = 0.f;
                         for (uint32_t j = e0 + lane; j < e1; j += 32) {
                             const uint32_t c = zp_tile_word(tile, flags, gaps, n, j);
-                            d += __ldg(X + (uint64_t)b * cols + c) *
-                                 zp_f16_to_f32((uint16_t)zp_tile_word(tile, flags, vals, n, j));
+                            const float x = x_resident ? xs[(uint64_t)b * xstride + c] : __ldg(X + (uint64_t)b * cols + c);
+                            d += x * zp_f16_to_f32((uint16_t)zp_tile_word(tile, flags, vals, n, j));
                         }
                         d = zp_warp_sum(d);
+                        if (lane == 0) ybuf[(uint64_t)i * batch + b] += d;
                     }
-                    if (lane == 0) Y[(uint64_t)b * rows + r0 + i] = ybuf[(uint64_t)i * batch + b] + d;
+                }
+            }
+            __syncthreads();
+            const uint32_t bad = s_bad;
+            if (bad != 0xffffffffu) {
+                st = (bad & 1u) ? CZ_STATUS_TILE_VALUE_NOT_FINITE : CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+                detail = bad >> 1;
+            } else {
+                // The output rows, once the whole tile is known to be good.
+                for (uint32_t k = threadIdx.x; k < m * batch; k += ZP_BLOCK) {
+                    const uint32_t i = k / batch, b = k - i * batch;
+                    Y[(uint64_t)b * rows + r0 + i] = ybuf[k];
                 }
             }
         }
+        ZP_TL(6);
         if (threadIdx.x == 0) {
             cz_item_result res;
             res.status = st;
-            res.detail = s_detail;
+            res.detail = detail;
             res.size = st == CZ_STATUS_OK ? s_size : 0;
             results[t] = res;
         }

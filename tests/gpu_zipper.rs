@@ -307,6 +307,30 @@ fn tile_header_failures_keep_their_status_through_the_two_warp_decode() {
 }
 
 #[test]
+fn bad_entries_found_by_parallel_warps_report_the_first_one_like_the_reference_build() {
+    // Tile 1 re-encoded with a column past the row, an infinite value, or both in two rows (a
+    // well-formed frame with a matching checksum): every warp checks its own rows after the
+    // decode, and the tile's status must still name the first bad entry in entry order, as the
+    // reference build's serial checks do; lossless packs check in warp 0 before the products.
+    for codec in CODECS {
+        for mode in [Mode::Density(0.05), Mode::Lossless] {
+            let w = pack_codec("blk.2.ffn_up.weight", 53, 150, BaseKind::Int8, mode, 16, TileLayout::Planes, codec);
+            for (status, edit) in bad_entry_cases() {
+                let (bad, j) = with_edited_tile(&w, 1, edit);
+                let layer = GpuZipperLinear::new(gpu(), &bad).unwrap();
+                for batch in [1, 3] {
+                    let x = inputs(batch, 150, 6);
+                    let cpu = reference_forward(&bad, &x, batch).unwrap_err().to_string();
+                    assert!(cpu.contains(status) && cpu.contains(&format!("(detail {j:#x})")), "{cpu}");
+                    let e = layer.try_forward(&x, batch).unwrap_err().to_string();
+                    assert_eq!(e, cpu, "{codec:?} {mode:?} batch {batch}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn a_failed_tile_writes_none_of_its_rows_and_the_others_are_right() {
     use cuzstd::gpu::zipper::ZipperWorkspace;
     let w = pack("blk.1.ffn_gate.weight", 53, 150, BaseKind::Int8, Mode::Density(0.05), 16, TileLayout::Planes);

@@ -144,3 +144,33 @@ fn half_conversions_match_the_half_crate() {
         assert_eq!(f32_to_bf16(x), bf16::from_f32(x).to_bits(), "bf16 of {x:e}");
     }
 }
+
+#[test]
+fn bad_entries_of_a_well_formed_tile_give_the_first_bad_entry_in_entry_order() {
+    // Tile 1 re-encoded with a column past the row, an infinite value, or both in two rows: the
+    // frame decodes and its checksum matches, so only the tile checks reject it, naming the
+    // first bad entry (the kernel checks rows in parallel and must report the same one).
+    for codec in CODECS {
+        for mode in [Mode::Density(0.05), Mode::Lossless] {
+            let w = pack_codec(
+                "blk.2.ffn_up.weight",
+                53,
+                150,
+                cuzstd::zipper::BaseKind::Int8,
+                mode,
+                16,
+                TileLayout::Planes,
+                codec,
+            );
+            let x = inputs(2, 150, 6);
+            for (status, edit) in bad_entry_cases() {
+                let (bad, j) = with_edited_tile(&w, 1, edit);
+                let e = reference_forward(&bad, &x, 2).unwrap_err().to_string();
+                assert!(
+                    e.contains(status) && e.contains("tile 1") && e.contains(&format!("(detail {j:#x})")),
+                    "{codec:?} {mode:?}: want {status} at entry {j}: {e}"
+                );
+            }
+        }
+    }
+}

@@ -156,3 +156,91 @@ pub fn kinds() -> [BaseKind; 2] {
 pub fn modes() -> [Mode; 3] {
     [Mode::Density(0.0), Mode::Density(0.01), Mode::Lossless]
 }
+
+/// The weight with tile `t`'s payload edited by `edit(payload, m, n)` (planes layout: m rows,
+/// n entries) and the tile re-encoded as a well-formed frame of the weight's codec (a literal
+/// frame for the weight's own dictionary: the byte counts of the original payloads), so that
+/// only the tile checks can reject it; with the value `edit` returns.
+pub fn with_edited_tile(
+    w: &PackedWeight,
+    t: usize,
+    edit: impl Fn(&mut [u8], usize, usize) -> usize,
+) -> (PackedWeight, usize) {
+    use cuzstd::zipper::frame;
+    assert_eq!(w.layout, TileLayout::Planes, "the edit helper reads the planes layout");
+    let frames: Vec<&[u8]> =
+        (0..w.tiles()).map(|i| &w.delta[w.tile_offsets[i] as usize..w.tile_offsets[i + 1] as usize]).collect();
+    let payloads: Vec<Vec<u8>> =
+        frames.iter().map(|f| frame::decompress_tile(f, w.max_tile_bytes, &w.dict).expect("tile decodes")).collect();
+    let m = w.tile_row_range(t).len();
+    let p = &payloads[t];
+    let n: usize = (0..m).map(|i| p[i] as usize | (p[m + i] as usize) << 8).sum();
+    let mut edited = p.clone();
+    let value = edit(&mut edited, m, n);
+    let f = match w.codec() {
+        TileCodec::Literal => {
+            let counts = frame::byte_counts(payloads.iter().map(|p| p.as_slice()));
+            frame::compress_tile_literal(&edited, &counts, frame::dictionary_id(&w.name)).expect("literal frame")
+        }
+        TileCodec::Zstd => frame::compress_tile(&edited, frame::DEFAULT_LEVEL).expect("zstd frame"),
+    };
+    let mut out = w.clone();
+    out.delta.clear();
+    out.tile_offsets = vec![0];
+    for (i, old) in frames.iter().enumerate() {
+        out.delta.extend_from_slice(if i == t { &f } else { old });
+        out.tile_offsets.push(out.delta.len() as u64);
+    }
+    (out, value)
+}
+
+/// Entry `j`'s gap word (planes layout, m rows, n entries) set to `v`.
+pub fn set_gap(p: &mut [u8], m: usize, n: usize, j: usize, v: u16) {
+    p[2 * m + j] = v as u8;
+    p[2 * m + n + j] = (v >> 8) as u8;
+}
+
+/// Entry `j`'s f16 value (planes layout) set to `bits`.
+pub fn set_value(p: &mut [u8], m: usize, n: usize, j: usize, bits: u16) {
+    p[2 * m + 2 * n + j] = bits as u8;
+    p[2 * m + 3 * n + j] = (bits >> 8) as u8;
+}
+
+/// The first entry of row `i` of a payload (planes layout).
+pub fn row_first_entry(p: &[u8], m: usize, i: usize) -> usize {
+    (0..i).map(|k| p[k] as usize | (p[m + k] as usize) << 8).sum()
+}
+
+/// Tile edits for the entry checks, each with the status and detail (entry index) the first bad
+/// entry gives: a column past the row's end, an infinite value, and both in two rows (the
+/// earlier entry wins). Rows 1 and 3 of the tile must hold at least two entries.
+#[allow(clippy::type_complexity)]
+pub fn bad_entry_cases() -> Vec<(&'static str, Box<dyn Fn(&mut [u8], usize, usize) -> usize>)> {
+    vec![
+        (
+            "TILE_COLUMN_OUT_OF_RANGE",
+            Box::new(|p: &mut [u8], m, n| {
+                let j = row_first_entry(p, m, 1) + 1;
+                set_gap(p, m, n, j, u16::MAX);
+                j
+            }),
+        ),
+        (
+            "TILE_VALUE_NOT_FINITE",
+            Box::new(|p: &mut [u8], m, n| {
+                let j = row_first_entry(p, m, 3);
+                set_value(p, m, n, j, 0x7c00);
+                j
+            }),
+        ),
+        (
+            "TILE_VALUE_NOT_FINITE",
+            Box::new(|p: &mut [u8], m, n| {
+                let (jv, jc) = (row_first_entry(p, m, 1) + 1, row_first_entry(p, m, 3));
+                set_value(p, m, n, jv, 0xfe00);
+                set_gap(p, m, n, jc, u16::MAX);
+                jv
+            }),
+        ),
+    ]
+}
