@@ -1,7 +1,7 @@
-// Development harness (not part of the crate): times the fused zipper kernel zp_linear_int8 at
-// batch 1 on one weight of a literal-codec container, the way zipper-bench times case (c)
+// Development harness (not part of the crate): times the fused zipper kernel zp_linear_int8
+// (zp_linear_int4 for an INT4 base) at batch 1 on one weight of a literal-codec container, the way zipper-bench times case (c)
 // (CUDA events, mean of 10 back-to-back launches cycling through weight copies that together
-// exceed 4x the L2 cache, median of 31 samples), beside the base GEMV zp_gemv1_int8 (case (b))
+// exceed 4x the L2 cache, median of 31 samples), beside the base GEMV zp_gemv1_* (case (b))
 // and the fused kernel with ZP_BASE_ONLY; then one launch with the kernel's ZP_TL timeline hooks
 // (clock64 per block and phase, cuda/zipper.cu) and the CZ_PROF hooks of the literal-frame
 // decode. Y is checked against a CPU computation from the container (tiles decoded by the
@@ -119,6 +119,9 @@ int main(int argc, char** argv) {
     const uint32_t rows = (uint32_t)meta_num("rows"), cols = (uint32_t)meta_num("cols");
     const uint32_t max_tile_bytes = (uint32_t)meta_num("max_tile_bytes"), tile_rows_max = (uint32_t)meta_num("tile_rows");
     const bool planes = header.find("\\\"layout\\\":\\\"planes\\\"") != std::string::npos;
+    const bool int4 = header.find("\\\"base\\\":\\\"int4\\\"") != std::string::npos;
+    const uint32_t group = int4 ? (uint32_t)meta_num("group_size") : 0;
+    const uint32_t spr = int4 ? (cols + group - 1) / group : 1, row_bytes = int4 ? (cols + 1) / 2 : cols;
     const uint32_t flags = planes ? ZP_LAYOUT_PLANES : 0;
     auto base = tensor(".base"), delta = tensor(".delta"), dict = tensor(".dict"), sc = tensor(".scales");
     auto offb = tensor(".tile_offsets"), rowb = tensor(".tile_rows");
@@ -127,8 +130,8 @@ int main(int argc, char** argv) {
     std::vector<uint32_t> trow(tiles + 1);
     memcpy(off.data(), offb.data(), offb.size());
     memcpy(trow.data(), rowb.data(), rowb.size());
-    std::vector<float> scales(rows);
-    memcpy(scales.data(), sc.data(), 4 * rows);
+    std::vector<float> scales((size_t)rows * spr);
+    memcpy(scales.data(), sc.data(), 4ull * rows * spr);
     // The dictionary's Huffman decoding table (as src/gpu/reference_zipper.rs builds it).
     std::vector<uint16_t> dt(CZ_HUF_DTABLE_SIZE, 0);
     cz_huf_scratch scr;
@@ -170,7 +173,11 @@ int main(int argc, char** argv) {
             for (uint32_t i = 0; i < m; i++) {
                 const uint32_t r = r0 + i;
                 double acc = 0;
-                for (uint32_t c = 0; c < cols; c++) acc += (double)X[c] * (int8_t)base[(uint64_t)r * cols + c] * scales[r];
+                for (uint32_t c = 0; c < cols; c++) {
+                    const uint8_t* q = &base[(uint64_t)r * row_bytes];
+                    const int v = int4 ? (int)((c & 1) ? q[c >> 1] >> 4 : q[c >> 1] & 15) - 8 : (int8_t)q[c];
+                    acc += (double)X[c] * v * scales[(uint64_t)r * spr + (int4 ? c / group : 0)];
+                }
                 ref_base[r] = acc;
                 for (uint32_t j = rs[i]; j < rs[i + 1]; j++)
                     acc += (double)X[zp_tile_word(tile.data(), flags, 2 * m, n, j)] *
@@ -194,7 +201,7 @@ int main(int argc, char** argv) {
     float* dX = up<float>(X.data(), 4 * cols);
     float* dY;
     CK(cudaMalloc(&dY, 4 * rows));
-    float* dS = up<float>(scales.data(), 4 * rows);
+    float* dS = up<float>(scales.data(), 4ull * rows * spr);
     uint64_t* dOff = up<uint64_t>(off.data(), 8 * off.size());
     uint32_t* dRows = up<uint32_t>(trow.data(), 4 * trow.size());
     uint16_t* dDt = up<uint16_t>(dt.data(), 2 * dt.size());
@@ -205,22 +212,25 @@ int main(int argc, char** argv) {
     CK(cudaMalloc(&dWs, slots * ws_stride));
     cz_item_result* dRes;
     CK(cudaMalloc(&dRes, sizeof(cz_item_result) * tiles));
+    auto* kernel = int4 ? zp_linear_int4 : zp_linear_int8;
+    auto* gemv_kernel = int4 ? zp_gemv1_int4 : zp_gemv1_int8;
     cudaFuncAttributes fa;
-    CK(cudaFuncGetAttributes(&fa, zp_linear_int8));
+    CK(cudaFuncGetAttributes(&fa, kernel));
     const int limit = optin - (int)fa.sharedSizeBytes;
-    CK(cudaFuncSetAttribute(zp_linear_int8, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
+    CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
     const size_t smem = zp_shared_bytes(max_tile_bytes, tile_rows_max, 1, cols, 1);
-    printf("zp_linear_int8: %d registers, %zu static + %zu dynamic shared bytes, local %zu; grid %u\n", fa.numRegs,
+    printf("%s: %d registers, %zu static + %zu dynamic shared bytes, local %zu; grid %u\n",
+           int4 ? "zp_linear_int4" : "zp_linear_int8", fa.numRegs,
            (size_t)fa.sharedSizeBytes, smem, (size_t)fa.localSizeBytes, slots);
 
     auto fused = [&](int c, uint32_t fl) {
-        zp_linear_int8<<<slots, ZP_BLOCK, smem>>>(dX, dY, 1, rows, cols, dbase[c], dS, 1, 0, ddelta[c], dOff, dRows,
+        kernel<<<slots, ZP_BLOCK, smem>>>(dX, dY, 1, rows, cols, dbase[c], dS, spr, group, ddelta[c], dOff, dRows,
                                                   tiles, fl, max_tile_bytes, tile_rows_max, 1, dWs, ws_stride, dDt, log,
                                                   dict_id, dDict, dict.size(), dRes);
     };
     auto gemv = [&](int c) {
         const uint32_t grid = std::min<uint32_t>((rows + 15) / 16, 4 * sms);
-        zp_gemv1_int8<<<grid, 256>>>(dX, dY, 1, rows, cols, dbase[c], dS, 1, 0, tiles, dRes);
+        gemv_kernel<<<grid, 256>>>(dX, dY, 1, rows, cols, dbase[c], dS, spr, group, tiles, dRes);
     };
     auto check = [&](const char* what, const std::vector<double>& ref) {
         CK(cudaDeviceSynchronize());
@@ -258,13 +268,13 @@ int main(int argc, char** argv) {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
-    const double bytes = (double)base.size() + 4.0 * rows + 4.0 * cols;
+    const double bytes = (double)base.size() + 4.0 * rows * spr + 4.0 * cols;
     const float tb = timeit(gemv);
-    check("(b) zp_gemv1_int8", ref_base);
+    check(int4 ? "(b) zp_gemv1_int4" : "(b) zp_gemv1_int8", ref_base);
     const float tf0 = timeit([&](int c) { fused(c, flags | ZP_BASE_ONLY); });
     check("fused base-only", ref_base);
     const float tc = timeit([&](int c) { fused(c, flags); });
-    check("(c) zp_linear_int8", ref);
+    check(int4 ? "(c) zp_linear_int4" : "(c) zp_linear_int8", ref);
     printf("(b) gemv1 %.2f us (%.0f GB/s) | fused base-only %.2f us | (c) fused %.2f us | (c)/(b) %.2f\n", tb,
            bytes / tb / 1e3, tf0, tc, tc / tb);
 
