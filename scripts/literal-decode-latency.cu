@@ -34,6 +34,20 @@ enum { CZP_literal_parts, CZP_checksum, CZP_streams_by_hand, CZP_literals, CZP_s
 #include "../cuda/include/frame_decode.cuh"
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA %s at %d: %s\n", #x, __LINE__, cudaGetErrorString(e)); exit(1); } } while (0)
 
+// Walks the first group of blocks of the literal frame src[0 .. size) and gives slot `slot` its
+// part; false when the frame is not a literal frame as far as that group shows.
+__device__ bool first_group_part(const uint8_t* src, size_t size, uint32_t slot, cz_literal_part* p) {
+    cz_frame_header h;
+    if (cz_parse_frame_header(src, size, &h) != CZ_STATUS_OK) return false;
+    size_t ip = h.header_size;
+    uint64_t op = 0;
+    uint32_t blocks = 0;
+    bool last = false;
+    return cz_literal_group(src, size, &ip, &op, h.content_size,
+                            h.content_size < CZ_BLOCK_SIZE_MAX ? h.content_size : CZ_BLOCK_SIZE_MAX, true, &blocks,
+                            slot, p, &last);
+}
+
 __global__ void lit_kernel(const cz_batch_item* items, uint32_t n, const uint16_t* dt_g, uint32_t log, uint32_t id,
                            long long* cycles, uint32_t* ok_out, int mode) {
     __shared__ __align__(16) uint8_t tile[40960];
@@ -71,16 +85,8 @@ __global__ void lit_kernel(const cz_batch_item* items, uint32_t n, const uint16_
     } else if (mode == 4 || mode == 5) {
         // The walk and the streams by hand from global memory: every lane its part (4), or
         // lane 0 alone (5), no checksum.
-        cz_frame_header h;
-        cz_parse_frame_header(src, it.src_size, &h);
-        size_t ip = h.header_size;
-        uint64_t op = 0;
-        uint32_t blocks = 0;
-        bool last = false;
         cz_literal_part p;
-        const bool walked = cz_literal_group(src, it.src_size, &ip, &op, h.content_size,
-                                             h.content_size < CZ_BLOCK_SIZE_MAX ? h.content_size : CZ_BLOCK_SIZE_MAX,
-                                             true, &blocks, team.lane, &p, &last);
+        const bool walked = first_group_part(src, it.src_size, team.lane, &p);
         __syncwarp();
         long long tw = clock64();
         if ((mode == 4 || team.lane == 0) && walked && p.kind == 2)
@@ -94,16 +100,8 @@ __global__ void lit_kernel(const cz_batch_item* items, uint32_t n, const uint16_
         size_t w = 0;
         ok = cz_decode_literal_frame(src, it.src_size, tile, sizeof(tile), dt, log, id, team, &w) && w == it.dst_capacity;
     } else if (mode == 1) {
-        cz_frame_header h;
-        cz_parse_frame_header(src, it.src_size, &h);
-        size_t ip = h.header_size;
-        uint64_t op = 0;
-        uint32_t blocks = 0;
-        bool last = false;
         cz_literal_part p;
-        ok = cz_literal_group(src, it.src_size, &ip, &op, h.content_size,
-                              h.content_size < CZ_BLOCK_SIZE_MAX ? h.content_size : CZ_BLOCK_SIZE_MAX, true, &blocks,
-                              team.lane, &p, &last);
+        ok = first_group_part(src, it.src_size, team.lane, &p);
     } else {
         ok = cz_team_xxh64(team, (const uint8_t*)it.dst, it.dst_capacity) != 1;
     }
