@@ -195,38 +195,116 @@ CZ_HD inline uint32_t cz_huf_read_table(const uint8_t* src, size_t size, uint16_
     return st;
 }
 
+// Reads the 4-byte word at src[o .. o + 4) of a stream src[0 .. size), o = (the word's
+// address aligned to 4) - src, with zeros for the bytes outside [0, size): an aligned load
+// when the word lies inside the stream, else the bytes that do. Never loads outside it.
+CZ_HD CZ_FORCEINLINE uint32_t cz_huf_stream_word(const uint8_t* src, size_t size, int32_t o) {
+    if (o >= 0 && (uint64_t)o + 4 <= size) {
+#ifdef __CUDA_ARCH__
+        return *reinterpret_cast<const uint32_t*>(src + o);  // 4-byte aligned by the choice of o
+#else
+        uint32_t v;
+        memcpy(&v, src + o, 4);
+        return v;
+#endif
+    }
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++)
+        if (o + k >= 0 && (uint64_t)(o + k) < size) v |= (uint32_t)src[o + k] << (8 * k);
+    return v;
+}
+
+// The bits of a Huffman stream src[0 .. size), read from its end: they wait, highest first,
+// at the top of a 64-bit container holding `avail` bits, which takes the stream's aligned
+// 4-byte words from the end down (the next one already loaded). The words at both ends, which
+// the stream may fill only in part, are read byte by byte once (the top one at the start, the
+// bottom one, `low`, too); below the stream start the words read as zeros.
+typedef struct cz_huf_bits {
+    uint64_t c;
+    unsigned avail;
+    uint32_t next, low;
+    int32_t o, o0, o_low;  // next's word, the top word and the bottom word (offsets from src)
+    unsigned k0;           // bytes of the stream in the top word
+} cz_huf_bits;
+
+// size < 2^31.
+CZ_HD CZ_FORCEINLINE void cz_huf_bits_init(cz_huf_bits* b, const uint8_t* src, size_t size) {
+    const unsigned skip = 8 - cz_highbit32(src[size - 1]);  // the end marker and the zeros above it
+    const int32_t mis = (int32_t)((uintptr_t)src & 3u);
+    b->o0 = (((int32_t)size - 1 + mis) & ~3) - mis;
+    b->o_low = -mis;
+    b->k0 = (unsigned)((int32_t)size - b->o0);
+    b->c = ((uint64_t)cz_huf_stream_word(src, size, b->o0) << (64 - 8 * b->k0)) << skip;
+    b->avail = 8 * b->k0 - skip;
+    b->low = cz_huf_stream_word(src, size, b->o_low);
+    b->o = b->o0 - 4;
+    b->next = b->o > b->o_low ? cz_huf_stream_word(src, size, b->o) : b->o == b->o_low ? b->low : 0u;
+}
+
+// Takes the next word when avail <= 32 (leaving >= 32 bits). The word after it is loaded
+// here, one refill ahead of its use; words strictly between the two ends are whole and aligned.
+CZ_HD CZ_FORCEINLINE void cz_huf_bits_refill(cz_huf_bits* b, const uint8_t* src) {
+    if (b->avail <= 32) {
+        b->c |= (uint64_t)b->next << (32 - b->avail);
+        b->avail += 32;
+        b->o -= 4;
+        uint32_t w = 0;
+        if (b->o > b->o_low) {
+#ifdef __CUDA_ARCH__
+            w = *reinterpret_cast<const uint32_t*>(src + b->o);  // aligned, inside the stream
+#else
+            memcpy(&w, src + b->o, 4);
+#endif
+        }
+        b->next = b->o == b->o_low ? b->low : w;
+    }
+}
+
+// Decodes exactly n symbols from one stream src[0 .. size) into dst, K codes per refill
+// check (K * log <= 32: 3 for table logs <= 10, else 2); size and n < 2^31. The stream must
+// be consumed exactly:
+// one consumed past its start fails the final count, and a final code shorter than the table
+// log looks up its entry with zeros after it, as libzstd does.
+template <int K>
+CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigned log, const uint8_t* src,
+                                                     size_t size, uint8_t* dst, uint32_t n) {
+    cz_huf_bits b;
+    cz_huf_bits_init(&b, src, size);
+    const unsigned down = 64u - log;
+    uint32_t i = 0;
+    for (; i + K <= n; i += K) {
+        cz_huf_bits_refill(&b, src);
+        CZ_UNROLL
+        for (int k = 0; k < K; k++) {
+            const uint16_t e = dt[b.c >> down];
+            dst[i + k] = (uint8_t)e;
+            const unsigned len = e >> 8;
+            b.c <<= len;
+            b.avail -= len;
+        }
+    }
+    for (; i < n; i++) {
+        cz_huf_bits_refill(&b, src);
+        const uint16_t e = dt[b.c >> down];
+        dst[i] = (uint8_t)e;
+        const unsigned len = e >> 8;
+        b.c <<= len;
+        b.avail -= len;
+    }
+    // Bits taken into the container: 8 * k0, then 32 per word after it.
+    const int64_t loaded = 8 * (int64_t)b.k0 + 8 * ((int64_t)b.o0 - 4 - b.o);
+    return loaded - (int64_t)b.avail == 8 * (int64_t)size ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+}
+
 // Decodes exactly n symbols from one stream src[0 .. size) into dst. The stream must be
 // consumed exactly. Status: OK or HUFFMAN_STREAM_CORRUPT.
 CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
                                            uint8_t* dst, size_t n) {
-    cz_bit_reader br;
-    if (log == 0 || !cz_br_init(&br, src, size)) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
-    size_t i = 0;
-    // While the container is refilled to >= 57 bits, 4 codes of <= 12 bits fit. The codes are
-    // read from the container shifted to its top (cz_br_peek_padded's value, from its upper
-    // word), shifted on by each code's length.
-    const unsigned top = 32u - log;
-    while (i + 4 <= n && cz_br_reload(&br) == CZ_BR_UNFINISHED) {
-        uint64_t c = br.container << (br.consumed & 63u);
-        uint32_t used = 0;
-        CZ_UNROLL
-        for (int k = 0; k < 4; k++) {
-            const uint16_t e = dt[(uint32_t)(c >> 32) >> top];
-            dst[i++] = (uint8_t)e;
-            const unsigned len = e >> 8;
-            c <<= len;
-            used += len;
-        }
-        br.consumed += used;
-    }
-    for (; i < n; i++) {
-        if (cz_br_reload(&br) == CZ_BR_OVERFLOW) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
-        const uint16_t e = dt[cz_br_peek_padded(&br, log)];
-        dst[i] = (uint8_t)e;
-        br.consumed += e >> 8;
-    }
-    cz_br_reload(&br);
-    return cz_br_finished(&br) ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    if (log == 0 || log > CZ_HUF_TABLELOG_MAX || size == 0 || size >= 0x7FFFFFFF || n >= 0x7FFFFFFF ||
+        src[size - 1] == 0)
+        return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    return log <= 10 ? cz_huf_decode_stream_k<3>(dt, log, src, size, dst, (uint32_t)n)
+                     : cz_huf_decode_stream_k<2>(dt, log, src, size, dst, (uint32_t)n);
 }
 
 // cz_huf_decode_stream by a team: lane 0 decodes, the others wait for its literals.
