@@ -626,18 +626,18 @@ __device__ __forceinline__ void zp_vgroup_use(const zp_vgroup<VU>& g, float (&ac
 // scale, x[b] at xs + b * xstride in shared memory. Warps
 // [w_first, w_first + nw) of the block share the work: warp w takes rows w - w_first,
 // w - w_first + nw, ..., and streams them as one sequence of 32-vector steps, in groups of VU
-// steps whose loads are all issued before any is used (up to 4 KiB per warp), so a warp's
-// loads run on across its rows. Each product is the vector's dot with X
-// times the vector's scale, summed per lane in row order and then across the warp (a fixed
-// order: results do not vary between runs).
-template <int BITS, int NB>
+// steps whose loads are all issued before any is used (VU0 / (1 or 2 for NB > 2) steps, up to
+// 4 KiB per warp), so a warp's loads run on across its rows. Each product is the vector's dot
+// with X times the vector's scale, summed per lane in row order and then across the warp (a
+// fixed order: results do not vary between runs).
+template <int BITS, int NB, int VU0>
 __device__ void zp_tile_base_products_nb(const uint8_t* __restrict__ tbase, uint32_t m, uint32_t row_bytes,
                                          const float* __restrict__ tscales, uint32_t spr, uint32_t group,
                                          const float* xs, uint32_t xstride, float* out, uint32_t ostride,
                                          uint32_t w_first, uint32_t nw) {
     const uint32_t lane = threadIdx.x & 31u, wi = (threadIdx.x >> 5) - w_first;
     if (wi >= m) return;
-    constexpr int VU = (BITS == 8 ? 8 : 4) / (NB > 2 ? 2 : 1);
+    constexpr int VU = VU0 / (NB > 2 ? 2 : 1);
     const uint32_t nv = row_bytes / 16, steps = (nv + 31) / 32;
     const uint32_t my_rows = (m - wi + nw - 1) / nw, total = my_rows * steps;
     const uint4* vbase = reinterpret_cast<const uint4*>(tbase);
@@ -653,30 +653,40 @@ __device__ void zp_tile_base_products_nb(const uint8_t* __restrict__ tbase, uint
 }
 
 // zp_tile_base_products_nb for nb batch rows (xs and out advanced per group of up to ZP_BT).
+// Groups of 8 steps for rows of at least ZP_LONG_ROW bytes, else 4: measured on H100 with
+// 16-row INT8 tiles, 8 steps were faster for 11008-byte rows (the base products bound the
+// kernel there and 4 steps leave too few bytes in flight), 4 for 4096-byte rows (the longer
+// unrolled loop stalled the warps on instruction fetch, and the tile decode beside them).
+#define ZP_LONG_ROW 8192
 template <int BITS>
 __device__ void zp_tile_base_products(const uint8_t* __restrict__ tbase, uint32_t m, uint32_t row_bytes,
                                       const float* __restrict__ tscales, uint32_t spr, uint32_t group,
                                       const float* xs, uint32_t xstride, uint32_t nb, float* out, uint32_t ostride,
                                       uint32_t w_first, uint32_t nw) {
+    const bool long_rows = row_bytes >= ZP_LONG_ROW;
     for (uint32_t b0 = 0; b0 < nb; b0 += ZP_BT) {
         const float* x = xs + (uint64_t)b0 * xstride;
+#define ZP_PRODUCTS(N)                                                                                          \
+    if (long_rows)                                                                                             \
+        zp_tile_base_products_nb<BITS, N, 8>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0, ostride, \
+                                             w_first, nw);                                                     \
+    else                                                                                                       \
+        zp_tile_base_products_nb<BITS, N, 4>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0, ostride, \
+                                             w_first, nw);
         switch (min(nb - b0, (uint32_t)ZP_BT)) {
             case 1:
-                zp_tile_base_products_nb<BITS, 1>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0,
-                                                      ostride, w_first, nw);
+                ZP_PRODUCTS(1)
                 break;
             case 2:
-                zp_tile_base_products_nb<BITS, 2>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0,
-                                                      ostride, w_first, nw);
+                ZP_PRODUCTS(2)
                 break;
             case 3:
-                zp_tile_base_products_nb<BITS, 3>(tbase, m, row_bytes, tscales, spr, group, x, xstride, out + b0,
-                                                      ostride, w_first, nw);
+                ZP_PRODUCTS(3)
                 break;
             default:
-                zp_tile_base_products_nb<BITS, ZP_BT>(tbase, m, row_bytes, tscales, spr, group, x, xstride,
-                                                          out + b0, ostride, w_first, nw);
+                ZP_PRODUCTS(ZP_BT)
         }
+#undef ZP_PRODUCTS
     }
 }
 
@@ -991,17 +1001,23 @@ ZP_KERNEL(zp_base_int4, 4, false, 2)
 // Kernels zp_gemv_int8 / zp_gemv_int4 (any batch) and zp_gemv1_int8 / zp_gemv1_int4 (batch 1,
 // fewer registers): Y = X · baseᵀ (the base alone, no rounding) for base-only launches of
 // packs without round_to.
-//   grid mapping: warp w of the grid computes the ZP_GR rows from ZP_GR · w, then from
+//   grid mapping: batch 1 with vector rows (below): block b computes the ZP_SK_ROWS rows from
+//                 ZP_SK_ROWS · b, then from ZP_SK_ROWS · (b + B) (B blocks), its 8 warps each
+//                 taking one eighth of the row's vectors for all those rows (zp_gemv1_split).
+//                 Otherwise warp w of the grid computes the ZP_GR rows from ZP_GR · w, then from
 //                 ZP_GR · (w + W) (W warps in the grid), for every batch row (passes of up to
-//                 ZP_BT); the rows share each load of X, which is most of the traffic through
-//                 L1 (4 bytes of X per weight). Thread i of the grid writes results[i + k · T]
-//                 = OK (T threads in the grid) for the tiles. Any grid of 256-thread blocks.
-//   loads:        16-byte vectors of the rows (ZP_GV per row in flight per lane), read without
+//                 ZP_BT). Either way the rows share each load of X, which is most of the traffic
+//                 through L1 (4 bytes of X per weight). Thread i of the grid writes
+//                 results[i + k · T] = OK (T threads in the grid) for the tiles. Any grid of
+//                 256-thread blocks.
+//   loads:        16-byte vectors of the rows (ZP_GV per row in flight per lane; one per row in the
+//                 batch-1 split form), read without
 //                 allocating in L1, and 16-byte words of X through the read-only cache, when
 //                 base, X and the rows allow it (zp_vector_rows, X 16-byte aligned, cols a
 //                 multiple of a vector's columns); else bytes of the rows and single floats.
 //   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr).
 //   writes:       Y[0 .. batch * rows), results[0 .. tiles).
+#define ZP_BLOCK_GEMV 256  // threads per block of the base GEMV kernels
 #define ZP_GR 2  // rows per warp (4 measured no faster on H100)
 #define ZP_GV 2  // vectors of each row in flight per lane (4 measured slower on H100)
 template <int BITS, int NB, bool VEC, int GV>
@@ -1079,6 +1095,59 @@ __device__ __forceinline__ void zp_gemv_rows(const float* __restrict__ X, float*
         }
 }
 
+// Batch-1 GEMV with the columns split between the block's 8 warps (see the kernels' contract
+// below): every warp keeps one 16-byte vector of each of the block's ZP_SK_ROWS rows in flight
+// per lane, so short and long rows alike put 8 · ZP_SK_ROWS loads per lane position in flight
+// per block, and the grid holds rows / ZP_SK_ROWS blocks of equal work (no partial second
+// round of row pairs). The warps' partial sums are added in a fixed order (deterministic).
+// Needs vector rows (zp_vector_rows, cols % CPV == 0, X 16-byte aligned) and 256 threads.
+#define ZP_SK_ROWS 4
+template <int BITS>
+__device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
+                                               uint32_t cols, const uint8_t* __restrict__ base, uint32_t row_bytes,
+                                               const float* __restrict__ scales, uint32_t spr, uint32_t group) {
+    constexpr int RB = ZP_SK_ROWS;
+    constexpr uint32_t CPV = BITS == 8 ? 16 : 32;  // columns per 16-byte vector
+    __shared__ float part[ZP_BLOCK_GEMV / 32][RB];
+    const uint32_t w = threadIdx.x >> 5, lane = threadIdx.x & 31u;
+    const uint32_t nv = cols / CPV;
+    const uint32_t vb = nv * w / (ZP_BLOCK_GEMV / 32), ve = nv * (w + 1) / (ZP_BLOCK_GEMV / 32);
+    for (uint32_t r0 = blockIdx.x * RB; r0 < rows; r0 += gridDim.x * RB) {
+        const uint4* q[RB];
+        const float* sr[RB];
+        float acc[RB];
+#pragma unroll
+        for (int i = 0; i < RB; i++) {
+            const uint32_t r = min(r0 + i, rows - 1);  // rows past the last repeat it (not written)
+            q[i] = reinterpret_cast<const uint4*>(base + (uint64_t)r * row_bytes);
+            sr[i] = scales + (uint64_t)r * spr;
+            acc[i] = 0.f;
+        }
+        for (uint32_t v = vb + lane; v < ve; v += 32) {
+            uint4 wv[RB];
+#pragma unroll
+            for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
+            float d[RB];
+            zp_vector_dot_rows<BITS, RB, true>(wv, X + (uint64_t)v * CPV, d);
+#pragma unroll
+            for (int i = 0; i < RB; i++) acc[i] += BITS == 8 ? d[i] : d[i] * __ldg(sr[i] + v * CPV / group);
+        }
+#pragma unroll
+        for (int i = 0; i < RB; i++) {
+            const float t = zp_warp_sum(acc[i]);
+            if (lane == 0) part[w][i] = t;
+        }
+        __syncthreads();
+        if (threadIdx.x < RB && r0 + threadIdx.x < rows) {
+            float t = 0.f;
+#pragma unroll
+            for (int k = 0; k < ZP_BLOCK_GEMV / 32; k++) t += part[k][threadIdx.x];
+            Y[r0 + threadIdx.x] = BITS == 8 ? t * __ldg(scales + (uint64_t)(r0 + threadIdx.x) * spr) : t;
+        }
+        __syncthreads();  // part is reused by the next rows
+    }
+}
+
 template <int BITS, bool BATCH1>
 __device__ void zp_gemv_q(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
@@ -1094,6 +1163,10 @@ __device__ void zp_gemv_q(const float* __restrict__ X, float* __restrict__ Y, ui
     const uint32_t row_bytes = zp_row_bytes(BITS, cols);
     constexpr uint32_t CPV = BITS == 8 ? 16 : 32;
     const bool vec = zp_vector_rows(BITS, row_bytes, group, base) && cols % CPV == 0 && ((uintptr_t)X & 15u) == 0;
+    if (BATCH1 && vec) {
+        zp_gemv1_split<BITS>(X, Y, rows, cols, base, row_bytes, scales, spr, group);
+        return;
+    }
     const uint64_t nwarps = nthreads / 32;
     constexpr int GV = ZP_GV;
     for (uint64_t wp = ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; ZP_GR * wp < rows; wp += nwarps) {
@@ -1122,7 +1195,7 @@ __device__ void zp_gemv_q(const float* __restrict__ X, float* __restrict__ Y, ui
 }
 
 #define ZP_GEMV_KERNEL(NAME, BITS, BATCH1, MIN_BLOCKS)                                                           \
-    extern "C" __global__ void __launch_bounds__(256, MIN_BLOCKS)                                                \
+    extern "C" __global__ void __launch_bounds__(ZP_BLOCK_GEMV, MIN_BLOCKS)                                                \
         NAME(const float* X, float* Y, uint32_t batch, uint32_t rows, uint32_t cols, const uint8_t* base,        \
              const float* scales, uint32_t spr, uint32_t group, uint32_t tiles, cz_item_result* results) {        \
         zp_gemv_q<BITS, BATCH1>(X, Y, batch, rows, cols, base, scales, spr, group, tiles, results);              \

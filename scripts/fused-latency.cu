@@ -229,8 +229,8 @@ int main(int argc, char** argv) {
                                                   dict_id, dDict, dict.size(), dRes);
     };
     auto gemv = [&](int c) {
-        const uint32_t grid = std::min<uint32_t>((rows + 15) / 16, 4 * sms);
-        gemv_kernel<<<grid, 256>>>(dX, dY, 1, rows, cols, dbase[c], dS, spr, group, tiles, dRes);
+        const uint32_t grid = (rows + ZP_SK_ROWS - 1) / ZP_SK_ROWS;  // as src/gpu/zipper.rs launches it
+        gemv_kernel<<<grid, ZP_BLOCK_GEMV>>>(dX, dY, 1, rows, cols, dbase[c], dS, spr, group, tiles, dRes);
     };
     auto check = [&](const char* what, const std::vector<double>& ref) {
         CK(cudaDeviceSynchronize());

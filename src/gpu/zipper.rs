@@ -446,9 +446,15 @@ impl Gpu {
             _ => "zp_gemv_int4",
         };
         let f = self.function(Module::Zipper, name)?;
-        // One wave of blocks (two rows per warp, 16 per block), at most one block per 16 rows.
-        let per_sm = self.blocks_per_sm(Module::Zipper, name, 256)?;
-        let grid = s.rows.div_ceil(16).clamp(1, per_sm * self.props.multiprocessors);
+        // Batch 1: one block per ZP_SK_ROWS (4) rows, all of equal work (the kernel falls back
+        // to row pairs per warp, striding, for rows it cannot read as vectors). Otherwise one
+        // wave of blocks (two rows per warp, 16 per block), at most one block per 16 rows.
+        let grid = if batch == 1 {
+            s.rows.div_ceil(4).max(1)
+        } else {
+            let per_sm = self.blocks_per_sm(Module::Zipper, name, 256)?;
+            s.rows.div_ceil(16).clamp(1, per_sm * self.props.multiprocessors)
+        };
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let batch32 = batch as u32;
         let mut b = stream.launch_builder(&f);
