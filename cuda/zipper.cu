@@ -1144,12 +1144,12 @@ __device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, floa
             for (int k = 0; k < ZP_BLOCK_GEMV / 32; k++) t += part[k][threadIdx.x];
             Y[r0 + threadIdx.x] = BITS == 8 ? t * __ldg(scales + (uint64_t)(r0 + threadIdx.x) * spr) : t;
         }
-        __syncthreads();  // part is reused by the next rows
+        if (r0 + gridDim.x * RB < rows) __syncthreads();  // part is reused by the next rows
     }
 }
 
 template <int BITS, bool BATCH1>
-__device__ void zp_gemv_q(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
+__device__ __forceinline__ void zp_gemv_q(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
                           uint32_t spr, uint32_t group, uint32_t tiles, cz_item_result* __restrict__ results) {
     const uint64_t nthreads = (uint64_t)gridDim.x * blockDim.x;

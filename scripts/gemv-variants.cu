@@ -208,7 +208,24 @@ __global__ void __launch_bounds__(WPB * 32, MINB) k_tma(const float* __restrict_
 // Variant S (split K in the block): a block of 8 warps takes RB consecutive rows; warp w reads
 // the columns [cols*w/8, cols*(w+1)/8) of all RB rows (U vectors per row in flight per lane),
 // and the 8 partial sums of each row are added in shared memory in a fixed order.
-template <int RB, int U, int MINB, int WB = 8>
+// Loads of variant S: LD 0 as zp_ld_stream; 1 and 2 add the L2 prefetch hints .L2::128B /
+// .L2::256B.
+template <int LD>
+__device__ __forceinline__ uint4 t_ld(const uint4* p) {
+    uint4 v;
+    if (LD == 1)
+        asm("ld.global.nc.L1::no_allocate.L2::128B.v4.u32 {%0, %1, %2, %3}, [%4];"
+            : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+            : "l"(p));
+    else if (LD == 2)
+        asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+            : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+            : "l"(p));
+    else
+        v = zp_ld_stream(p);
+    return v;
+}
+template <int RB, int U, int MINB, int WB = 8, int LD = 0>
 __global__ void __launch_bounds__(WB * 32, MINB) k_splitk(const float* __restrict__ X, float* __restrict__ Y,
                                                      uint32_t rows, uint32_t cols, const uint8_t* __restrict__ base,
                                                      const float* __restrict__ scales) {
@@ -227,7 +244,7 @@ __global__ void __launch_bounds__(WB * 32, MINB) k_splitk(const float* __restric
 #pragma unroll
         for (int u = 0; u < U; u++)
 #pragma unroll
-            for (int i = 0; i < RB; i++) wv[u][i] = v + 32 * u < ve ? zp_ld_stream(q[i] + v + 32 * u) : make_uint4(0, 0, 0, 0);
+            for (int i = 0; i < RB; i++) wv[u][i] = v + 32 * u < ve ? t_ld<LD>(q[i] + v + 32 * u) : make_uint4(0, 0, 0, 0);
 #pragma unroll
         for (int u = 0; u < U; u++) {
             if (v + 32 * u >= ve) break;
@@ -416,18 +433,21 @@ int main() {
         snprintf(n1, 80, "tma wpb=%d S=%d piece=%d grid %u (%d/SM)", WPB, S, PIECE, g, b);                   \
         run(n1, [&](const uint8_t* q) { kf<<<g, WPB * 32, smem>>>(dx, dy, sh.rows, sh.cols, q, ds); });      \
     }
-#define SPLITK(RB, U, MINB, WB)                                                                               \
+#define SPLITK(RB, U, MINB, WB, LD)                                                                           \
     {                                                                                                        \
         const uint32_t g = (sh.rows + RB - 1) / RB;                                                          \
         int b = 0;                                                                                           \
-        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, k_splitk<RB, U, MINB, WB>, WB * 32, 0));        \
+        CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, k_splitk<RB, U, MINB, WB, LD>, WB * 32, 0));    \
         char n1[80];                                                                                         \
-        snprintf(n1, 80, "split-K rows/block=%d U=%d minb=%d warps=%d (%d/SM)", RB, U, MINB, WB, b);         \
-        run(n1, [&](const uint8_t* q) { k_splitk<RB, U, MINB, WB><<<g, WB * 32>>>(dx, dy, sh.rows, sh.cols, q, ds); }); \
+        snprintf(n1, 80, "split-K rows/block=%d U=%d minb=%d warps=%d ld=%d (%d/SM)", RB, U, MINB, WB, LD, b); \
+        run(n1, [&](const uint8_t* q) { k_splitk<RB, U, MINB, WB, LD><<<g, WB * 32>>>(dx, dy, sh.rows, sh.cols, q, ds); }); \
     }
-        SPLITK(4, 1, 4, 8)
-        SPLITK(4, 2, 4, 8)
-        SPLITK(4, 1, 8, 4)
+        SPLITK(4, 1, 4, 8, 0)
+        SPLITK(4, 1, 4, 8, 1)
+        SPLITK(4, 1, 4, 8, 2)
+        SPLITK(8, 1, 4, 8, 2)
+        SPLITK(4, 1, 4, 8, 0)
+        SPLITK(4, 1, 4, 8, 2)
         CK(cudaFree(dq));
         CK(cudaFree(ds));
         CK(cudaFree(dx));
