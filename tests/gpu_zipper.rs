@@ -155,8 +155,10 @@ fn base_only_launch_equals_the_density_0_pack_of_the_same_weight() {
 /// the kernel reads the base as vectors (`zp_tile_base_products`): rows shorter and longer
 /// than one 32-lane step, a step count that is not a multiple of the loads in flight, tiles of
 /// 16 rows over 8 and 7 warps, a last tile of 1 row; through the fused launch (warps 1..7
-/// compute while warp 0 decodes) and the base-only launch (the warp-per-row GEMV, or for
-/// lossless packs, whose weights are rounded, the kernel without the decoder).
+/// compute while warp 0 decodes) and the base-only launch (the GEMV: at batch 1 each row's
+/// columns split between a block's 8 warps, 4 rows per block, so also warps with no columns and
+/// a last block of fewer rows; else row pairs per warp; or for lossless packs, whose weights are
+/// rounded, the kernel without the decoder).
 #[test]
 fn vector_rows_of_aligned_shapes_match_x_times_w() {
     use cuzstd::gpu::zipper::ZipperWorkspace;

@@ -261,10 +261,9 @@ CZ_HD CZ_FORCEINLINE void cz_huf_bits_refill(cz_huf_bits* b, const uint8_t* src)
 }
 
 // Decodes exactly n symbols from one stream src[0 .. size) into dst, K codes per refill
-// check (K * log <= 32: 3 for table logs <= 10, else 2); size and n < 2^31. The stream must
-// be consumed exactly:
-// one consumed past its start fails the final count, and a final code shorter than the table
-// log looks up its entry with zeros after it, as libzstd does.
+// check (K * log <= 32: 3 for table logs <= 10, else 2); size < 2^31, n <= 2^28. The stream
+// must be consumed exactly: one consumed past its start fails the final count, and a final code
+// shorter than the table log looks up its entry with zeros after it, as libzstd does.
 template <int K>
 CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigned log, const uint8_t* src,
                                                      size_t size, uint8_t* dst, uint32_t n) {
@@ -300,7 +299,9 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigne
 // consumed exactly. Status: OK or HUFFMAN_STREAM_CORRUPT.
 CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
                                            uint8_t* dst, size_t n) {
-    if (log == 0 || log > CZ_HUF_TABLELOG_MAX || size == 0 || size >= 0x7FFFFFFF || n >= 0x7FFFFFFF ||
+    // n is at most a block's literals (128 KiB); the bound keeps the word offsets of a stream
+    // over-read by n codes within int32.
+    if (log == 0 || log > CZ_HUF_TABLELOG_MAX || size == 0 || size >= 0x7FFFFFFF || n > (1u << 28) ||
         src[size - 1] == 0)
         return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
     return log <= 10 ? cz_huf_decode_stream_k<3>(dt, log, src, size, dst, (uint32_t)n)
