@@ -589,7 +589,12 @@ CZ_HD inline uint32_t cz_encode_frame(cz_team t, const uint8_t* src, uint64_t sr
 // decoded at once. These are plain zstd frames: libzstd decodes them with the dictionary.
 
 #define CZ_LITERAL_FRAME_STREAMS 32        // the content is cut into at most this many streams
-#define CZ_LITERAL_BLOCK_MIN 256           // a block of 4 streams holds at least this much
+#define CZ_LITERAL_BLOCK_MIN 96            // a block holds at least this much (unless the frame is smaller)
+#define CZ_LITERAL_4_STREAMS_FROM 64       // Huffman-coded blocks of at least this many literals use 4 streams
+// Small blocks of 4 streams let a warp decode small tiles with short streams: on H100, 16-row
+// tiles of 576 columns (~420 content bytes, 1 % delta) went from one block of 4 streams of ~104
+// symbols to 4 blocks of 4 streams of ~26: the fused layer's time fell by 24 %, the delta bytes
+// grew by 10 % (docs/ZIPPER.md, "Tile encoding").
 #define CZ_LITERAL_DICT_CONTENT 8          // dictionary content: 8 zero bytes (repeat offsets 1, 4, 8 lie inside it)
 
 // Blocks of a literal frame of n content bytes: n / CZ_LITERAL_BLOCK_MIN, within
@@ -701,7 +706,8 @@ CZ_HD inline uint32_t cz_encode_literal_frame(cz_team t, const uint8_t* src, uin
         if (len > 1) {
             const uint64_t cap = room < (uint64_t)len - 1 ? room : (uint64_t)len - 1;
             const size_t lsize = cap > 1 ? cz_write_literals(t, bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap - 1, src + bstart,
-                                                             len, table, &sc->fresh, sc, counts, false)
+                                                             len, table, &sc->fresh, sc, counts, false,
+                                                             CZ_LITERAL_4_STREAMS_FROM)
                                          : 0;
             const bool coded = lsize && ((bh[CZ_BLOCK_HEADER_SIZE] & 3u) == CZ_LITERALS_TREELESS);
             if (coded) {

@@ -226,7 +226,8 @@ CZ_HD inline size_t cz_write_raw_literals(cz_team t, uint8_t* dst, size_t capaci
 // is smaller than raw, raw otherwise. `next` receives the table later blocks may repeat
 // (prev's, unless a new table was written). Returns the size, or 0 if it does not fit.
 // With fresh_allowed false no new table is written: the section is RLE, treeless with prev
-// (when prev codes every literal and that is smaller than raw) or raw.
+// (when prev codes every literal and that is smaller than raw) or raw. Huffman-coded
+// sections of at least four_from literals use 4 streams, shorter ones 1.
 //
 // Every lane of the team calls with the same arguments: the lanes count the literals
 // (counts: 256 counters, in fast memory on the GPU) and the bits of each stream; lane 0 builds
@@ -234,7 +235,8 @@ CZ_HD inline size_t cz_write_raw_literals(cz_team t, uint8_t* dst, size_t capaci
 // final place (stream sizes are known from the code lengths before any is written).
 CZ_HD inline size_t cz_write_literals(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
                                       const cz_huf_ctable* prev, cz_huf_ctable* next, cz_huf_scratch* sc,
-                                      uint32_t* counts, bool fresh_allowed = true) {
+                                      uint32_t* counts, bool fresh_allowed = true,
+                                      size_t four_from = CZ_HUF_4_STREAMS_FROM) {
     if (t.lane == 0 && next != prev) *next = *prev;
     cz_team_sync(t);
     if (n == 0) return cz_write_raw_literals(t, dst, capacity, lits, 0, CZ_LITERALS_RAW);
@@ -247,7 +249,7 @@ CZ_HD inline size_t cz_write_literals(cz_team t, uint8_t* dst, size_t capacity, 
     if (distinct == 1 && n > 1) return cz_write_raw_literals(t, dst, capacity, lits, n, CZ_LITERALS_RLE);
     const size_t raw_size = n + (n <= 31 ? 1 : n <= 4095 ? 2 : 3);
     if (distinct >= 2 && n >= CZ_HUF_MIN_LITERALS && n < (1u << 18) && capacity > 5) {
-        const bool four = n >= CZ_HUF_4_STREAMS_FROM;
+        const bool four = n >= four_from;
         const size_t header = !four ? 3 : n < 1024 ? 3 : n < 16384 ? 4 : 5;
         uint8_t* body = dst + 5;  // widest header; the description moves down once the size is known
         const size_t body_cap = capacity - 5;
