@@ -519,8 +519,9 @@ impl GpuLlama {
         };
         let ws = ZipperWorkspace::new(&gpu, ws_slots, 1).map_err(dev_err)?;
         let results = zeros::<cz_item_result>(&s, results_total, "tile results")?;
-        // Attention keeps one score per position in shared memory.
-        let att_smem = 4 * opts.max_context;
+        // Attention keeps one score per position in shared memory, in whole 16-byte words (see
+        // `attention`).
+        let att_smem = 4 * opts.max_context.next_multiple_of(4);
         let f = gpu.function(Module::Llm, "llm_attention").map_err(dev_err)?;
         let static_smem = f.shared_size_bytes().map_err(dev_err)?.max(0) as usize;
         let limit = gpu.props().max_shared_per_block_optin.saturating_sub(static_smem);
@@ -1057,7 +1058,10 @@ impl Kernels<'_> {
             return Err(LlmError::Device("attention sizes".into()));
         }
         let f = self.gpu.function(Module::Llm, "llm_attention").map_err(dev_err)?;
-        let smem = 4 * (pos0 + t);
+        // Whole 16-byte words: the compiled kernel reads the scores 4 at a time, also the last
+        // 1-3 (compute-sanitizer memcheck reported those reads past an allocation of exactly
+        // pos0 + t scores).
+        let smem = 4 * (pos0 + t).next_multiple_of(4);
         let cfg = LaunchConfig {
             grid_dim: (c.n_head as u32, t as u32, 1),
             block_dim: (128, 1, 1),
@@ -1069,9 +1073,10 @@ impl Kernels<'_> {
         b.arg(q).arg(kc).arg(vc).arg(out).arg(&p32).arg(&h32).arg(&kvh32).arg(&hd32).arg(&scale);
         // SAFETY: block (h, t) reads q row t, cache rows 0..=pos0+t (kc/vc hold (pos0+t)·kv_dim
         // floats), writes out row t's head h (out holds t·q_dim); n_head is a multiple of
-        // n_head_kv (checked in GpuLlama::new); its pos0+t+1 <= pos0+t_len scores fit in the
-        // dynamic shared memory given here, which GpuLlama::new checked against the device's
-        // opt-in limit (max_context) and set as the function's maximum.
+        // n_head_kv (checked in GpuLlama::new); its pos0+t+1 <= pos0+t_len scores, rounded up
+        // to whole 16-byte words, fit in the dynamic shared memory given here, which
+        // GpuLlama::new checked against the device's opt-in limit (max_context rounded alike)
+        // and set as the function's maximum.
         unsafe { b.launch(cfg) }.ctx("launching llm_attention").map_err(dev_err)?;
         Ok(())
     }
