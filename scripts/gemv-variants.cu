@@ -406,7 +406,7 @@ int main() {
         run("row pairs per warp (before split-K)", [&](const uint8_t* q) {
             k_pairs<<<gpairs, 256>>>(dx, dy, 1, sh.rows, sh.cols, q, ds, 1, sh.cols, tiles, dres);
         });
-        if (0) run("shipped + PDL", [&](const uint8_t* q) {
+        run("shipped + PDL", [&](const uint8_t* q) {
             pdl_launch(k_shipped_pdl, gship, (const float*)dx, dy, 1u, sh.rows, sh.cols, q, (const float*)ds, 1u,
                        sh.cols, tiles, dres);
         });
@@ -442,12 +442,16 @@ int main() {
         snprintf(n1, 80, "split-K rows/block=%d U=%d minb=%d warps=%d ld=%d (%d/SM)", RB, U, MINB, WB, LD, b); \
         run(n1, [&](const uint8_t* q) { k_splitk<RB, U, MINB, WB, LD><<<g, WB * 32>>>(dx, dy, sh.rows, sh.cols, q, ds); }); \
     }
+        PIPE(2, 2)
+        TMA(8, 3, 2048, 1)
+        TMA(16, 2, 2048, 1)
+        TMA(8, 8, 512, 1)
         SPLITK(4, 1, 4, 8, 0)
         SPLITK(4, 1, 4, 8, 1)
         SPLITK(4, 1, 4, 8, 2)
+        SPLITK(4, 2, 4, 8, 0)
+        SPLITK(4, 1, 8, 4, 0)
         SPLITK(8, 1, 4, 8, 2)
-        SPLITK(4, 1, 4, 8, 0)
-        SPLITK(4, 1, 4, 8, 2)
         CK(cudaFree(dq));
         CK(cudaFree(ds));
         CK(cudaFree(dx));
