@@ -29,7 +29,8 @@
 //   grid mapping: literals and execute: one warp per item (warp g = blockIdx.x *
 //                 (blockDim.x / 32) + threadIdx.x / 32 takes item g), blockDim.x = 32 *
 //                 CZ_DECODE_WARPS; sequences: one thread per item (blockIdx.x * blockDim.x +
-//                 threadIdx.x), blockDim.x = CZ_STAGED_SEQ_LANES.
+//                 threadIdx.x), blockDim.x = CZ_STAGED_SEQ_LANES, dynamic shared memory
+//                 CZ_STAGED_SEQ_SMEM bytes (cz_ref_staged_sequences_smem()).
 //   reads/writes: as cz_decode_batch_warp; execute writes results[i] for every i < n, and
 //                 decodes items the staged passes do not take with cz_decode_all.
 //
@@ -42,8 +43,11 @@
 #include "include/staged_decode.cuh"
 
 // Threads per block of cz_decode_staged_sequences (a multiple of 32: its loops are
-// warp-uniform).
-#define CZ_STAGED_SEQ_LANES 128
+// warp-uniform), and its dynamic shared memory: each lane's read-ahead ring, then each
+// lane's sequence tables.
+#define CZ_STAGED_SEQ_LANES 32
+#define CZ_STAGED_SEQ_RINGS_BYTES (CZ_STAGED_SEQ_LANES * CZ_LR_RING_STRIDE * 8)
+#define CZ_STAGED_SEQ_SMEM (CZ_STAGED_SEQ_RINGS_BYTES + CZ_STAGED_SEQ_LANES * CZ_LANE_TABLE_STRIDE * 2)
 
 #if defined(__CUDACC__)
 
@@ -119,26 +123,21 @@ extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS)
 extern "C" __global__ void __launch_bounds__(CZ_STAGED_SEQ_LANES)
     cz_decode_staged_sequences(const cz_batch_item* __restrict__ items, uint32_t n, uint8_t* workspace,
                                uint64_t ws_stride) {
-    __shared__ uint32_t ll_base[CZ_LL_MAX_SYMBOL + 1], ml_base[CZ_ML_MAX_SYMBOL + 1];
-    __shared__ uint8_t ll_extra[CZ_LL_MAX_SYMBOL + 1], ml_extra[CZ_ML_MAX_SYMBOL + 1];
-    for (unsigned i = threadIdx.x; i <= CZ_ML_MAX_SYMBOL; i += blockDim.x) {
-        ml_base[i] = cz_ml_baseline[i];
-        ml_extra[i] = cz_ml_extra_bits[i];
-        if (i <= CZ_LL_MAX_SYMBOL) {
-            ll_base[i] = cz_ll_baseline[i];
-            ll_extra[i] = cz_ll_extra_bits[i];
-        }
-    }
+    __shared__ cz_seq_codes codes;
+    extern __shared__ __align__(16) uint8_t cz_seq_smem[];  // CZ_STAGED_SEQ_SMEM bytes
+    cz_seq_codes_fill(&codes, threadIdx.x, blockDim.x);
     __syncthreads();
+    uint64_t* const rings = reinterpret_cast<uint64_t*>(cz_seq_smem);
+    uint16_t* const tables = reinterpret_cast<uint16_t*>(cz_seq_smem + CZ_STAGED_SEQ_RINGS_BYTES);
     // Every lane of a warp calls cz_staged_sequences (its loops are warp-uniform).
     const uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
     const bool mine = g < n;
-    const cz_seq_codes codes = {ll_base, ll_extra, ml_base, ml_extra};
     cz_batch_item it = {};
     if (mine) it = items[g];
     cz_staged_slot* slot = mine ? reinterpret_cast<cz_staged_slot*>(workspace + g * ws_stride) : nullptr;
     cz_staged_sequences(mine, reinterpret_cast<const uint8_t*>(it.src), (size_t)it.src_size, slot,
-                        cz_staged_capacity(ws_stride), &codes);
+                        cz_staged_capacity(ws_stride), &codes, tables + threadIdx.x * CZ_LANE_TABLE_STRIDE,
+                        rings + threadIdx.x * CZ_LR_RING_STRIDE);
 }
 
 extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN_BLOCKS)
@@ -211,8 +210,11 @@ CZ_REF_API uint32_t cz_ref_decode_staged(const uint8_t* src, uint64_t src_size, 
     cz_staged_slot* slot = static_cast<cz_staged_slot*>(workspace);
     cz_staged_literals(cz_team_single(), src, src ? (size_t)src_size : 0, dst, (size_t)dst_capacity,
                        (size_t)dict_size, max_window_size, slot, huf);
-    const cz_seq_codes codes = {cz_ll_baseline, cz_ll_extra_bits, cz_ml_baseline, cz_ml_extra_bits};
-    cz_staged_sequences(true, src, (size_t)src_size, slot, cz_staged_capacity(ws_size), &codes);
+    cz_seq_codes codes;
+    cz_seq_codes_fill(&codes, 0, 1);
+    uint16_t lane_tables[CZ_LANE_TABLE_ENTRIES];
+    uint64_t ring[CZ_LR_RING];
+    cz_staged_sequences(true, src, (size_t)src_size, slot, cz_staged_capacity(ws_size), &codes, lane_tables, ring);
     if (cz_staged_execute(cz_team_single(), src, dst, slot)) {
         *staged = 1;
         *written = slot->state.content_size;
@@ -264,20 +266,27 @@ CZ_REF_API uint32_t cz_ref_decode_split(const uint8_t* src, uint64_t src_size, u
 
 // The sequences pass's bit reader on stream[0 .. size) (an item of its own): three initial
 // reads of widths[0 .. 3), then `groups` sequences of six reads each (widths[3 + 6g ..
-// 3 + 6g + 6), at most 89 bits a group), each after cz_lr_fill, as pass 2 reads them.
+// 3 + 6g + 6), at most 89 bits a group, read by cz_lr_read6), each after cz_lr_fill, as pass 2
+// reads them.
 // Writes each value read to values[]; returns 1 when the reads consumed the stream
 // exactly, 0 when not, 2 when cz_lr_init rejects the stream.
 CZ_REF_API uint32_t cz_ref_lane_reader_probe(const uint8_t* stream, uint64_t size, const uint8_t* widths,
                                              uint64_t groups, uint32_t* values) {
     cz_lane_reader r;
-    if (!cz_lr_init(&r, stream, (size_t)size, stream, (size_t)size)) return 2;
+    uint64_t ring[CZ_LR_RING];
+    if (!cz_lr_init(&r, stream, (size_t)size, stream, (size_t)size, ring)) return 2;
     for (int j = 0; j < 3; j++) values[j] = cz_lr_read(&r, widths[j]);
     for (uint64_t g = 0; g < groups; g++) {
         cz_lr_fill(&r);
-        for (int j = 0; j < 6; j++) values[3 + 6 * g + j] = cz_lr_read(&r, widths[3 + 6 * g + j]);
+        unsigned w[6];
+        for (int j = 0; j < 6; j++) w[j] = widths[3 + 6 * g + j];
+        cz_lr_read6(&r, w, values + 3 + 6 * g);
     }
     return cz_lr_finished(&r) ? 1 : 0;
 }
+
+// Dynamic shared memory of cz_decode_staged_sequences (its launch passes this many bytes).
+CZ_REF_API uint64_t cz_ref_staged_sequences_smem(void) { return CZ_STAGED_SEQ_SMEM; }
 
 // Where a workspace slot holds the staged state's mode after the staged kernels: 1 when
 // the staged passes decoded the item, 0 when the fallback did.

@@ -35,8 +35,11 @@ typedef struct cz_staged_state {
     uint64_t content_size;
     uint64_t lit_at;       // the literal stream is dst[lit_at .. content_size)
     uint64_t checksum_at;  // offset in src of the frame's checksum, or ~0 without one
+    uint64_t tables_at;    // offset in src of the block whose tables pass 1 built, or ~0
+    uint32_t tables_used;  // that block's table descriptions: bytes after the Sequences header
     uint32_t mode;         // CZ_STAGED_*
     uint32_t nseq;         // sequences in the slot (pass 2)
+    uint32_t pad;
 } cz_staged_state;
 
 // One decoded sequence, as pass 2 stores it and pass 3 loads it (one 16-byte access).
@@ -62,120 +65,236 @@ CZ_HD CZ_FORCEINLINE uint64_t cz_staged_capacity(uint64_t slot_size) {
     return slot_size > head ? (slot_size - head) / sizeof(cz_staged_seq) : 0;
 }
 
-// The literal-length and match-length code tables (baseline, extra bits) where pass 2 reads
-// them: shared memory on the device, where lanes indexing different codes do not serialize
-// as they do on __constant__ memory.
+// The literal-length and match-length codes as pass 2 reads them: code c's baseline in
+// bits 0-23 and its extra-bit count in bits 24-31 (shared memory on the device, where lanes
+// indexing different codes do not serialize as they do on __constant__ memory).
 typedef struct cz_seq_codes {
-    const uint32_t* ll_base;
-    const uint8_t* ll_extra;
-    const uint32_t* ml_base;
-    const uint8_t* ml_extra;
+    uint32_t ll[CZ_LL_MAX_SYMBOL + 1];
+    uint32_t ml[CZ_ML_MAX_SYMBOL + 1];
 } cz_seq_codes;
 
+// Thread `first` of `step` fills its share of *c.
+CZ_HD CZ_FORCEINLINE void cz_seq_codes_fill(cz_seq_codes* c, uint32_t first, uint32_t step) {
+    for (uint32_t i = first; i <= CZ_ML_MAX_SYMBOL; i += step) {
+        c->ml[i] = cz_ml_baseline[i] | ((uint32_t)cz_ml_extra_bits[i] << 24);
+        if (i <= CZ_LL_MAX_SYMBOL) c->ll[i] = cz_ll_baseline[i] | ((uint32_t)cz_ll_extra_bits[i] << 24);
+    }
+}
+
+// Words of a lane's read-ahead ring (cz_lane_reader), and the ring's stride between lanes
+// in shared memory (one word more, so that lanes reading the same slot use different banks).
+#define CZ_LR_RING 8
+#define CZ_LR_RING_STRIDE (CZ_LR_RING + 1)
+// Words requested ahead of the one a shift consumes.
+#define CZ_LR_AHEAD 4
+
 // A backward bit reader for one thread over a stream inside an item item[0 .. item_size).
-// It buffers 192 bits and, before each sequence, shifts in aligned 64-bit words until more
-// than 128 bits lie below the read position (a sequence reads at most 31 + 16 + 16 + 9 + 9
-// + 8 = 89, so one word is not always enough): the reads of a sequence wait on no load
-// between them, and a load serves about two sequences. A word that crosses the item's ends is
-// assembled from its bytes inside; bytes outside are never loaded. Positions are bits from
-// the stream's start rounded down to 8 bytes. Reading past the stream's start returns bits
-// of whatever precedes it (or zeros) and is caught by cz_lr_finished.
+// It holds 192 bits of the stream in three aligned 64-bit words, b0 (lowest) to b2, and
+// has the next CZ_LR_AHEAD words below them on their way into a ring of CZ_LR_RING words
+// (word k in ring[k % CZ_LR_RING]; shared memory on the device, filled by asynchronous
+// copies that no register waits on), so that a shift waits only on a load issued
+// CZ_LR_AHEAD shifts before it. Before each sequence (cz_lr_fill) it shifts words in until
+// more than 128 bits lie below the read position, enough for the at most
+// 31 + 16 + 16 + 9 + 9 + 8 = 89 bits a sequence reads. A word that crosses the item's ends
+// is assembled from its bytes inside; bytes outside are never loaded (they read as zeros).
+// Reading past the stream's start returns bits of whatever precedes it and is caught by
+// cz_lr_finished.
 typedef struct cz_lane_reader {
-    uintptr_t a;         // the stream's address rounded down to 8 bytes
-    uintptr_t lo, hi;    // the item: [lo, hi)
-    int64_t pos;         // bits at and above pos are consumed
-    int64_t first;       // the stream's first bit
-    int64_t base;        // the buffer holds bits [base, base + 192); a multiple of 64
-    uint64_t b0, b1, b2; // bits from base, base + 64, base + 128
+    uintptr_t a;       // the stream's address rounded down to 8 bytes: word k is at a + 8k
+    int64_t a_off;     // a minus the item's address
+    int64_t size;      // the item's size
+    int64_t first;     // the stream's first bit, counted from a
+    int32_t kb;        // b0 is word kb
+    int32_t rel;       // bits of the buffer below the read position (the position is 64 kb + rel)
+    uint64_t b0, b1, b2;  // words kb, kb + 1, kb + 2
+    uint64_t* ring;       // CZ_LR_RING words; kb - 1 .. kb - CZ_LR_AHEAD are requested
 } cz_lane_reader;
 
-CZ_HD CZ_FORCEINLINE uint64_t cz_lr_word(const cz_lane_reader* r, int64_t k) {
-    // The word's offset in the item; it is loaded whole when it lies inside.
-    const int64_t at = (int64_t)(r->a - r->lo) + 8 * k;
-    const int64_t size = (int64_t)(r->hi - r->lo);
-    if (at >= 0 && at + 8 <= size) return *reinterpret_cast<const uint64_t*>(r->lo + (uintptr_t)at);
+CZ_HD CZ_FORCEINLINE bool cz_lr_inside(const cz_lane_reader* r, int32_t k) {
+    const int64_t at = r->a_off + 8 * (int64_t)k;
+    return at >= 0 && at + 8 <= r->size;
+}
+
+// Word k of the stream, assembled from the bytes inside the item (zeros elsewhere).
+CZ_HD inline uint64_t cz_lr_edge_word(const cz_lane_reader* r, int32_t k) {
+    const int64_t at = r->a_off + 8 * (int64_t)k;
     uint64_t v = 0;
     for (int64_t b = 0; b < 8; b++) {
-        if (at + b >= 0 && at + b < size) v |= (uint64_t) * reinterpret_cast<const uint8_t*>(r->lo + (uintptr_t)(at + b)) << (8 * b);
+        if (at + b >= 0 && at + b < r->size)
+            v |= (uint64_t) * reinterpret_cast<const uint8_t*>(r->a + (uintptr_t)(8 * (int64_t)k + b)) << (8 * b);
     }
     return v;
 }
 
-// Shifts one word into the buffer when 128 or fewer bits lie below pos.
+// Word k now (the buffer's first words).
+CZ_HD CZ_FORCEINLINE uint64_t cz_lr_word(const cz_lane_reader* r, int32_t k) {
+    if (cz_lr_inside(r, k)) return *reinterpret_cast<const uint64_t*>(r->a + (uintptr_t)(8 * (int64_t)k));
+    return cz_lr_edge_word(r, k);
+}
+
+// Requests word k into its ring slot (on the device one group of asynchronous copies).
+CZ_HD CZ_FORCEINLINE void cz_lr_request(cz_lane_reader* r, int32_t k) {
+    uint64_t* const slot = r->ring + ((uint32_t)k % CZ_LR_RING);
+#if defined(CZ_DEVICE)
+    if (cz_lr_inside(r, k)) {
+        const unsigned dst = (unsigned)__cvta_generic_to_shared(slot);
+        const void* src = reinterpret_cast<const void*>(r->a + (uintptr_t)(8 * (int64_t)k));
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(src) : "memory");
+    } else {
+        *slot = cz_lr_edge_word(r, k);
+    }
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#else
+    *slot = cz_lr_word(r, k);
+#endif
+}
+
+// Waits for every requested word: before the ring is given to another reader.
+CZ_HD CZ_FORCEINLINE void cz_lr_drain() {
+#if defined(CZ_DEVICE)
+    asm volatile("cp.async.wait_all;\n" ::: "memory");
+#endif
+}
+
+// Shifts one word into the buffer when 128 or fewer bits lie below the read position.
 CZ_HD CZ_FORCEINLINE void cz_lr_shift(cz_lane_reader* r) {
-    if (r->pos - r->base <= 128) {
-        r->base -= 64;
+    if (r->rel <= 128) {
+        r->rel += 64;
+        r->kb -= 1;
         r->b2 = r->b1;
         r->b1 = r->b0;
-        r->b0 = cz_lr_word(r, r->base >> 6);
+#if defined(CZ_DEVICE)
+        // Word kb is the oldest of the CZ_LR_AHEAD groups in flight.
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(CZ_LR_AHEAD - 1) : "memory");
+#endif
+        r->b0 = r->ring[(uint32_t)r->kb % CZ_LR_RING];
+        cz_lr_request(r, r->kb - CZ_LR_AHEAD);
     }
 }
 
-// Before a sequence (at least 14 bits lie below pos: more than 128 after the previous fill,
-// less at most 89 read since; more than 102 after cz_lr_init and the initial states):
-// afterwards more than 128 do. The second shift is needed only after a sequence that read
-// more than 64 bits.
+// Before a sequence (at least 40 bits lie below the read position: more than 128 after the
+// previous fill, at most 89 read since): afterwards more than 128 do. The second shift is
+// needed only after a sequence that read more than 64 bits.
 CZ_HD CZ_FORCEINLINE void cz_lr_fill(cz_lane_reader* r) {
     cz_lr_shift(r);
     cz_lr_shift(r);
 }
 
-// Starts reading stream[0 .. size) (inside the item); false for an empty stream or a last
-// byte without its end marker.
+// Starts reading stream[0 .. size) (inside the item) with `ring` (CZ_LR_RING words, no
+// copies into it in flight); false for an empty stream or a last byte without its end
+// marker.
 CZ_HD CZ_FORCEINLINE bool cz_lr_init(cz_lane_reader* r, const uint8_t* stream, size_t size, const uint8_t* item,
-                                     size_t item_size) {
+                                     size_t item_size, uint64_t* ring) {
     if (size < 1 || stream[size - 1] == 0) return false;
     const uintptr_t s = reinterpret_cast<uintptr_t>(stream);
     r->a = s & ~(uintptr_t)7;
-    r->lo = reinterpret_cast<uintptr_t>(item);
-    r->hi = r->lo + item_size;
+    r->a_off = (int64_t)(r->a - reinterpret_cast<uintptr_t>(item));
+    r->size = (int64_t)item_size;
+    r->ring = ring;
     const int64_t delta = (int64_t)(s - r->a);
     r->first = delta * 8;
-    r->pos = (delta + (int64_t)size - 1) * 8 + (int64_t)cz_highbit32(stream[size - 1]);
+    const int64_t pos = (delta + (int64_t)size - 1) * 8 + (int64_t)cz_highbit32(stream[size - 1]);
     // The word holding bit pos - 1 on top, two below it.
-    const int64_t w = (r->pos - 1) >> 6;
-    r->base = (w - 2) * 64;
+    const int32_t w = (int32_t)((pos - 1) >> 6);
+    r->kb = w - 2;
+    r->rel = (int32_t)(pos - 64 * (int64_t)r->kb);
+    for (int32_t j = 1; j <= CZ_LR_AHEAD; j++) cz_lr_request(r, r->kb - j);
     r->b0 = cz_lr_word(r, w - 2);
     r->b1 = cz_lr_word(r, w - 1);
     r->b2 = cz_lr_word(r, w);
     return true;
 }
 
-// The next n (<= 32) bits; at most 128 bits may be read after a fill (bits below the buffer
-// read as zeros).
-CZ_HD CZ_FORCEINLINE uint32_t cz_lr_read(cz_lane_reader* r, unsigned n) {
-    r->pos -= n;
-    int64_t p = r->pos - r->base;  // <= 192 - n
-    if (p > 191) p = 191;           // (n == 0: nothing is read)
-    uint64_t v;
-    if (p < 0) {
-        v = 0;
-    } else if (p >= 128) {
-        v = r->b2 >> (p - 128);
-    } else {
-        const uint64_t lo = p >= 64 ? r->b1 : r->b0, hi = p >= 64 ? r->b2 : r->b1;
-        const unsigned q = (unsigned)(p & 63);
-        v = q == 0 ? lo : (lo >> q) | (hi << (64 - q));
-    }
-    return (uint32_t)(v & ((1ull << n) - 1));
+// Bits [p, p + n) of the buffer (0 <= p, p + n <= 192, n <= 32).
+CZ_HD CZ_FORCEINLINE uint32_t cz_lr_bits(const cz_lane_reader* r, int32_t p, unsigned n) {
+    const uint64_t lo = p < 64 ? r->b0 : p < 128 ? r->b1 : r->b2;
+    const uint64_t hi = p < 64 ? r->b1 : p < 128 ? r->b2 : 0;
+    const unsigned q = (unsigned)p & 63;
+    const uint64_t v = (lo >> q) | ((hi << 1) << (63 - q));
+    return (uint32_t)v & (uint32_t)((1ull << n) - 1);
 }
 
-// One entry of a sequence decoding table, loaded in one 4-byte access.
-CZ_HD CZ_FORCEINLINE cz_fse_dentry cz_lr_entry(const cz_fse_dentry* t, uint32_t i) {
-    // (The slot's tables are 16-byte aligned.)
-    const uint32_t w = *reinterpret_cast<const uint32_t*>(t + i);
-    cz_fse_dentry e;
-    e.base = (uint16_t)w;
-    e.symbol = (uint8_t)(w >> 16);
-    e.nb_bits = (uint8_t)(w >> 24);
-    return e;
+// The next n (<= 32) bits: at most 128 bits may be read after a fill (with 40 or more below
+// the read position before it, as cz_lr_fill leaves them).
+CZ_HD CZ_FORCEINLINE uint32_t cz_lr_read(cz_lane_reader* r, unsigned n) {
+    r->rel -= (int32_t)n;
+    return cz_lr_bits(r, r->rel, n);
+}
+
+// One sequence's six reads after a fill, in stream order: w[0..6) bits each (w[0] <= 31,
+// w[1], w[2] <= 16, w[3], w[4] <= 9, w[5] <= 8), the values into v[0..6). The six positions
+// come from the widths alone, so the reads do not wait on one another.
+CZ_HD CZ_FORCEINLINE void cz_lr_read6(cz_lane_reader* r, const unsigned w[6], uint32_t v[6]) {
+    const int32_t p0 = r->rel - (int32_t)w[0], p1 = p0 - (int32_t)w[1], p2 = p1 - (int32_t)w[2];
+    const int32_t p3 = p2 - (int32_t)w[3], p4 = p3 - (int32_t)w[4], p5 = p4 - (int32_t)w[5];
+    v[0] = cz_lr_bits(r, p0, w[0]);
+    v[1] = cz_lr_bits(r, p1, w[1]);
+    v[2] = cz_lr_bits(r, p2, w[2]);
+    v[3] = cz_lr_bits(r, p3, w[3]);
+    v[4] = cz_lr_bits(r, p4, w[4]);
+    v[5] = cz_lr_bits(r, p5, w[5]);
+    r->rel = p5;
+}
+
+// A lane's sequence tables in pass 2: one 16-bit entry per state, the state's symbol (bits
+// 10-15) and x (bits 0-9), the number whose top bit gives the state's bit count, log -
+// highbit(x), and whose shift by it the next state's base, (x << bits) - 2^log. LL at
+// [0, 512), OF at [512, 768), ML at [768, 1280); lanes' tables are CZ_LANE_TABLE_STRIDE
+// entries apart (two more than their size, so that lanes reading the same state use
+// different banks).
+#define CZ_LANE_TABLE_OF 512u
+#define CZ_LANE_TABLE_ML 768u
+#define CZ_LANE_TABLE_ENTRIES 1280u
+#define CZ_LANE_TABLE_STRIDE 1282u
+
+// Table t (2^log states) into dst[0 .. 2^log).
+CZ_HD inline void cz_lane_table_fill(const cz_fse_dentry* t, unsigned log, uint16_t* dst) {
+    const uint32_t size = 1u << log;
+    for (uint32_t i = 0; i < size; i++) {
+        const uint32_t w = *reinterpret_cast<const uint32_t*>(t + i);  // (16-byte aligned tables)
+        const uint32_t nb = w >> 24, sym = (w >> 16) & 0xff;
+        dst[i] = (uint16_t)((((w & 0xffff) + size) >> nb) | (sym << 10));
+    }
 }
 
 // Every bit consumed, none more.
-CZ_HD CZ_FORCEINLINE bool cz_lr_finished(const cz_lane_reader* r) { return r->pos == r->first; }
+CZ_HD CZ_FORCEINLINE bool cz_lr_finished(const cz_lane_reader* r) {
+    return 64 * (int64_t)r->kb + r->rel == r->first;
+}
+
+// Pass 2's table work for one block, done in pass 1 where a team shares it: the Sequences
+// section sec[0 .. size) of a block is parsed and, when it has sequences, lane 0 reads the
+// table descriptions and the team builds the FSE tables (slot->tables, with the predefined
+// ones copied). *used gets the descriptions' size. Returns false for a section pass 2 would
+// reject; true with *has_seq false when the block has none.
+CZ_HD inline bool cz_staged_tables(cz_team team, const uint8_t* sec, size_t size, cz_staged_slot* slot,
+                                   bool* has_seq, uint32_t* used) {
+    uint32_t nb_seq = 0;
+    uint8_t modes = 0;
+    size_t sp = 0;
+    *has_seq = false;
+    *used = 0;
+    if (cz_parse_sequences_header(sec, size, &nb_seq, &modes, &sp) != CZ_STATUS_OK) return false;
+    if (nb_seq == 0) return true;
+    cz_seq_tables* const t = &slot->tables;
+    cz_seq_copy_predefined(team, modes, t);
+    uint32_t st = CZ_STATUS_OK;
+    size_t u = 0;
+    if (team.lane == 0) st = cz_seq_read_tables(modes, sec + sp, size - sp, t, &slot->scratch.seq, &u, true, true);
+    st = cz_team_shfl32(team, st, 0);
+    u = (size_t)cz_team_shfl64(team, u, 0);
+    cz_team_sync(team);
+    if (st != CZ_STATUS_OK) return false;
+    cz_seq_build_tables(modes, t, &slot->scratch.seq, team);
+    cz_team_sync(team);
+    *has_seq = true;
+    *used = (uint32_t)u;
+    return true;
+}
 
 // Pass 1 for the item src[0 .. src_size) -> dst[0 .. dst_capacity). `huf_table` holds
-// CZ_HUF_DTABLE_SIZE entries (shared memory on the device). Sets slot->state.
+// CZ_HUF_DTABLE_SIZE entries (shared memory on the device). Sets slot->state, and builds the
+// sequence tables of the first block that has sequences (cz_staged_tables).
 CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t src_size, uint8_t* dst,
                                      size_t dst_capacity, size_t dict_size, uint64_t max_window_size,
                                      cz_staged_slot* slot, uint16_t* huf_table) {
@@ -185,6 +304,10 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
     s.content_size = 0;
     s.lit_at = 0;
     s.checksum_at = ~0ull;
+    s.tables_at = ~0ull;
+    s.tables_used = 0;
+    s.pad = 0;
+    if (team.lane == 0) slot->tables.valid = 0;
     cz_frame_header h;
     // Structure: one Zstandard frame with a content size, no dictionary, and the blocks
     // and checksum filling src exactly. L: the literals of all blocks.
@@ -259,6 +382,20 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
                     ok = false;
                     break;
                 }
+                if (s.tables_at == ~0ull) {
+                    // (The Huffman scratch is free again: the union holds the sequences' now.)
+                    cz_team_sync(team);
+                    bool has_seq = false;
+                    uint32_t used = 0;
+                    if (!cz_staged_tables(team, src + ip + lh.section, bsize - lh.section, slot, &has_seq, &used)) {
+                        ok = false;
+                        break;
+                    }
+                    if (has_seq) {
+                        s.tables_at = ip;
+                        s.tables_used = used;
+                    }
+                }
                 lits += lh.n;
                 ip += bsize;
             }
@@ -285,8 +422,10 @@ CZ_HD CZ_FORCEINLINE bool cz_lanes_any(bool p) {
 // item; src, src_size and slot are then its item's): the lanes decode their items side by
 // side, one sequence each per step of a warp-uniform loop, so that lanes whose items differ
 // in length or branch differently stay converged instead of running one after another.
+// `lt` (CZ_LANE_TABLE_ENTRIES) and `ring` (CZ_LR_RING words) are the lane's own, in shared
+// memory on the device.
 CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_size, cz_staged_slot* slot,
-                                      uint64_t capacity, const cz_seq_codes* codes) {
+                                      uint64_t capacity, const cz_seq_codes* codes, uint16_t* lt, uint64_t* ring) {
     cz_staged_state* const state = mine ? &slot->state : nullptr;
     bool more_blocks = mine && state->mode == CZ_STAGED_READY;  // a block of the item is left
     bool ok = true;
@@ -304,8 +443,8 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
         cz_parse_frame_header(src, src_size, &h);
         block_max = h.window_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.window_size : CZ_BLOCK_SIZE_MAX;
         ip = h.header_size;
-        t->valid = 0;
     }
+    const uint64_t tables_at = more_blocks ? state->tables_at : ~0ull;
     auto put = [&](uint64_t at, uint32_t ll, uint32_t ml, uint32_t off) {
         cz_staged_seq q;
         q.ll = ll;
@@ -316,12 +455,13 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
     };
     while (cz_lanes_any(more_blocks)) {
         // Start the lane's next block: raw and RLE blocks are one literal run; a compressed
-        // block's tables are read and its bitstream opened.
+        // block's tables are read (unless pass 1 built them) and copied into the lane's, and
+        // its bitstream opened.
         uint32_t nb_seq = 0;
         uint64_t lits_left = 0;
         bool last = false;
-        cz_lane_reader br;
-        br.pos = br.first = 0;
+        unsigned ll_log = 0, of_log = 0, ml_log = 0;
+        cz_lane_reader br = {};
         if (more_blocks) {
             const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
             ip += CZ_BLOCK_HEADER_SIZE;
@@ -344,44 +484,66 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
                 if (cz_parse_sequences_header(sec, size, &nb_seq, &modes, &sp) != CZ_STATUS_OK) {
                     ok = false;
                 } else if (nb_seq > 0) {
+                    const bool built = (uint64_t)(block - src) == tables_at;
+                    if (built) used = state->tables_used;
                     ok = nb_seq <= capacity - n &&
-                         cz_seq_read_tables(modes, sec + sp, size - sp, t, &slot->scratch.seq, &used, false) ==
-                             CZ_STATUS_OK &&
-                         cz_lr_init(&br, sec + sp + used, size - sp - used, src, src_size);
+                         (built || cz_seq_read_tables(modes, sec + sp, size - sp, t, &slot->scratch.seq, &used, false) ==
+                                       CZ_STATUS_OK) &&
+                         used <= size - sp && cz_lr_init(&br, sec + sp + used, size - sp - used, src, src_size, ring);
                     if (ok) {
-                        ss.ll = cz_lr_read(&br, t->ll_log);
-                        ss.of = cz_lr_read(&br, t->of_log);
-                        ss.ml = cz_lr_read(&br, t->ml_log);
+                        ll_log = t->ll_log;
+                        of_log = t->of_log;
+                        ml_log = t->ml_log;
+                        cz_lane_table_fill(t->ll, ll_log, lt);
+                        cz_lane_table_fill(t->of, of_log, lt + CZ_LANE_TABLE_OF);
+                        cz_lane_table_fill(t->ml, ml_log, lt + CZ_LANE_TABLE_ML);
+                        ss.ll = cz_lr_read(&br, ll_log);
+                        ss.of = cz_lr_read(&br, of_log);
+                        ss.ml = cz_lr_read(&br, ml_log);
                     }
                 }
             }
             if (!ok) nb_seq = 0;
         }
-        // The sequences, one per lane per step.
-        const cz_fse_dentry* const llt = mine ? t->ll : nullptr;
-        const cz_fse_dentry* const oft = mine ? t->of : nullptr;
-        const cz_fse_dentry* const mlt = mine ? t->ml : nullptr;
+        // The sequences, one per lane per step. The chain from one sequence to the next is
+        // the three table reads, the code reads, the six read positions and the new states;
+        // the offset and the literal count are off it and free of branches.
         uint32_t k = 0;
         while (cz_lanes_any(k < nb_seq)) {
             if (k < nb_seq) {
                 cz_lr_fill(&br);
-                const cz_fse_dentry eo = cz_lr_entry(oft, ss.of), el = cz_lr_entry(llt, ss.ll),
-                                    em = cz_lr_entry(mlt, ss.ml);
-                // of_code <= 31 (table symbols are bounded by the description reader).
-                const uint32_t of_value = (1u << eo.symbol) + cz_lr_read(&br, eo.symbol);
-                const uint32_t ml = codes->ml_base[em.symbol] + cz_lr_read(&br, codes->ml_extra[em.symbol]);
-                const uint32_t ll = codes->ll_base[el.symbol] + cz_lr_read(&br, codes->ll_extra[el.symbol]);
-                const uint32_t off = cz_seq_offset(&ss, of_value, ll);
-                const uint32_t llb = ll <= lits_left ? ll : 0;
-                put(n + k, ll, ml, off);
-                lits_left -= llb;
+                const uint32_t el = lt[ss.ll], eo = lt[CZ_LANE_TABLE_OF + ss.of], em = lt[CZ_LANE_TABLE_ML + ss.ml];
+                const uint32_t xl = el & 1023, xo = eo & 1023, xm = em & 1023;
+                const uint32_t cl = codes->ll[el >> 10], cm = codes->ml[em >> 10], co = eo >> 10;
+                const unsigned nl = ll_log - cz_highbit32(xl), no = of_log - cz_highbit32(xo),
+                               nm = ml_log - cz_highbit32(xm);
                 // No state update after the last sequence: its reads take 0 bits.
-                const unsigned upd = k + 1 < nb_seq ? 1u : 0u;
-                ss.ll = el.base + cz_lr_read(&br, el.nb_bits * upd);
-                ss.ml = em.base + cz_lr_read(&br, em.nb_bits * upd);
-                ss.of = eo.base + cz_lr_read(&br, eo.nb_bits * upd);
+                const unsigned upd = k + 1 < nb_seq ? 0xffu : 0u;
+                const unsigned w[6] = {co, cm >> 24, cl >> 24, nl & upd, nm & upd, no & upd};
+                uint32_t v[6];
+                cz_lr_read6(&br, w, v);
+                ss.ll = (xl << nl) - (1u << ll_log) + v[3];
+                ss.ml = (xm << nm) - (1u << ml_log) + v[4];
+                ss.of = (xo << no) - (1u << of_log) + v[5];
+                // of_code <= 31 (table symbols are bounded by the description reader).
+                const uint32_t of_value = (1u << co) + v[0];
+                const uint32_t ml = (cm & 0xffffff) + v[1];
+                const uint32_t ll = (cl & 0xffffff) + v[2];
+                // Repeat offsets (cz_seq_offset) by selection.
+                const bool fresh = of_value > 3;
+                const uint32_t idx = of_value - 1 + (ll == 0 ? 1u : 0u);  // 0..3 when !fresh
+                const uint32_t rep = idx == 0 ? ss.r0 : idx == 1 ? ss.r1 : idx == 2 ? ss.r2 : ss.r0 - 1;
+                const uint32_t off = fresh ? of_value - 3 : rep;
+                const bool keep0 = !fresh && idx == 0;  // offset_1 again: history unchanged
+                const bool swap = !fresh && idx == 1;   // offset_2: the first two swap
+                ss.r2 = keep0 || swap ? ss.r2 : ss.r1;
+                ss.r1 = keep0 ? ss.r1 : ss.r0;
+                ss.r0 = off;
+                const bool bad = off == 0 || ll > lits_left;
+                put(n + k, ll, ml, off);
+                lits_left -= bad ? 0 : ll;
                 k++;
-                if (off == 0 || llb != ll) {
+                if (bad) {
                     ok = false;
                     nb_seq = 0;
                 }
@@ -389,6 +551,7 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
         }
         if (more_blocks) {
             ok = ok && (nb_seq == 0 || cz_lr_finished(&br));
+            cz_lr_drain();
             n += nb_seq;
             // The literals the block leaves (all of a raw or RLE block's bytes).
             if (ok && lits_left) {

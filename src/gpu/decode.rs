@@ -6,7 +6,7 @@
 //! [`BatchDecompressor`] is the host-to-host convenience (stage, launch, gather), with
 //! dictionaries uploaded once and reused across batches.
 
-use cudarc::driver::{CudaSlice, CudaStream, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
+use cudarc::driver::{sys, CudaSlice, CudaStream, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 
 use super::{device_address, Gpu, Module};
 use crate::abi::{cz_batch_item, cz_item_result};
@@ -17,7 +17,7 @@ use super::staging::ALIGN;
 /// Warps per block of `cz_decode_batch_warp` (`CZ_DECODE_WARPS` in cuda/frame_decode.cu).
 const WARPS_PER_BLOCK: u64 = 4;
 /// Threads per block of `cz_decode_staged_sequences` (`CZ_STAGED_SEQ_LANES`).
-const STAGED_SEQ_LANES: u32 = 128;
+const STAGED_SEQ_LANES: u32 = 32;
 
 /// Bytes of one decoder workspace slot (`cz_decode_workspace_size()`, rounded up to the slot
 /// alignment). The kernel decodes as many items at once as the workspace has slots.
@@ -239,15 +239,22 @@ impl Gpu {
         unsafe { b.launch(warp_cfg) }.ctx("launching the staged decoder (literals)")?;
         mark(&mut events)?;
         let seq = self.function(Module::FrameDecode, "cz_decode_staged_sequences")?;
+        let smem = crate::gpu::reference_decode::staged_sequences_smem();
+        seq.set_attribute(
+            sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            smem as i32,
+        )
+        .ctx("setting the staged decoder's shared memory")?;
         let seq_cfg = LaunchConfig {
             grid_dim: (n.div_ceil(STAGED_SEQ_LANES), 1, 1),
             block_dim: (STAGED_SEQ_LANES, 1, 1),
-            shared_mem_bytes: 0,
+            shared_mem_bytes: smem,
         };
         let mut b = stream.launch_builder(&seq);
         b.arg(items).arg(&n).arg(&mut *workspace).arg(&stride);
         // SAFETY: thread g < n reads item g's source and writes only slot g of `workspace`
-        // (as above); STAGED_SEQ_LANES threads per block, the kernel's launch bounds.
+        // (as above); STAGED_SEQ_LANES threads per block, the kernel's launch bounds, and the
+        // CZ_STAGED_SEQ_SMEM bytes of shared memory its lanes divide (allowed just above).
         unsafe { b.launch(seq_cfg) }.ctx("launching the staged decoder (sequences)")?;
         mark(&mut events)?;
         let exec = self.function(Module::FrameDecode, "cz_decode_staged_execute")?;

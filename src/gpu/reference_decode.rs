@@ -45,6 +45,7 @@ extern "C" {
         split: *mut u32,
     ) -> u32;
     fn cz_ref_staged_mode_offset() -> u64;
+    fn cz_ref_staged_sequences_smem() -> u64;
     fn cz_ref_decode_batch(
         items: *const cz_batch_item,
         n: u32,
@@ -210,6 +211,13 @@ pub fn decode_staged(
 pub fn staged_mode_offset() -> usize {
     // SAFETY: pure function of the build.
     unsafe { cz_ref_staged_mode_offset() as usize }
+}
+
+/// Dynamic shared memory of the staged sequences kernel (`CZ_STAGED_SEQ_SMEM`): each
+/// lane's read-ahead ring and sequence tables.
+pub fn staged_sequences_smem() -> u32 {
+    // SAFETY: pure function of the build.
+    unsafe { cz_ref_staged_sequences_smem() as u32 }
 }
 
 /// Decodes a batch like the GPU kernel: `srcs[i]` into `dsts[i]`, one result per item.
