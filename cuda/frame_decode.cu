@@ -23,14 +23,16 @@
 //                 OUTPUT_TOO_SMALL (60), dictionary (70, 71); INVALID_ARGUMENT for an item
 //                 with a null src and a non-zero src_size.
 //
-// Kernels cz_decode_staged_literals, cz_decode_staged_sequences, cz_decode_staged_execute
-//   (the staged decoder, staged_decode.cuh; launched in this order on one stream, same
-//   arguments): item i uses workspace slot i, so the caller provides slots >= n.
+// Kernels cz_decode_staged_literals, cz_decode_staged_order, cz_decode_staged_sequences,
+//   cz_decode_staged_execute (the staged decoder, staged_decode.cuh; launched in this order
+//   on one stream): item i uses workspace slot i, so the caller provides slots >= n.
 //   grid mapping: literals and execute: one warp per item (warp g = blockIdx.x *
 //                 (blockDim.x / 32) + threadIdx.x / 32 takes item g), blockDim.x = 32 *
-//                 CZ_DECODE_WARPS; sequences: one thread per item (blockIdx.x * blockDim.x +
-//                 threadIdx.x), blockDim.x = CZ_STAGED_SEQ_LANES, dynamic shared memory
-//                 CZ_STAGED_SEQ_SMEM bytes (cz_ref_staged_sequences_smem()).
+//                 CZ_DECODE_WARPS; order: one block of CZ_ORDER_BUCKETS threads (1024);
+//                 sequences: one thread per item (thread blockIdx.x * blockDim.x +
+//                 threadIdx.x takes the item order put there), blockDim.x =
+//                 CZ_STAGED_SEQ_LANES, dynamic shared memory CZ_STAGED_SEQ_SMEM bytes
+//                 (cz_ref_staged_sequences_smem()).
 //   reads/writes: as cz_decode_batch_warp; execute writes results[i] for every i < n, and
 //                 decodes items the staged passes do not take with cz_decode_all.
 //
@@ -120,6 +122,46 @@ extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS)
                        slot, huf_tables[warp]);
 }
 
+// Between the literals and sequences kernels: orders the n items by the work pass 1
+// counted (cz_order_bucket), writing to slot g's state.order the item the sequences
+// kernel's thread g decodes, so that a warp's lanes get items of about the same length (its
+// loop runs as long as its longest lane) and the longest items run first. One block of
+// CZ_ORDER_BUCKETS threads; thread t owns bucket t.
+extern "C" __global__ void __launch_bounds__(CZ_ORDER_BUCKETS)
+    cz_decode_staged_order(uint32_t n, uint8_t* workspace, uint64_t ws_stride) {
+    __shared__ uint32_t hist[CZ_ORDER_BUCKETS];
+    __shared__ uint32_t warp_sums[CZ_ORDER_BUCKETS / 32];
+    auto state = [&](uint32_t i) {
+        return &reinterpret_cast<cz_staged_slot*>(workspace + (uint64_t)i * ws_stride)->state;
+    };
+    const uint32_t t = threadIdx.x, lane = t & 31, warp = t >> 5;
+    hist[t] = 0;
+    __syncthreads();
+    for (uint32_t i = t; i < n; i += CZ_ORDER_BUCKETS) atomicAdd(&hist[cz_order_bucket(state(i)->work)], 1u);
+    __syncthreads();
+    // Exclusive prefix sums of the counts: within warps, then over the warps' totals.
+    const uint32_t c = hist[t];
+    uint32_t inc = c;
+    for (unsigned d = 1; d < 32; d <<= 1) {
+        const uint32_t v = __shfl_up_sync(0xffffffffu, inc, d);
+        if (lane >= d) inc += v;
+    }
+    if (lane == 31) warp_sums[warp] = inc;
+    __syncthreads();
+    if (warp == 0) {
+        uint32_t w = warp_sums[lane], winc = w;
+        for (unsigned d = 1; d < 32; d <<= 1) {
+            const uint32_t v = __shfl_up_sync(0xffffffffu, winc, d);
+            if (lane >= d) winc += v;
+        }
+        warp_sums[lane] = winc - w;
+    }
+    __syncthreads();
+    hist[t] = warp_sums[warp] + inc - c;
+    __syncthreads();
+    for (uint32_t i = t; i < n; i += CZ_ORDER_BUCKETS) state(atomicAdd(&hist[cz_order_bucket(state(i)->work)], 1u))->order = i;
+}
+
 extern "C" __global__ void __launch_bounds__(CZ_STAGED_SEQ_LANES)
     cz_decode_staged_sequences(const cz_batch_item* __restrict__ items, uint32_t n, uint8_t* workspace,
                                uint64_t ws_stride) {
@@ -129,12 +171,18 @@ extern "C" __global__ void __launch_bounds__(CZ_STAGED_SEQ_LANES)
     __syncthreads();
     uint64_t* const rings = reinterpret_cast<uint64_t*>(cz_seq_smem);
     uint16_t* const tables = reinterpret_cast<uint16_t*>(cz_seq_smem + CZ_STAGED_SEQ_RINGS_BYTES);
-    // Every lane of a warp calls cz_staged_sequences (its loops are warp-uniform).
+    // Every lane of a warp calls cz_staged_sequences (its loops are warp-uniform). Thread g
+    // decodes the item cz_decode_staged_order put at position g.
     const uint64_t g = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    const bool mine = g < n;
     cz_batch_item it = {};
-    if (mine) it = items[g];
-    cz_staged_slot* slot = mine ? reinterpret_cast<cz_staged_slot*>(workspace + g * ws_stride) : nullptr;
+    uint64_t item = 0;
+    bool mine = g < n;
+    if (mine) {
+        item = reinterpret_cast<const cz_staged_slot*>(workspace + g * ws_stride)->state.order;
+        mine = item < n;  // (always: the order is a permutation)
+    }
+    if (mine) it = items[item];
+    cz_staged_slot* slot = mine ? reinterpret_cast<cz_staged_slot*>(workspace + item * ws_stride) : nullptr;
     cz_staged_sequences(mine, reinterpret_cast<const uint8_t*>(it.src), (size_t)it.src_size, slot,
                         cz_staged_capacity(ws_stride), &codes, tables + threadIdx.x * CZ_LANE_TABLE_STRIDE,
                         rings + threadIdx.x * CZ_LR_RING_STRIDE);

@@ -1,6 +1,6 @@
 //! Decoder profile on one GPU: each file tiled to `--size`, cut into `--chunk` pieces,
 //! compressed by libzstd at `--level`, decoded on the device by the warp kernel and by the
-//! staged kernel, with the staged decoder's three passes (literals, sequences, execute) timed
+//! staged kernel, with the staged decoder's launches (literals, order, sequences, execute) timed
 //! apart. Times are CUDA events, medians of `--runs` after two warm-ups; every output is
 //! compared with the input once (a mismatch exits with status 1), and the number of items the
 //! staged passes decoded themselves (not their warp fallback) is counted.
@@ -41,7 +41,7 @@ fn main() -> Res<()> {
     let options = DecodeOptions::default();
     let mut failed = false;
     println!(
-        "file | frames | ratio | warp GB/s | staged GB/s | literals ms | sequences ms | execute ms | staged items"
+        "file | frames | ratio | warp GB/s | staged GB/s | literals ms | order ms | sequences ms | execute ms | staged items"
     );
     for f in files.split(',') {
         let raw = std::fs::read(data.join(f)).map_err(|e| format!("{}: {e}", data.join(f).display()))?;
@@ -77,7 +77,7 @@ fn main() -> Res<()> {
         let gbs = |ms: f64| input.len() as f64 / (ms * 1e6);
         let mut time_kernel = |kernel: DecodeKernel| -> Res<(f64, Vec<f64>)> {
             let mut whole = Vec::new();
-            let mut phases: Vec<Vec<f64>> = vec![Vec::new(); 3];
+            let mut phases: Vec<Vec<f64>> = vec![Vec::new(); 4];
             for run in 0..runs + 2 {
                 let a = gpu.timing_event(&stream)?;
                 let ev = if kernel == DecodeKernel::Staged {
@@ -133,13 +133,14 @@ fn main() -> Res<()> {
         let taken = (0..n).filter(|i| staged_slot_decoded(&slots[i * stride..(i + 1) * stride])).count();
         match (warp, staged) {
             (Ok((w, _)), Ok((s, ph))) => println!(
-                "{f} | {n} | {:.3} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {taken}/{n}",
+                "{f} | {n} | {:.3} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {taken}/{n}",
                 input.len() as f64 / total as f64,
                 gbs(w),
                 gbs(s),
                 ph[0],
                 ph[1],
-                ph[2]
+                ph[2],
+                ph[3]
             ),
             (w, s) => {
                 failed = true;

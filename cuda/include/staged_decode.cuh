@@ -39,7 +39,8 @@ typedef struct cz_staged_state {
     uint32_t tables_used;  // that block's table descriptions: bytes after the Sequences header
     uint32_t mode;         // CZ_STAGED_*
     uint32_t nseq;         // sequences in the slot (pass 2)
-    uint32_t pad;
+    uint32_t work;         // pass 1: the item's sequences (0 unless READY), a measure of pass 2's work
+    uint32_t order;        // the item pass 2's thread for this slot decodes (cz_staged_order)
 } cz_staged_state;
 
 // One decoded sequence, as pass 2 stores it and pass 3 loads it (one 16-byte access).
@@ -306,7 +307,8 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
     s.checksum_at = ~0ull;
     s.tables_at = ~0ull;
     s.tables_used = 0;
-    s.pad = 0;
+    s.work = 0;
+    s.order = 0;
     if (team.lane == 0) slot->tables.valid = 0;
     cz_frame_header h;
     // Structure: one Zstandard frame with a content size, no dictionary, and the blocks
@@ -316,7 +318,7 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
               h.content_size != CZ_CONTENT_SIZE_UNKNOWN && h.content_size <= dst_capacity &&
               (max_window_size == CZ_WINDOW_UNLIMITED || h.window_size <= max_window_size);
     const size_t block_max = ok ? (h.window_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.window_size : CZ_BLOCK_SIZE_MAX) : 0;
-    uint64_t total = 0;
+    uint64_t total = 0, work = 0;
     size_t ip = ok ? h.header_size : 0;
     while (ok) {
         if (src_size - ip < CZ_BLOCK_HEADER_SIZE) {
@@ -339,9 +341,16 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
                 break;
             }
             total += lh.n;
+            uint32_t nb_seq = 0;
+            uint8_t modes = 0;
+            size_t sp = 0;
+            if (cz_parse_sequences_header(src + ip + lh.section, bsize - lh.section, &nb_seq, &modes, &sp) ==
+                CZ_STATUS_OK)
+                work += nb_seq;
         } else {
             total += bsize;
         }
+        work += 1;  // the block's literal run
         ip += csize;
         if (bh & 1) break;
     }
@@ -402,7 +411,10 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
             if (bh & 1) break;
         }
     }
-    if (ok) s.mode = CZ_STAGED_READY;
+    if (ok) {
+        s.mode = CZ_STAGED_READY;
+        s.work = work < 0xffffffffu ? (uint32_t)work : 0xffffffffu;
+    }
     cz_team_sync(team);
     if (team.lane == 0) slot->state = s;
     cz_team_sync(team);
@@ -415,6 +427,17 @@ CZ_HD CZ_FORCEINLINE bool cz_lanes_any(bool p) {
 #else
     return p;
 #endif
+}
+
+// The ordering of pass 2's items (cz_decode_staged_order, device only): counting sort by
+// work, most first, in CZ_ORDER_BUCKETS buckets of 2^CZ_ORDER_SHIFT sequences (the last
+// taking everything above).
+#define CZ_ORDER_BUCKETS 1024u
+#define CZ_ORDER_SHIFT 5u
+
+CZ_HD CZ_FORCEINLINE uint32_t cz_order_bucket(uint32_t work) {
+    const uint32_t b = work >> CZ_ORDER_SHIFT;
+    return CZ_ORDER_BUCKETS - 1 - (b < CZ_ORDER_BUCKETS - 1 ? b : CZ_ORDER_BUCKETS - 1);
 }
 
 // Pass 2 for an item pass 1 left READY: its sequences into slot->seq (at most `capacity`),

@@ -18,6 +18,8 @@ use super::staging::ALIGN;
 const WARPS_PER_BLOCK: u64 = 4;
 /// Threads per block of `cz_decode_staged_sequences` (`CZ_STAGED_SEQ_LANES`).
 const STAGED_SEQ_LANES: u32 = 32;
+/// Threads of `cz_decode_staged_order`'s one block (`CZ_ORDER_BUCKETS`).
+const STAGED_ORDER_THREADS: u32 = 1024;
 
 /// Bytes of one decoder workspace slot (`cz_decode_workspace_size()`, rounded up to the slot
 /// alignment). The kernel decodes as many items at once as the workspace has slots.
@@ -28,11 +30,11 @@ pub fn workspace_slot_size() -> u64 {
 /// Which kernel decodes a batch. All give the same results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DecodeKernel {
-    /// The staged decoder (`cuda/include/staged_decode.cuh`): three launches, literals by a
-    /// warp per item, sequences by a thread per item, execution by a warp per item. Items it
-    /// does not take (several frames, no content size, a dictionary, more sequences than a
-    /// workspace slot holds, any error) are decoded as by [`DecodeKernel::Warp`] in the third
-    /// launch. Needs a workspace slot per item; with fewer slots the batch runs as `Warp`.
+    /// The staged decoder (`cuda/include/staged_decode.cuh`): four launches, literals by a
+    /// warp per item, a one-block ordering of the items by their sequence counts, sequences
+    /// by a thread per item, execution by a warp per item. Items it does not take (several
+    /// frames, no content size, a dictionary, more sequences than a workspace slot holds, any
+    /// error) are decoded as by [`DecodeKernel::Warp`] in the last launch. Needs a workspace slot per item; with fewer slots the batch runs as `Warp`.
     /// Not yet the default: the published benchmark runs are of [`DecodeKernel::Warp`]
     /// (docs/BENCHMARKS.md, "Staged decoder", compares the two).
     Staged,
@@ -168,7 +170,7 @@ pub fn staged_slot_decoded(slot: &[u8]) -> bool {
 
 impl Gpu {
     /// [`Gpu::decompress_batch_device`] with the staged kernel, recording an event on `stream`
-    /// before, between and after its three launches (literals, sequences, execute) so that
+    /// before, between and after its four launches (literals, order, sequences, execute) so that
     /// [`super::elapsed_ms`] between neighbours times each pass once the stream has run them.
     /// A diagnostic: fails when the workspace has fewer slots than items.
     ///
@@ -189,12 +191,12 @@ impl Gpu {
                 "the staged decoder needs a workspace slot and a result per item".into(),
             ));
         }
-        let mut events = Vec::with_capacity(4);
+        let mut events = Vec::with_capacity(5);
         self.decompress_staged(stream, items, n, None, options, workspace, stride, results, Some(&mut events))?;
         Ok(events)
     }
 
-    /// The three launches of the staged decoder; item i uses workspace slot i (the caller
+    /// The four launches of the staged decoder; item i uses workspace slot i (the caller
     /// checked slots >= n). With `events`, records one before, between and after them.
     #[allow(clippy::too_many_arguments)]
     fn decompress_staged(
@@ -237,6 +239,15 @@ impl Gpu {
         // destination inside its capacity. Block size 32 * WARPS_PER_BLOCK matches the
         // kernel's launch bounds and its per-warp shared tables.
         unsafe { b.launch(warp_cfg) }.ctx("launching the staged decoder (literals)")?;
+        mark(&mut events)?;
+        let order = self.function(Module::FrameDecode, "cz_decode_staged_order")?;
+        let order_cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (STAGED_ORDER_THREADS, 1, 1), shared_mem_bytes: 0 };
+        let mut b = stream.launch_builder(&order);
+        b.arg(&n).arg(&mut *workspace).arg(&stride);
+        // SAFETY: reads the work counts and writes the order fields of slots 0 .. n of
+        // `workspace` (n slots of `stride` bytes fit, as above); one block of
+        // STAGED_ORDER_THREADS threads, the kernel's launch bounds and bucket count.
+        unsafe { b.launch(order_cfg) }.ctx("launching the staged decoder (order)")?;
         mark(&mut events)?;
         let seq = self.function(Module::FrameDecode, "cz_decode_staged_sequences")?;
         let smem = crate::gpu::reference_decode::staged_sequences_smem();
