@@ -314,7 +314,8 @@ CZ_REF_API uint32_t cz_ref_decode_split(const uint8_t* src, uint64_t src_size, u
 
 // The sequences pass's bit reader on stream[0 .. size) (an item of its own): three initial
 // reads of widths[0 .. 3), then `groups` sequences of six reads each (widths[3 + 6g ..
-// 3 + 6g + 6), at most 89 bits a group, read by cz_lr_read6), each after cz_lr_fill, as pass 2
+// 3 + 6g + 6), read by cz_lr_sequence: at most 63 bits in the first three, 32 in the last three),
+// each after cz_lr_fill, as pass 2
 // reads them.
 // Writes each value read to values[]; returns 1 when the reads consumed the stream
 // exactly, 0 when not, 2 when cz_lr_init rejects the stream.
@@ -328,7 +329,7 @@ CZ_REF_API uint32_t cz_ref_lane_reader_probe(const uint8_t* stream, uint64_t siz
         cz_lr_fill(&r);
         unsigned w[6];
         for (int j = 0; j < 6; j++) w[j] = widths[3 + 6 * g + j];
-        cz_lr_read6(&r, w, values + 3 + 6 * g);
+        cz_lr_sequence(&r, w, values + 3 + 6 * g);
     }
     return cz_lr_finished(&r) ? 1 : 0;
 }

@@ -222,19 +222,35 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_lr_read(cz_lane_reader* r, unsigned n) {
     return cz_lr_bits(r, r->rel, n);
 }
 
-// One sequence's six reads after a fill, in stream order: w[0..6) bits each (w[0] <= 31,
-// w[1], w[2] <= 16, w[3], w[4] <= 9, w[5] <= 8), the values into v[0..6). The six positions
-// come from the widths alone, so the reads do not wait on one another.
-CZ_HD CZ_FORCEINLINE void cz_lr_read6(cz_lane_reader* r, const unsigned w[6], uint32_t v[6]) {
-    const int32_t p0 = r->rel - (int32_t)w[0], p1 = p0 - (int32_t)w[1], p2 = p1 - (int32_t)w[2];
-    const int32_t p3 = p2 - (int32_t)w[3], p4 = p3 - (int32_t)w[4], p5 = p4 - (int32_t)w[5];
-    v[0] = cz_lr_bits(r, p0, w[0]);
-    v[1] = cz_lr_bits(r, p1, w[1]);
-    v[2] = cz_lr_bits(r, p2, w[2]);
-    v[3] = cz_lr_bits(r, p3, w[3]);
-    v[4] = cz_lr_bits(r, p4, w[4]);
-    v[5] = cz_lr_bits(r, p5, w[5]);
-    r->rel = p5;
+// The 64 bits below the read position after a fill (which leaves it in (128, 192]).
+CZ_HD CZ_FORCEINLINE uint64_t cz_lr_top64(const cz_lane_reader* r) {
+    const unsigned q = (unsigned)(r->rel - 128);  // 1..64: bits [64 + q, 128 + q) of the buffer
+    return ((r->b1 >> 1) >> (q - 1)) | (r->b2 << (64 - q));
+}
+
+// Bits [q, q + n) of w (n <= 31; q may be 64 when n is 0).
+CZ_HD CZ_FORCEINLINE uint32_t cz_bits64(uint64_t w, unsigned q, unsigned n) {
+    return (uint32_t)(w >> (q & 63)) & ((1u << n) - 1);
+}
+
+// One sequence's six reads after a fill, in stream order: w[0..6) bits each with
+// w[0] + w[1] + w[2] <= 63 (extra bits: offset <= 31, lengths <= 16 each) and
+// w[3] + w[4] + w[5] <= 32 (states: <= 9, 9, 8), the values into v[0..6). The first three
+// come from the 64 bits below the read position, the last three from the 32 bits below the
+// first three, so that no read waits on another.
+CZ_HD CZ_FORCEINLINE void cz_lr_sequence(cz_lane_reader* r, const unsigned w[6], uint32_t v[6]) {
+    const uint64_t top = cz_lr_top64(r);
+    const unsigned q0 = 64 - w[0], q1 = q0 - w[1], q2 = q1 - w[2];
+    v[0] = cz_bits64(top, q0, w[0]);
+    v[1] = cz_bits64(top, q1, w[1]);
+    v[2] = cz_bits64(top, q2, w[2]);
+    const int32_t p3 = r->rel - (int32_t)(64 - q2);
+    const uint64_t low = cz_lr_bits(r, p3 - 32, 32);
+    const unsigned q3 = 32 - w[3], q4 = q3 - w[4], q5 = q4 - w[5];
+    v[3] = cz_bits64(low, q3, w[3]);
+    v[4] = cz_bits64(low, q4, w[4]);
+    v[5] = cz_bits64(low, q5, w[5]);
+    r->rel = p3 - (int32_t)(32 - q5);
 }
 
 // A lane's sequence tables in pass 2: one 16-bit entry per state, the state's symbol (bits
@@ -544,7 +560,7 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
                 const unsigned upd = k + 1 < nb_seq ? 0xffu : 0u;
                 const unsigned w[6] = {co, cm >> 24, cl >> 24, nl & upd, nm & upd, no & upd};
                 uint32_t v[6];
-                cz_lr_read6(&br, w, v);
+                cz_lr_sequence(&br, w, v);
                 ss.ll = (xl << nl) - (1u << ll_log) + v[3];
                 ss.ml = (xm << nm) - (1u << ml_log) + v[4];
                 ss.of = (xo << no) - (1u << of_log) + v[5];
@@ -555,7 +571,8 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
                 // Repeat offsets (cz_seq_offset) by selection.
                 const bool fresh = of_value > 3;
                 const uint32_t idx = of_value - 1 + (ll == 0 ? 1u : 0u);  // 0..3 when !fresh
-                const uint32_t rep = idx == 0 ? ss.r0 : idx == 1 ? ss.r1 : idx == 2 ? ss.r2 : ss.r0 - 1;
+                const uint32_t rep_a = (idx & 1) ? ss.r1 : ss.r0, rep_b = (idx & 1) ? ss.r0 - 1 : ss.r2;
+                const uint32_t rep = (idx & 2) ? rep_b : rep_a;
                 const uint32_t off = fresh ? of_value - 3 : rep;
                 const bool keep0 = !fresh && idx == 0;  // offset_1 again: history unchanged
                 const bool swap = !fresh && idx == 1;   // offset_2: the first two swap
