@@ -238,14 +238,17 @@ CZ_HD CZ_FORCEINLINE void cz_huf_bits_init(cz_huf_bits* b, const uint8_t* src, s
     b->avail = 8 * b->k0 - skip;
     b->low = cz_huf_stream_word(src, size, b->o_low);
     b->o = b->o0 - 4;
-    b->next = b->o > b->o_low ? cz_huf_stream_word(src, size, b->o) : b->o == b->o_low ? b->low : 0u;
+    b->next = b->o > b->o_low ? cz_huf_stream_word(src, size, b->o) : 0u;
 }
 
-// Takes the next word when avail <= 32 (leaving >= 32 bits). The word after it is loaded
-// here, one refill ahead of its use; words strictly between the two ends are whole and aligned.
+// Takes the next word when avail <= 32 (leaving >= 32 bits): `next`, or `low` when it is the
+// bottom word (chosen here, at its use, so that no instruction waits on a load before then).
+// The word after it is loaded here, one refill ahead of its use; words strictly between the
+// two ends are whole and aligned.
 CZ_HD CZ_FORCEINLINE void cz_huf_bits_refill(cz_huf_bits* b, const uint8_t* src) {
     if (b->avail <= 32) {
-        b->c |= (uint64_t)b->next << (32 - b->avail);
+        const uint32_t cur = b->o == b->o_low ? b->low : b->next;
+        b->c |= (uint64_t)cur << (32 - b->avail);
         b->avail += 32;
         b->o -= 4;
         uint32_t w = 0;
@@ -256,14 +259,25 @@ CZ_HD CZ_FORCEINLINE void cz_huf_bits_refill(cz_huf_bits* b, const uint8_t* src)
             memcpy(&w, src + b->o, 4);
 #endif
         }
-        b->next = b->o == b->o_low ? b->low : w;
+        b->next = w;
     }
 }
 
+// The next symbol from the container (which holds at least one code).
+CZ_HD CZ_FORCEINLINE uint32_t cz_huf_next(cz_huf_bits* b, const uint16_t* dt, unsigned down) {
+    const uint16_t e = dt[b->c >> down];
+    const unsigned len = e >> 8;
+    b->c <<= len;
+    b->avail -= len;
+    return (uint8_t)e;
+}
+
 // Decodes exactly n symbols from one stream src[0 .. size) into dst, K codes per refill
-// check (K * log <= 32: 3 for table logs <= 10, else 2); size < 2^31, n <= 2^28. The stream
-// must be consumed exactly: one consumed past its start fails the final count, and a final code
-// shorter than the table log looks up its entry with zeros after it, as libzstd does.
+// check (K * log <= 32: 3 for table logs <= 10, else 2); size < 2^31, n <= 2^28. The output
+// is written in aligned 4-byte words between single bytes at its ends (a store per byte
+// costs the memory system a request per byte). The stream must be consumed exactly: one
+// consumed past its start fails the final count, and a final code shorter than the table
+// log looks up its entry with zeros after it, as libzstd does.
 template <int K>
 CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigned log, const uint8_t* src,
                                                      size_t size, uint8_t* dst, uint32_t n) {
@@ -271,24 +285,32 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigne
     cz_huf_bits_init(&b, src, size);
     const unsigned down = 64u - log;
     uint32_t i = 0;
-    for (; i + K <= n; i += K) {
+    for (; i < n && ((uintptr_t)(dst + i) & 3u) != 0; i++) {
         cz_huf_bits_refill(&b, src);
+        dst[i] = (uint8_t)cz_huf_next(&b, dt, down);
+    }
+    // 4K symbols per round: four refills of K codes, K words.
+    for (; i + 4 * K <= n; i += 4 * K) {
+        uint32_t sym[4 * K];
         CZ_UNROLL
-        for (int k = 0; k < K; k++) {
-            const uint16_t e = dt[b.c >> down];
-            dst[i + k] = (uint8_t)e;
-            const unsigned len = e >> 8;
-            b.c <<= len;
-            b.avail -= len;
+        for (int r = 0; r < 4; r++) {
+            cz_huf_bits_refill(&b, src);
+            CZ_UNROLL
+            for (int k = 0; k < K; k++) sym[r * K + k] = cz_huf_next(&b, dt, down);
+        }
+        CZ_UNROLL
+        for (int j = 0; j < K; j++) {
+            const uint32_t w = sym[4 * j] | (sym[4 * j + 1] << 8) | (sym[4 * j + 2] << 16) | (sym[4 * j + 3] << 24);
+#ifdef __CUDA_ARCH__
+            *reinterpret_cast<uint32_t*>(dst + i + 4 * j) = w;  // aligned
+#else
+            memcpy(dst + i + 4 * j, &w, 4);
+#endif
         }
     }
     for (; i < n; i++) {
         cz_huf_bits_refill(&b, src);
-        const uint16_t e = dt[b.c >> down];
-        dst[i] = (uint8_t)e;
-        const unsigned len = e >> 8;
-        b.c <<= len;
-        b.avail -= len;
+        dst[i] = (uint8_t)cz_huf_next(&b, dt, down);
     }
     // Bits taken into the container: 8 * k0, then 32 per word after it.
     const int64_t loaded = 8 * (int64_t)b.k0 + 8 * ((int64_t)b.o0 - 4 - b.o);
