@@ -18,7 +18,7 @@
 #   chunks   Silesia xml at 1 GiB with 16 KiB and 256 KiB chunks
 #   cuzstd   cuzstd's GPU codec (levels 1, 3) beside nvCOMP and libzstd -3: Silesia xml and the
 #            Canterbury texts at 1 GiB (the other modes leave cuzstd out to stay within a command)
-#   decoder  cuzstd's staged and warp decoders beside nvCOMP and libzstd: Silesia xml, the
+#   decoder  cuzstd's staged (default) and warp decoders beside nvCOMP and libzstd: Silesia xml, the
 #            Canterbury texts and bb.binast at 1 GiB, libzstd -3 and cuzstd -1 frames
 #   pipeline     examples/pipeline: host-to-host bulk API throughput on all bench files tiled to
 #                1 GiB, 64 KiB chunks, several group sizes and in-flight counts, the PCIe ceiling,
@@ -88,7 +88,7 @@ case "$mode" in
   curve)    args+=(--no-cuzstd --curve-only --curve-files silesia/xml) ;;
   chunks)   args+=(--no-cuzstd --sizes 1g --files silesia/xml --no-edge --chunk 16k,256k --gpu-decode-levels 1,3) ;;
   cuzstd)   args+=(--sizes 1g --no-edge --files silesia/xml,canterbury/* --levels 3 --threads all --gpu-decode-levels 3 --cuzstd-levels 1,3) ;;
-  decoder)  args+=(--sizes 1g --no-edge --files silesia/xml,canterbury/*,bb.binast --levels 3 --threads all --gpu-decode-levels 3 --cuzstd-levels 1 --decode-kernels staged) ;;
+  decoder)  args+=(--sizes 1g --no-edge --files silesia/xml,canterbury/*,bb.binast --levels 3 --threads all --gpu-decode-levels 3 --cuzstd-levels 1 --decode-kernels warp) ;;
   *) echo "bench-run: unknown mode $mode" >&2; exit 2 ;;
 esac
 

@@ -34,13 +34,13 @@ pub enum DecodeKernel {
     /// warp per item, a one-block ordering of the items by their sequence counts, sequences
     /// by a thread per item, execution by a warp per item. Items it does not take (several
     /// frames, no content size, a dictionary, more sequences than a workspace slot holds, any
-    /// error) are decoded as by [`DecodeKernel::Warp`] in the last launch. Needs a workspace slot per item; with fewer slots the batch runs as `Warp`.
-    /// Not yet the default: the published benchmark runs are of [`DecodeKernel::Warp`]
-    /// (docs/BENCHMARKS.md, "Staged decoder", compares the two).
+    /// error) are decoded as by [`DecodeKernel::Warp`] in the last launch. Needs a workspace
+    /// slot per item; with fewer slots the batch runs as `Warp`. The default: faster than
+    /// `Warp` on every file of docs/BENCHMARKS.md ("Staged decoder").
+    #[default]
     Staged,
     /// `cz_decode_batch_warp`: the 32 lanes of a warp decode each item together (sequences
     /// executed 32 at a time, Huffman streams in parallel, copies split between lanes).
-    #[default]
     Warp,
     /// `cz_decode_batch`: one thread decodes each item alone (one per 32-thread block). Slow;
     /// kept as an independent check of the warp kernel.
