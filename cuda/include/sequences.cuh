@@ -118,6 +118,22 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_seq_check(uint64_t lit_at, uint64_t ll, uint64_
 // Bytes per lane the batch copies load before they store (memory-level parallelism).
 #define CZ_EXEC_UNROLL 4
 
+template <unsigned N>
+struct cz_count {
+    static constexpr unsigned value = N;
+};
+
+// Runs copy(count, t0) over t0 = 0, width, .. below total: CZ_EXEC_UNROLL rounds of the
+// team's width at a time while more than one is left, the last one alone (every lane of a
+// team runs all the rounds it is given, used or not, and most batches' copies are short).
+template <class Copy>
+CZ_HD CZ_FORCEINLINE void cz_exec_rounds(unsigned width, uint32_t total, Copy copy) {
+    uint32_t t0 = 0;
+    for (; t0 < total && total - t0 > width; t0 += CZ_EXEC_UNROLL * width)
+        copy(cz_count<CZ_EXEC_UNROLL>(), t0);
+    for (; t0 < total; t0 += width) copy(cz_count<1>(), t0);
+}
+
 // Executes `cnt` decoded sequences, one per lane (lane j < cnt holds sequence j of the batch:
 // literal length ll, match length ml, offset off), as if executed one after another:
 // the first sequence (in order) that fails a check gives the status and nothing of the
@@ -166,11 +182,13 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
         const uint32_t total = cz_team_shfl32(tm, lit_incl, last);
         const uint32_t dlit = out_rel - lit_rel;
         const uint8_t* ls = lits + *lit_pos;
-        for (uint32_t t0 = 0; t0 < total; t0 += tm.width * CZ_EXEC_UNROLL) {
-            uint8_t v[CZ_EXEC_UNROLL];
-            uint32_t d[CZ_EXEC_UNROLL];
+        // U rounds of the team's width from t0.
+        auto copy = [&](auto count, uint32_t t0) {
+            constexpr unsigned U = decltype(count)::value;
+            uint8_t v[U];
+            uint32_t d[U];
             CZ_UNROLL
-            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+            for (unsigned u = 0; u < U; u++) {
                 const uint32_t t = t0 + u * tm.width + tm.lane;
                 const unsigned k = cz_team_find(tm, lit_incl, t);
                 d[u] = cz_team_shfl32(tm, dlit, k) + t;
@@ -180,11 +198,12 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
             // decoder): every lane has loaded before any lane stores.
             cz_team_sync(tm);
             CZ_UNROLL
-            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+            for (unsigned u = 0; u < U; u++) {
                 const uint32_t t = t0 + u * tm.width + tm.lane;
                 if (t < total) base[d[u]] = v[u];
             }
-        }
+        };
+        cz_exec_rounds(tm.width, total, copy);
         *lit_pos += total;
     }
     cz_team_sync(tm);
@@ -220,11 +239,12 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
         const uint32_t m_incl = cz_team_scan32(tm, len);
         const uint32_t m_excl = m_incl - len;
         const uint32_t total = cz_team_shfl32(tm, m_incl, last);
-        for (uint32_t t0 = 0; t0 < total; t0 += tm.width * CZ_EXEC_UNROLL) {
-            uint8_t v[CZ_EXEC_UNROLL];
-            uint32_t d[CZ_EXEC_UNROLL];
+        auto copy = [&](auto count, uint32_t t0) {
+            constexpr unsigned U = decltype(count)::value;
+            uint8_t v[U];
+            uint32_t d[U];
             CZ_UNROLL
-            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+            for (unsigned u = 0; u < U; u++) {
                 const uint32_t t = t0 + u * tm.width + tm.lane;
                 const unsigned k = cz_team_find(tm, m_incl, t);
                 const uint32_t i = t - cz_team_shfl32(tm, m_excl, k);
@@ -239,11 +259,12 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
                 }
             }
             CZ_UNROLL
-            for (unsigned u = 0; u < CZ_EXEC_UNROLL; u++) {
+            for (unsigned u = 0; u < U; u++) {
                 const uint32_t t = t0 + u * tm.width + tm.lane;
                 if (t < total) base[d[u]] = v[u];
             }
-        }
+        };
+        cz_exec_rounds(tm.width, total, copy);
         cz_team_sync(tm);
         pending &= ~ready;
     }
