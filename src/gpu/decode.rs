@@ -241,7 +241,8 @@ impl Gpu {
         unsafe { b.launch(warp_cfg) }.ctx("launching the staged decoder (literals)")?;
         mark(&mut events)?;
         let order = self.function(Module::FrameDecode, "cz_decode_staged_order")?;
-        let order_cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (STAGED_ORDER_THREADS, 1, 1), shared_mem_bytes: 0 };
+        let order_cfg =
+            LaunchConfig { grid_dim: (1, 1, 1), block_dim: (STAGED_ORDER_THREADS, 1, 1), shared_mem_bytes: 0 };
         let mut b = stream.launch_builder(&order);
         b.arg(&n).arg(&mut *workspace).arg(&stride);
         // SAFETY: reads the work counts and writes the order fields of slots 0 .. n of
@@ -251,11 +252,8 @@ impl Gpu {
         mark(&mut events)?;
         let seq = self.function(Module::FrameDecode, "cz_decode_staged_sequences")?;
         let smem = crate::gpu::reference_decode::staged_sequences_smem();
-        seq.set_attribute(
-            sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-            smem as i32,
-        )
-        .ctx("setting the staged decoder's shared memory")?;
+        seq.set_attribute(sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem as i32)
+            .ctx("setting the staged decoder's shared memory")?;
         let seq_cfg = LaunchConfig {
             grid_dim: (n.div_ceil(STAGED_SEQ_LANES), 1, 1),
             block_dim: (STAGED_SEQ_LANES, 1, 1),
