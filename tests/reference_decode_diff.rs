@@ -348,3 +348,69 @@ fn output_capacity_one_byte_short_fails_cleanly() {
         assert_eq!(e.status, cuzstd::Status(cuzstd::abi::CZ_STATUS_OUTPUT_TOO_SMALL), "level {level}");
     }
 }
+
+/// A single-segment frame (4-byte content size) of the given blocks: (type, size, content).
+fn frame_of_blocks(content_size: u32, blocks: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
+    let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, 0xA0];
+    f.extend_from_slice(&content_size.to_le_bytes());
+    for (i, (kind, size, body)) in blocks.iter().enumerate() {
+        let last = u32::from(i + 1 == blocks.len());
+        let h = (size << 3) | (kind << 1) | last;
+        f.extend_from_slice(&h.to_le_bytes()[..3]);
+        f.extend_from_slice(body);
+    }
+    f
+}
+
+#[test]
+fn raw_and_rle_blocks_over_128_kib_leave_the_staged_passes_and_decode_as_libzstd_does() {
+    // RFC 8878 caps a block at min(window, 128 KiB), yet libzstd 1.5.6's one-shot decoder
+    // copies larger raw and RLE blocks. The staged passes store a literal run in 18 bits, so
+    // they leave such frames to their fallback (the frame decoder), which gives libzstd's result.
+    let big = 300_000u32;
+    let data = sample(5, big as usize, 1);
+    let raw = frame_of_blocks(big, &[(0, big, data.clone())]);
+    let rle = frame_of_blocks(big, &[(1, big, vec![b'z'])]);
+    for f in [&raw, &rle] {
+        assert_same_verdict(f, None, big as usize);
+        let (staged, by_passes) = ours_staged(f, None, big as usize);
+        assert_eq!(staged.map_err(|e| e.to_string()), libzstd(f, None, big as usize).map_err(|c| c.to_string()));
+        assert!(!by_passes, "the fallback, not the passes, decodes a block over 128 KiB");
+    }
+    // The same content in blocks of at most 128 KiB decodes, by the passes themselves.
+    let third = big / 3;
+    let ok = frame_of_blocks(
+        big,
+        &[
+            (0, third, data[..third as usize].to_vec()),
+            (0, third, data[third as usize..2 * third as usize].to_vec()),
+            (0, big - 2 * third, data[2 * third as usize..].to_vec()),
+        ],
+    );
+    let (staged, by_passes) = ours_staged(&ok, None, big as usize);
+    assert_eq!(staged.expect("decodes"), data);
+    assert!(by_passes, "the passes, not the fallback, decode it");
+    assert_same_verdict(&ok, None, big as usize);
+}
+
+#[test]
+fn staged_passes_keep_64_kib_frames_of_11000_short_sequences() {
+    // A 64 KiB block of 5-byte matches between single literals holds ~10,900 sequences; the
+    // staged passes took ~8,500 (16-byte records in a slot) and sent more to the fallback.
+    let mut data = Vec::with_capacity(65536);
+    let mut x = 1u32;
+    while data.len() < 65536 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        data.push((x >> 24) as u8);
+        let at = data.len();
+        for i in 0..5 {
+            let c = if at > 64 { data[at - 64 + i] } else { b'a' };
+            data.push(c);
+        }
+    }
+    data.truncate(65536);
+    let frame = compress(&data, 3, false, true, None);
+    let (staged, by_passes) = ours_staged(&frame, None, data.len());
+    assert_eq!(staged.expect("decodes"), data);
+    assert!(by_passes, "the passes, not the fallback, decode a frame of many short sequences");
+}

@@ -43,10 +43,15 @@ typedef struct cz_staged_state {
     uint32_t order;        // the item pass 2's thread for this slot decodes (cz_staged_order)
 } cz_staged_state;
 
-// One decoded sequence, as pass 2 stores it and pass 3 loads it (one 16-byte access).
-typedef struct CZ_ALIGN16 cz_staged_seq {
-    uint32_t ll, ml, off, pad;
-} cz_staged_seq;
+// One decoded sequence, as pass 2 stores it and pass 3 loads it (one 8-byte access): the
+// literal length in bits 0-17, the match length in bits 18-35 (both at most 2^17 + 3), the
+// offset in bits 36-63 (below 2^28; pass 2 leaves an item with a larger one to the fallback).
+typedef uint64_t cz_staged_seq;
+#define CZ_STAGED_OFFSET_LIMIT (1u << 28)
+
+CZ_HD CZ_FORCEINLINE cz_staged_seq cz_staged_pack(uint32_t ll, uint32_t ml, uint32_t off) {
+    return (uint64_t)ll | ((uint64_t)ml << 18) | ((uint64_t)off << 36);
+}
 
 // An item's slot during staged decoding: it overlays the workspace slot cz_decode_all
 // would use (the fallback overwrites it). The sequences fill the rest of the slot.
@@ -346,13 +351,15 @@ CZ_HD inline void cz_staged_literals(cz_team team, const uint8_t* src, size_t sr
         const unsigned type = (bh >> 1) & 3;
         const size_t bsize = bh >> 3;
         const size_t csize = type == CZ_BLOCK_RLE ? 1 : bsize;
-        if (type == CZ_BLOCK_RESERVED || csize > src_size - ip) {
+        // (libzstd 1.5.6 copies raw and RLE blocks over the maximum size; the fallback does
+        // as it does, the records here hold at most 18-bit literal runs.)
+        if (type == CZ_BLOCK_RESERVED || csize > src_size - ip || bsize > block_max) {
             ok = false;
             break;
         }
         if (type == CZ_BLOCK_COMPRESSED) {
             cz_literals_header lh;
-            if (bsize > block_max || cz_parse_literals_header(src + ip, bsize, block_max, &lh) != CZ_STATUS_OK) {
+            if (cz_parse_literals_header(src + ip, bsize, block_max, &lh) != CZ_STATUS_OK) {
                 ok = false;
                 break;
             }
@@ -484,14 +491,7 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
         ip = h.header_size;
     }
     const uint64_t tables_at = more_blocks ? state->tables_at : ~0ull;
-    auto put = [&](uint64_t at, uint32_t ll, uint32_t ml, uint32_t off) {
-        cz_staged_seq q;
-        q.ll = ll;
-        q.ml = ml;
-        q.off = off;
-        q.pad = 0;
-        out[at] = q;
-    };
+    auto put = [&](uint64_t at, uint32_t ll, uint32_t ml, uint32_t off) { out[at] = cz_staged_pack(ll, ml, off); };
     while (cz_lanes_any(more_blocks)) {
         // Start the lane's next block: raw and RLE blocks are one literal run; a compressed
         // block's tables are read (unless pass 1 built them) and copied into the lane's, and
@@ -579,7 +579,7 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
                 ss.r2 = keep0 || swap ? ss.r2 : ss.r1;
                 ss.r1 = keep0 ? ss.r1 : ss.r0;
                 ss.r0 = off;
-                const bool bad = off == 0 || ll > lits_left;
+                const bool bad = off == 0 || off >= CZ_STAGED_OFFSET_LIMIT || ll > lits_left;
                 put(n + k, ll, ml, off);
                 lits_left -= bad ? 0 : ll;
                 k++;
@@ -634,9 +634,9 @@ CZ_HD inline bool cz_staged_execute(cz_team team, const uint8_t* src, uint8_t* d
         uint32_t ll = 0, ml = 0, off = 0;
         if (team.lane < cnt) {
             const cz_staged_seq q = seq[b + team.lane];
-            ll = q.ll;
-            ml = q.ml;
-            off = q.off;
+            ll = (uint32_t)q & 0x3FFFFu;
+            ml = (uint32_t)(q >> 18) & 0x3FFFFu;
+            off = (uint32_t)(q >> 36);
         }
         if (cz_exec_batch(team, cnt, ll, ml, off, lits, nlits, &lit_pos, &out) != CZ_STATUS_OK) return false;
     }
