@@ -20,6 +20,9 @@
 #            Canterbury texts at 1 GiB (the other modes leave cuzstd out to stay within a command)
 #   decoder  cuzstd's staged (default) and warp decoders beside nvCOMP and libzstd: Silesia xml, the
 #            Canterbury texts and bb.binast at 1 GiB, libzstd -3 and cuzstd -1 frames
+#   small    issue 4's small-input target: Silesia xml, canterbury/* and bb.binast at 1, 4 and 16
+#            MiB (64 KiB chunks, libzstd -3 frames): cuzstd's staged and warp decoders, nvCOMP,
+#            libzstd on 16 threads
 #   pipeline     examples/pipeline: host-to-host bulk API throughput on all bench files tiled to
 #                1 GiB, 64 KiB chunks, several group sizes and in-flight counts, the PCIe ceiling,
 #                and the scaling over GPUs when several are visible (a few minutes)
@@ -31,7 +34,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-}
-[ -n "$mode" ] || { sed -n '2,31p' "$0"; exit 2; }
+[ -n "$mode" ] || { sed -n '2,34p' "$0"; exit 2; }
 shift
 
 # The gpu-bundle layout keeps data and libraries in payload.tar.xz; unpack once.
@@ -88,6 +91,7 @@ case "$mode" in
   curve)    args+=(--no-cuzstd --curve-only --curve-files silesia/xml) ;;
   chunks)   args+=(--no-cuzstd --sizes 1g --files silesia/xml --no-edge --chunk 16k,256k --gpu-decode-levels 1,3) ;;
   cuzstd)   args+=(--sizes 1g --no-edge --files silesia/xml,canterbury/* --levels 3 --threads all --gpu-decode-levels 3 --cuzstd-levels 1,3) ;;
+  small)    args+=(--sizes 1m,4m,16m --no-edge --files silesia/xml,canterbury/*,bb.binast --levels 3 --threads all --gpu-decode-levels 3 --cuzstd-levels 1 --decode-kernels warp --runs 30) ;;
   decoder)  args+=(--sizes 1g --no-edge --files silesia/xml,canterbury/*,bb.binast --levels 3 --threads all --gpu-decode-levels 3 --cuzstd-levels 1 --decode-kernels warp) ;;
   *) echo "bench-run: unknown mode $mode" >&2; exit 2 ;;
 esac
