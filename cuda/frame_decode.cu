@@ -36,6 +36,11 @@
 //   reads/writes: as cz_decode_batch_warp; execute writes results[i] for every i < n, and
 //                 decodes items the staged passes do not take with cz_decode_all.
 //
+//   For small batches cz_decode_staged_sequences_solo replaces the order and sequences
+//   launches and cz_decode_staged_execute_solo the execute launch: one warp per item (block
+//   b of 32 threads takes item b), dynamic shared memory cz_ref_staged_solo_smem() and
+//   cz_ref_staged_solo_out_smem() bytes.
+//
 // Kernel cz_decode_batch (one thread per item; the differential check of the warp kernel)
 //   grid mapping: block b takes items b, b + W, ... (W = min(gridDim.x, slots)); thread 0 of
 //                 the block decodes the item alone, the other threads idle.
@@ -50,6 +55,9 @@
 #define CZ_STAGED_SEQ_LANES 32
 #define CZ_STAGED_SEQ_RINGS_BYTES (CZ_STAGED_SEQ_LANES * CZ_LR_RING_STRIDE * 8)
 #define CZ_STAGED_SEQ_SMEM (CZ_STAGED_SEQ_RINGS_BYTES + CZ_STAGED_SEQ_LANES * CZ_LANE_TABLE_STRIDE * 2)
+// Dynamic shared memory of cz_decode_staged_execute_solo: items of up to 64 KiB of content
+// are built there (16 bytes go to aligning it with the destination).
+#define CZ_SOLO_OUT_BYTES (64u * 1024u + 16u)
 
 #if defined(__CUDACC__)
 
@@ -188,6 +196,25 @@ extern "C" __global__ void __launch_bounds__(CZ_STAGED_SEQ_LANES)
                         rings + threadIdx.x * CZ_LR_RING_STRIDE);
 }
 
+// Pass 2 for small batches: one warp per item (block b takes item b), dynamic shared
+// memory CZ_SOLO_STREAM_WORDS words (cz_ref_staged_solo_smem()).
+extern "C" __global__ void __launch_bounds__(32)
+    cz_decode_staged_sequences_solo(const cz_batch_item* __restrict__ items, uint32_t n, uint8_t* workspace,
+                                    uint64_t ws_stride) {
+    __shared__ cz_seq_codes codes;
+    __shared__ uint32_t et[CZ_LANE_TABLE_ENTRIES];
+    __shared__ cz_solo_rec rec[32];
+    extern __shared__ __align__(16) uint32_t cz_solo_words[];  // CZ_SOLO_STREAM_WORDS words
+    const uint64_t g = blockIdx.x;
+    if (g >= n) return;
+    cz_seq_codes_fill(&codes, threadIdx.x, blockDim.x);
+    __syncwarp();
+    const cz_batch_item it = items[g];
+    cz_staged_sequences_solo(cz_team_warp(), reinterpret_cast<const uint8_t*>(it.src), (size_t)it.src_size,
+                             reinterpret_cast<cz_staged_slot*>(workspace + g * ws_stride),
+                             cz_staged_capacity(ws_stride), &codes, et, cz_solo_words, rec);
+}
+
 extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN_BLOCKS)
     cz_decode_staged_execute(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,
                              uint64_t dict_size, uint8_t* workspace, uint64_t ws_stride, uint64_t max_window_size,
@@ -210,6 +237,35 @@ extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN
         r = cz_decode_item_fallback(it, dict, dict_size, reinterpret_cast<cz_decode_workspace*>(slot), max_window_size,
                                     &seq_tables[warp]);
         // The slot's state says which path decoded the item (cz_staged_mode_offset).
+        __syncwarp();
+        if (team.lane == 0) reinterpret_cast<cz_staged_slot*>(slot)->state.mode = CZ_STAGED_FALLBACK;
+    }
+    if (team.lane == 0) results[g] = r;
+}
+
+// Pass 3 for small batches (with cz_decode_staged_sequences_solo): one warp per item (block
+// b takes item b), dynamic shared memory cz_ref_staged_solo_out_smem() bytes in which an
+// item whose content fits is built.
+extern "C" __global__ void __launch_bounds__(32)
+    cz_decode_staged_execute_solo(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,
+                                  uint64_t dict_size, uint8_t* workspace, uint64_t ws_stride,
+                                  uint64_t max_window_size, cz_item_result* __restrict__ results) {
+    __shared__ cz_seq_tables seq_tables;
+    extern __shared__ __align__(16) uint8_t cz_solo_out[];  // CZ_SOLO_OUT_BYTES
+    const uint64_t g = blockIdx.x;
+    if (g >= n) return;
+    const cz_team team = cz_team_warp();
+    const cz_batch_item it = items[g];
+    uint8_t* const slot = workspace + g * ws_stride;
+    cz_item_result r;
+    if (cz_staged_execute(team, reinterpret_cast<const uint8_t*>(it.src), reinterpret_cast<uint8_t*>(it.dst),
+                          reinterpret_cast<const cz_staged_slot*>(slot), cz_solo_out, CZ_SOLO_OUT_BYTES)) {
+        r.status = CZ_STATUS_OK;
+        r.detail = 0;
+        r.size = reinterpret_cast<const cz_staged_slot*>(slot)->state.content_size;
+    } else {
+        r = cz_decode_item_fallback(it, dict, dict_size, reinterpret_cast<cz_decode_workspace*>(slot), max_window_size,
+                                    &seq_tables);
         __syncwarp();
         if (team.lane == 0) reinterpret_cast<cz_staged_slot*>(slot)->state.mode = CZ_STAGED_FALLBACK;
     }
@@ -250,20 +306,33 @@ CZ_REF_API uint32_t cz_ref_decode_all(const uint8_t* src, uint64_t src_size, uin
 // thread, then cz_decode_all where they do not take the item, as the staged kernels do.
 // `workspace` holds ws_size bytes (>= cz_ref_decode_workspace_size(), 8-byte aligned);
 // *staged is 1 when the passes decoded the item, 0 when the fallback did.
+// With `solo` pass 2 is the small-batch form (cz_staged_sequences_solo, one team).
 CZ_REF_API uint32_t cz_ref_decode_staged(const uint8_t* src, uint64_t src_size, uint8_t* dst, uint64_t dst_capacity,
                                          const uint8_t* dict, uint64_t dict_size, void* workspace, uint64_t ws_size,
-                                         uint64_t max_window_size, uint64_t* written, uint32_t* detail,
-                                         uint32_t* staged) {
+                                         uint64_t max_window_size, uint32_t solo, uint64_t* written,
+                                         uint32_t* detail, uint32_t* staged) {
     uint16_t huf[CZ_HUF_DTABLE_SIZE];
     cz_staged_slot* slot = static_cast<cz_staged_slot*>(workspace);
     cz_staged_literals(cz_team_single(), src, src ? (size_t)src_size : 0, dst, (size_t)dst_capacity,
                        (size_t)dict_size, max_window_size, slot, huf);
     cz_seq_codes codes;
     cz_seq_codes_fill(&codes, 0, 1);
-    uint16_t lane_tables[CZ_LANE_TABLE_ENTRIES];
-    uint64_t ring[CZ_LR_RING];
-    cz_staged_sequences(true, src, (size_t)src_size, slot, cz_staged_capacity(ws_size), &codes, lane_tables, ring);
-    if (cz_staged_execute(cz_team_single(), src, dst, slot)) {
+    if (solo) {
+        uint32_t et[CZ_LANE_TABLE_ENTRIES];
+        uint32_t words[CZ_SOLO_STREAM_WORDS];
+        cz_solo_rec rec[1];
+        cz_staged_sequences_solo(cz_team_single(), src, (size_t)src_size, slot, cz_staged_capacity(ws_size), &codes,
+                                 et, words, rec);
+    } else {
+        uint16_t lane_tables[CZ_LANE_TABLE_ENTRIES];
+        uint64_t ring[CZ_LR_RING];
+        cz_staged_sequences(true, src, (size_t)src_size, slot, cz_staged_capacity(ws_size), &codes, lane_tables,
+                            ring);
+    }
+    uint8_t* const work = solo ? static_cast<uint8_t*>(malloc(CZ_SOLO_OUT_BYTES)) : nullptr;
+    const bool done = cz_staged_execute(cz_team_single(), src, dst, slot, work, work ? CZ_SOLO_OUT_BYTES : 0);
+    free(work);
+    if (done) {
         *staged = 1;
         *written = slot->state.content_size;
         *detail = 0;
@@ -312,6 +381,33 @@ CZ_REF_API uint32_t cz_ref_decode_split(const uint8_t* src, uint64_t src_size, u
     return st;
 }
 
+// The small-batch sequences pass's repeat offsets (cz_solo_finish) on n <= 32 sequences
+// (of_values[i], lls[i]) from the initial history: lane i's function is the composition of
+// functions 0 .. i by the warp scan's steps (Hillis-Steele: at distance d, lane i >= d
+// composes lane i - d's function of the step before before its own), applied to the
+// history. offs[i] gets sequence i's offset, hist[0 .. 3) the history after the last.
+CZ_REF_API void cz_ref_rep_scan_probe(const uint32_t* of_values, const uint32_t* lls, uint32_t n, uint32_t* offs,
+                                      uint32_t* hist) {
+    cz_rep_fn f[32], g[32];
+    for (uint32_t i = 0; i < 32; i++) {
+        f[i].src = 0x24;
+        f[i].a0 = f[i].a1 = f[i].a2 = 0;
+        if (i < n) f[i] = cz_rep_fn_of(of_values[i], lls[i]);
+    }
+    for (uint32_t d = 1; d < 32; d <<= 1) {
+        for (uint32_t i = 0; i < 32; i++) g[i] = i >= d ? cz_rep_compose(f[i], f[i - d]) : f[i];
+        for (uint32_t i = 0; i < 32; i++) f[i] = g[i];
+    }
+    for (uint32_t i = 0; i < n; i++) offs[i] = cz_rep_apply(f[i], 0, hist[0], hist[1], hist[2]);
+    if (n > 0) {
+        const cz_rep_fn l = f[n - 1];
+        const uint32_t h0 = hist[0], h1 = hist[1], h2 = hist[2];
+        hist[0] = cz_rep_apply(l, 0, h0, h1, h2);
+        hist[1] = cz_rep_apply(l, 1, h0, h1, h2);
+        hist[2] = cz_rep_apply(l, 2, h0, h1, h2);
+    }
+}
+
 // The sequences pass's bit reader on stream[0 .. size) (an item of its own): three initial
 // reads of widths[0 .. 3), then `groups` sequences of six reads each (widths[3 + 6g ..
 // 3 + 6g + 6), read by cz_lr_sequence: at most 63 bits in the first three, 32 in the last three),
@@ -336,6 +432,12 @@ CZ_REF_API uint32_t cz_ref_lane_reader_probe(const uint8_t* stream, uint64_t siz
 
 // Dynamic shared memory of cz_decode_staged_sequences (its launch passes this many bytes).
 CZ_REF_API uint64_t cz_ref_staged_sequences_smem(void) { return CZ_STAGED_SEQ_SMEM; }
+
+// Dynamic shared memory of cz_decode_staged_sequences_solo.
+CZ_REF_API uint64_t cz_ref_staged_solo_smem(void) { return CZ_SOLO_STREAM_WORDS * 4; }
+
+// Dynamic shared memory of cz_decode_staged_execute_solo.
+CZ_REF_API uint64_t cz_ref_staged_solo_out_smem(void) { return CZ_SOLO_OUT_BYTES; }
 
 // Where a workspace slot holds the staged state's mode after the staged kernels: 1 when
 // the staged passes decoded the item, 0 when the fallback did.

@@ -103,7 +103,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,3,9")]
     cuzstd_levels: Vec<i32>,
     /// Further cuzstd decode kernels to time as columns of their own (comma-separated:
-    /// staged, thread; the default warp kernel always runs).
+    /// staged, staged-lanes, staged-solo, warp, thread; the default staged kernel always runs).
     #[arg(long, value_delimiter = ',')]
     decode_kernels: Vec<String>,
     /// Leave cuzstd's columns out (baseline-only runs).
@@ -179,8 +179,12 @@ fn gpu_codecs<'g>(args: &Args, gpu: &'g Gpu) -> Vec<Box<dyn GpuCodec + 'g>> {
             "warp" => DecodeKernel::Warp,
             "thread" => DecodeKernel::Thread,
             "staged" => DecodeKernel::Staged,
+            "staged-lanes" => DecodeKernel::StagedLanes,
+            "staged-solo" => DecodeKernel::StagedSolo,
             other => {
-                eprintln!("--decode-kernels: unknown kernel {other:?} (staged, warp, thread)");
+                eprintln!(
+                    "--decode-kernels: unknown kernel {other:?} (staged, staged-lanes, staged-solo, warp, thread)"
+                );
                 std::process::exit(2)
             }
         })

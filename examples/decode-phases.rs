@@ -1,7 +1,8 @@
 //! Decoder profile on one GPU: each file tiled to `--size`, cut into `--chunk` pieces,
 //! compressed by libzstd at `--level`, decoded on the device by the warp kernel and by the
-//! staged kernel, with the staged decoder's launches (literals, order, sequences, execute) timed
-//! apart. Times are CUDA events, medians of `--runs` after two warm-ups; every output is
+//! staged kernel with each form of its sequences pass (lanes: a thread per item after the
+//! order launch; solo: a warp per item, the small-batch form), with the staged decoder's
+//! launches (literals, order, sequences, execute) timed apart. Times are CUDA events, medians of `--runs` after two warm-ups; every output is
 //! compared with the input once (a mismatch exits with status 1), and the number of items the
 //! staged passes decoded themselves (not their warp fallback) is counted.
 //!
@@ -14,7 +15,7 @@ use cudarc::driver::CudaSlice;
 use cuzstd::abi::{cz_batch_item, cz_item_result};
 use cuzstd::bench::data::parse_size;
 use cuzstd::decode::DecodeOptions;
-use cuzstd::gpu::decode::{staged_slot_decoded, workspace_slot_size, DecodeKernel};
+use cuzstd::gpu::decode::{staged_slot_decoded, workspace_slot_size, DecodeKernel, StagedSequences};
 use cuzstd::gpu::{device_address, elapsed_ms, Gpu};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -41,7 +42,7 @@ fn main() -> Res<()> {
     let options = DecodeOptions::default();
     let mut failed = false;
     println!(
-        "file | frames | ratio | warp GB/s | staged GB/s | literals ms | order ms | sequences ms | execute ms | staged items"
+        "file | frames | ratio | warp GB/s | staged form | staged GB/s | literals ms | order ms | sequences ms | execute ms | staged items"
     );
     for f in files.split(',') {
         let raw = std::fs::read(data.join(f)).map_err(|e| format!("{}: {e}", data.join(f).display()))?;
@@ -75,7 +76,7 @@ fn main() -> Res<()> {
         let mut ws = stream.alloc_zeros::<u8>(n * stride)?;
         let mut results = stream.alloc_zeros::<cz_item_result>(n)?;
         let gbs = |ms: f64| input.len() as f64 / (ms * 1e6);
-        let mut time_kernel = |kernel: DecodeKernel| -> Res<(f64, Vec<f64>)> {
+        let mut time_kernel = |kernel: DecodeKernel, form: StagedSequences| -> Res<(f64, Vec<f64>, usize)> {
             let mut whole = Vec::new();
             let mut phases: Vec<Vec<f64>> = vec![Vec::new(); 4];
             for run in 0..runs + 2 {
@@ -90,6 +91,7 @@ fn main() -> Res<()> {
                             &options,
                             &mut ws.as_view_mut(),
                             &mut results.as_view_mut(),
+                            form,
                         )?
                     }
                 } else {
@@ -125,26 +127,32 @@ fn main() -> Res<()> {
                 return Err(format!("{kernel:?}: output differs from the input").into());
             }
             let ph = phases.into_iter().filter(|p| !p.is_empty()).map(median).collect();
-            Ok((median(whole), ph))
+            let slots = stream.clone_dtoh(&ws)?;
+            let taken = (0..n).filter(|i| staged_slot_decoded(&slots[i * stride..(i + 1) * stride])).count();
+            Ok((median(whole), ph, taken))
         };
-        let warp = time_kernel(DecodeKernel::Warp);
-        let staged = time_kernel(DecodeKernel::Staged);
-        let slots = stream.clone_dtoh(&ws)?;
-        let taken = (0..n).filter(|i| staged_slot_decoded(&slots[i * stride..(i + 1) * stride])).count();
-        match (warp, staged) {
-            (Ok((w, _)), Ok((s, ph))) => println!(
-                "{f} | {n} | {:.3} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {taken}/{n}",
-                input.len() as f64 / total as f64,
-                gbs(w),
-                gbs(s),
-                ph[0],
-                ph[1],
-                ph[2],
-                ph[3]
-            ),
-            (w, s) => {
+        let warp = match time_kernel(DecodeKernel::Warp, StagedSequences::Auto) {
+            Ok((w, _, _)) => format!("{:.2}", gbs(w)),
+            Err(e) => {
                 failed = true;
-                println!("{f}: warp {:?}, staged {:?}", w.err().map(|e| e.to_string()), s.err().map(|e| e.to_string()));
+                format!("FAILED: {e}")
+            }
+        };
+        for form in [StagedSequences::Lanes, StagedSequences::Solo] {
+            match time_kernel(DecodeKernel::Staged, form) {
+                Ok((s, ph, taken)) => println!(
+                    "{f} | {n} | {:.3} | {warp} | {form:?} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {taken}/{n}",
+                    input.len() as f64 / total as f64,
+                    gbs(s),
+                    ph[0],
+                    ph[1],
+                    ph[2],
+                    ph[3]
+                ),
+                Err(e) => {
+                    failed = true;
+                    println!("{f} | {n} | {form:?}: FAILED: {e}");
+                }
             }
         }
     }

@@ -14,7 +14,13 @@ use std::path::{Path, PathBuf};
 use cuzstd::decode::{self, DecodeOptions, Dictionary};
 use cuzstd::gpu::decode::{workspace_slot_size, BatchDecompressor, DecodeKernel};
 
-const KERNELS: [DecodeKernel; 3] = [DecodeKernel::Thread, DecodeKernel::Warp, DecodeKernel::Staged];
+const KERNELS: [DecodeKernel; 5] = [
+    DecodeKernel::Thread,
+    DecodeKernel::Warp,
+    DecodeKernel::Staged,
+    DecodeKernel::StagedLanes,
+    DecodeKernel::StagedSolo,
+];
 use cuzstd::gpu::Gpu;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -362,12 +368,14 @@ fn gpu_staged_passes_decode_plain_frames_without_the_fallback() {
     let n = frames.len();
     let stride = workspace_slot_size() as usize;
     let caps: Vec<usize> = datas.iter().map(Vec::len).collect();
-    let (res, outs, slots) = decode_device_resident(&frames, &caps, DecodeKernel::Staged, n);
-    for i in 0..n {
-        assert_eq!(res[i].status, cuzstd::abi::CZ_STATUS_OK, "item {i}");
-        assert!(outs[i] == datas[i], "item {i}: output differs");
-        let by_passes = staged_slot_decoded(&slots[i * stride..(i + 1) * stride]);
-        assert_eq!(by_passes, i + 1 < n, "item {i}: decoded by the staged passes: {by_passes}");
+    for kernel in [DecodeKernel::StagedLanes, DecodeKernel::StagedSolo] {
+        let (res, outs, slots) = decode_device_resident(&frames, &caps, kernel, n);
+        for i in 0..n {
+            assert_eq!(res[i].status, cuzstd::abi::CZ_STATUS_OK, "{kernel:?}: item {i}");
+            assert!(outs[i] == datas[i], "{kernel:?}: item {i}: output differs");
+            let by_passes = staged_slot_decoded(&slots[i * stride..(i + 1) * stride]);
+            assert_eq!(by_passes, i + 1 < n, "{kernel:?}: item {i}: decoded by the staged passes: {by_passes}");
+        }
     }
 }
 

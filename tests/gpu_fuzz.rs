@@ -184,13 +184,19 @@ fn capacity(src: &[u8]) -> usize {
 fn gpu_mutated_frames_match_the_reference_build() {
     let frames_total = env_u64("CUZSTD_FUZZ_FRAMES", 100_000) as usize;
     let kernels: Vec<DecodeKernel> = std::env::var("CUZSTD_FUZZ_KERNELS")
-        .unwrap_or_else(|_| "staged,warp,thread".into())
+        .unwrap_or_else(|_| "staged,staged-solo,warp,thread".into())
         .split(',')
         .map(|k| match k.trim() {
             "warp" => DecodeKernel::Warp,
             "thread" => DecodeKernel::Thread,
             "staged" => DecodeKernel::Staged,
-            other => panic!("CUZSTD_FUZZ_KERNELS: unknown kernel {other:?} (staged, warp, thread)"),
+            "staged-solo" => DecodeKernel::StagedSolo,
+            "staged-lanes" => DecodeKernel::StagedLanes,
+            other => {
+                panic!(
+                    "CUZSTD_FUZZ_KERNELS: unknown kernel {other:?} (staged, staged-solo, staged-lanes, warp, thread)"
+                )
+            }
         })
         .collect();
     let seed = env_u64("CUZSTD_FUZZ_SEED", 1);

@@ -34,6 +34,7 @@ fn check(name: &str, src: &[u8], dict: Option<&[u8]>) -> Option<String> {
     };
     for (path, run) in [
         ("staged decoder", decode::decompress_staged_into as HostPath),
+        ("staged decoder, solo sequences pass", decode::decompress_staged_solo_into as HostPath),
         ("split tile decode", decode::decompress_split_into as HostPath),
     ] {
         if let Some(problem) = check_path(name, path, run, src, dict, cap, &got) {
@@ -237,6 +238,11 @@ fn staged_passes_decode_the_plain_decodecorpus_frames_themselves() {
         staged += usize::from(by_passes);
         // A slot holds over 8,000 sequences of at least 3 bytes: every frame of up to 24 KiB fits.
         assert!(by_passes || size > 24 << 10, "{}: {size} bytes, decoded by the fallback", p.display());
+        // The small-batch sequences pass takes the same frames (their bitstreams are far
+        // below its 48 KiB buffer).
+        let (rs, by_solo) = decode::decompress_staged_solo_into(&data, &mut out, None, &opts);
+        assert!(rs.is_ok(), "{}: solo: {:?}", p.display(), rs.err());
+        assert_eq!(by_solo, by_passes, "{}: the solo pass and the thread pass disagree", p.display());
     }
     eprintln!("staged passes decoded {staged} of {plain} frames with a content size");
     assert!(plain >= 50, "only {plain} plain frames");

@@ -103,9 +103,20 @@ fn ours(src: &[u8], dict: Option<&Dictionary>, cap: usize) -> Result<Vec<u8>, de
 /// The staged decoder's host run (`decode::decompress_staged_into`): the result, and whether
 /// its passes (not its fallback) decoded the frame.
 fn ours_staged(src: &[u8], dict: Option<&Dictionary>, cap: usize) -> (Result<Vec<u8>, decode::DecodeError>, bool) {
+    ours_staged_form(src, dict, cap, false)
+}
+
+/// As [`ours_staged`], with the sequences pass the GPU runs for small batches when `solo`
+/// (`decode::decompress_staged_solo_into`).
+fn ours_staged_form(
+    src: &[u8],
+    dict: Option<&Dictionary>,
+    cap: usize,
+    solo: bool,
+) -> (Result<Vec<u8>, decode::DecodeError>, bool) {
     let mut out = vec![0u8; cap];
-    let (r, by_passes) =
-        decode::decompress_staged_into(src, &mut out, dict, &DecodeOptions::default().unlimited_window());
+    let run = if solo { decode::decompress_staged_solo_into } else { decode::decompress_staged_into };
+    let (r, by_passes) = run(src, &mut out, dict, &DecodeOptions::default().unlimited_window());
     (
         r.map(|n| {
             out.truncate(n);
@@ -129,13 +140,15 @@ fn assert_same_verdict_except(src: &[u8], dict_bytes: Option<&[u8]>, cap: usize,
     let dict = dict_bytes.map(|b| Dictionary::new(b.to_vec()).expect("dictionary loads"));
     let want = libzstd(src, dict_bytes, cap);
     let got = ours(src, dict.as_ref(), cap);
-    let (staged, _) = ours_staged(src, dict.as_ref(), cap);
-    assert!(
-        staged == got,
-        "the staged decoder gives {:?}, the frame decoder {:?}",
-        staged.map(|v| v.len()),
-        got.map(|v| v.len())
-    );
+    for solo in [false, true] {
+        let (staged, _) = ours_staged_form(src, dict.as_ref(), cap, solo);
+        assert!(
+            staged == got,
+            "the staged decoder (solo sequences pass: {solo}) gives {:?}, the frame decoder {:?}",
+            staged.map(|v| v.len()),
+            got.as_ref().map(|v| v.len())
+        );
+    }
     match (&want, &got) {
         (Ok(w), Ok(g)) => assert!(w == g, "outputs differ: libzstd {} bytes, cuzstd {} bytes", w.len(), g.len()),
         (Err(_), Err(_)) => {}
@@ -178,8 +191,10 @@ proptest! {
         // One frame with a content size and few enough sequences for a slot: the staged
         // passes decode it themselves.
         if content_size && len <= 32 << 10 {
-            let (r, by_passes) = ours_staged(&c, None, data.len());
-            prop_assert!(by_passes && r.as_ref().ok() == Some(&data), "level {} len {}: staged passes refused", level, len);
+            for solo in [false, true] {
+                let (r, by_passes) = ours_staged_form(&c, None, data.len(), solo);
+                prop_assert!(by_passes && r.as_ref().ok() == Some(&data), "level {} len {} solo {}: staged passes refused", level, len, solo);
+            }
         }
     }
 
@@ -278,6 +293,16 @@ fn frames_decode_alike_at_every_input_alignment() {
                         got.as_ref().ok() == Some(&data),
                         "seed {seed} len {len} style {style} level {level} dict {with_dict} offset {off}: {:?}",
                         got.err()
+                    );
+                    // The small-batch sequences pass copies the bitstream in aligned words.
+                    let (lanes, by_lanes) = ours_staged_form(src, dref, data.len(), false);
+                    let (solo, by_solo) = ours_staged_form(src, dref, data.len(), true);
+                    assert!(
+                        solo.as_ref().ok() == Some(&data) && lanes.as_ref().ok() == Some(&data) && by_solo == by_lanes,
+                        "seed {seed} len {len} style {style} level {level} dict {with_dict} offset {off}: \
+                         staged passes (solo {by_solo}, lanes {by_lanes}) {:?} {:?}",
+                        solo.err(),
+                        lanes.err()
                     );
                     for cut in [1usize, 4, 9] {
                         if cut < c.len() {

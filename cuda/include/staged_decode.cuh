@@ -613,27 +613,409 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
     }
 }
 
+// Pass 2 with a team per item (the small-batch form). With few items most of the GPU is
+// idle and pass 2 takes as long as one item's chain of sequences, which the thread-per-item
+// form above runs at about 200 instructions a sequence (bit reader ring, lane tables, its
+// warp-uniform loop). Here the team copies each block's sequence bitstream and its three
+// tables, packed for the chain (cz_solo_entry), into shared memory, and lane 0 runs a chain
+// of plain loads and shifts over them. The slot gets what cz_staged_sequences gives it:
+// the same records, or mode FALLBACK (also for a bitstream over CZ_SOLO_STREAM_BYTES).
+
+// The largest sequence bitstream the team copies, and the buffer it is copied into:
+// CZ_SOLO_PAD bytes before it (so that reads 128 bits below any position at or above the
+// stream's start stay inside), CZ_SOLO_PAD after it and up to 3 of alignment.
+#define CZ_SOLO_STREAM_BYTES (48u * 1024u)
+#define CZ_SOLO_PAD 16u
+#define CZ_SOLO_STREAM_WORDS ((CZ_SOLO_STREAM_BYTES + 2u * CZ_SOLO_PAD + 4u) / 4u)
+
+// A state's entry for the chain: the next state's base (bits 0-9), the state's bit count
+// (10-13), its symbol's extra-bit count (14-18) and the symbol (19-24). `w` is the
+// cz_fse_dentry's bits (base, symbol, bit count from the bottom), `codes` the LL or ML
+// codes (baseline | extra << 24), or null for OF, whose extra-bit count is the symbol.
+CZ_HD CZ_FORCEINLINE uint32_t cz_solo_entry(uint32_t w, const uint32_t* codes) {
+    const uint32_t base = w & 0xffffu, sym = (w >> 16) & 0xffu, nb = w >> 24;
+    const uint32_t extra = codes ? codes[sym] >> 24 : sym;
+    return base | (nb << 10) | (extra << 14) | (sym << 19);
+}
+
+// The team fills et (LL at 0, OF at CZ_LANE_TABLE_OF, ML at CZ_LANE_TABLE_ML) from t.
+CZ_HD inline void cz_solo_tables_fill(cz_team team, const cz_seq_tables* t, const cz_seq_codes* codes, uint32_t* et) {
+    const uint32_t nl = 1u << t->ll_log, no = 1u << t->of_log, nm = 1u << t->ml_log;
+    const uint32_t* const ll = reinterpret_cast<const uint32_t*>(t->ll);
+    const uint32_t* const of = reinterpret_cast<const uint32_t*>(t->of);
+    const uint32_t* const ml = reinterpret_cast<const uint32_t*>(t->ml);
+    for (uint32_t i = team.lane; i < nl; i += team.width) et[i] = cz_solo_entry(ll[i], codes->ll);
+    for (uint32_t i = team.lane; i < no; i += team.width) et[CZ_LANE_TABLE_OF + i] = cz_solo_entry(of[i], nullptr);
+    for (uint32_t i = team.lane; i < nm; i += team.width) et[CZ_LANE_TABLE_ML + i] = cz_solo_entry(ml[i], codes->ml);
+}
+
+// The team copies the 4-byte words around stream[0 .. size) (inside item[0 .. item_size))
+// into sw: word k of sw is the word at (stream rounded down to 4) - CZ_SOLO_PAD + 4k, with
+// the bytes outside the item read as zeros (and never loaded). Returns the stream's first
+// bit in sw; the caller checked size + 3 <= CZ_SOLO_STREAM_BYTES.
+CZ_HD inline uint32_t cz_solo_stage(cz_team team, const uint8_t* stream, size_t size, const uint8_t* item,
+                                    size_t item_size, uint32_t* sw) {
+    const uintptr_t a = (reinterpret_cast<uintptr_t>(stream) & ~(uintptr_t)3) - CZ_SOLO_PAD;
+    const uint32_t lead = (uint32_t)(reinterpret_cast<uintptr_t>(stream) & 3);
+    const uint32_t words = (CZ_SOLO_PAD + lead + (uint32_t)size + CZ_SOLO_PAD + 3) / 4;
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(item), hi = lo + item_size;
+    for (uint32_t k = team.lane; k < words; k += team.width) {
+        const uintptr_t w = a + 4 * (uintptr_t)k;
+        uint32_t v = 0;
+        if (w >= lo && w + 4 <= hi) {
+            v = *reinterpret_cast<const uint32_t*>(w);
+        } else {
+            for (uint32_t b = 0; b < 4; b++)
+                if (w + b >= lo && w + b < hi) v |= (uint32_t) * reinterpret_cast<const uint8_t*>(w + b) << (8 * b);
+        }
+        sw[k] = v;
+    }
+    return 8 * (CZ_SOLO_PAD + lead);
+}
+
+// Bits [p, p + 32) of the staged words.
+CZ_HD CZ_FORCEINLINE uint32_t cz_solo_bits32(const uint32_t* sw, uint32_t p) {
+    const uint32_t lo = sw[p >> 5], hi = sw[(p >> 5) + 1];
+#if defined(CZ_DEVICE)
+    return __funnelshift_r(lo, hi, p & 31);
+#else
+    return (uint32_t)((((uint64_t)hi << 32) | lo) >> (p & 31));
+#endif
+}
+
+// The top n (<= 31) bits of u; 0 for n = 0.
+CZ_HD CZ_FORCEINLINE uint32_t cz_top32(uint32_t u, unsigned n) { return (u >> 1) >> (31 - n); }
+
+// A function on the repeat-offset history (r0, r1, r2), as a sequence applies it: entry j
+// of the result is (src_j == 3 ? 0 : h[src_j]) + a_j, src_j in bits 2j .. 2j + 1 of src.
+// Such functions compose into functions of the same form, so a team finds every
+// sequence's offset with one prefix scan (cz_solo_finish).
+typedef struct cz_rep_fn {
+    uint32_t src, a0, a1, a2;
+} cz_rep_fn;
+
+// The function of a sequence with offset value of_value and literal length ll
+// (cz_seq_offset): a new offset pushes the history; repeat k takes h[k] to the front
+// (k = 3: h[0] - 1, pushed).
+CZ_HD CZ_FORCEINLINE cz_rep_fn cz_rep_fn_of(uint32_t of_value, uint32_t ll) {
+    cz_rep_fn f;
+    f.a1 = f.a2 = 0;
+    const uint32_t idx = of_value - 1 + (ll == 0 ? 1u : 0u);  // 0..3 when of_value <= 3
+    if (of_value > 3) {
+        f.src = 0x13;  // (const, h0, h1)
+        f.a0 = of_value - 3;
+    } else {
+        f.src = idx == 0 ? 0x24u : idx == 1 ? 0x21u : idx == 2 ? 0x12u : 0x10u;
+        f.a0 = idx == 3 ? 0xffffffffu : 0u;
+    }
+    return f;
+}
+
+// g after f.
+CZ_HD CZ_FORCEINLINE cz_rep_fn cz_rep_compose(cz_rep_fn g, cz_rep_fn f) {
+    uint32_t a[3] = {g.a0, g.a1, g.a2};
+    uint32_t src = 0;
+    CZ_UNROLL
+    for (unsigned j = 0; j < 3; j++) {
+        const uint32_t k = (g.src >> (2 * j)) & 3u;
+        const uint32_t fk = (f.src >> (2 * k)) & 3u;
+        const uint32_t fa = k == 0 ? f.a0 : k == 1 ? f.a1 : f.a2;
+        src |= (k == 3 ? 3u : fk) << (2 * j);
+        a[j] += k == 3 ? 0u : fa;
+    }
+    cz_rep_fn r;
+    r.src = src;
+    r.a0 = a[0];
+    r.a1 = a[1];
+    r.a2 = a[2];
+    return r;
+}
+
+// Entry j of f applied to (h0, h1, h2).
+CZ_HD CZ_FORCEINLINE uint32_t cz_rep_apply(cz_rep_fn f, unsigned j, uint32_t h0, uint32_t h1, uint32_t h2) {
+    const uint32_t k = (f.src >> (2 * j)) & 3u;
+    const uint32_t a = j == 0 ? f.a0 : j == 1 ? f.a1 : f.a2;
+    return (k == 0 ? h0 : k == 1 ? h1 : k == 2 ? h2 : 0u) + a;
+}
+
+// What lane 0's chain leaves of a sequence for the team (cz_solo_finish): the read position
+// above its extra bits, and its three table entries.
+typedef struct CZ_ALIGN16 cz_solo_rec {
+    uint32_t pos, el, eo, em;
+} cz_solo_rec;
+
+// Lane 0's chain over `cnt` sequences of a block, from the states (*sl, *so, *sm) and the
+// read position *pos over the staged words sw (the stream's first bit at `first`): each
+// sequence's record into rec[0 .. cnt), then the next states and position. `final`: the
+// block's last sequence is the last of these (its state reads take 0 bits). False when a
+// position falls below `first`. Only the entry loads, the bit counts and one window per
+// sequence are on this chain; the values are read by the team.
+CZ_HD inline bool cz_solo_chain(const uint32_t* sw, uint32_t first, uint32_t* pos_io, uint32_t* sl_io, uint32_t* so_io,
+                                uint32_t* sm_io, uint32_t cnt, bool final, const uint32_t* et, cz_solo_rec* rec) {
+    uint32_t pos = *pos_io, sl = *sl_io, so = *so_io, sm = *sm_io;
+    for (uint32_t j = 0; j < cnt; j++) {
+        if (pos < first) return false;
+        const uint32_t el = et[sl], eo = et[CZ_LANE_TABLE_OF + so], em = et[CZ_LANE_TABLE_ML + sm];
+        cz_solo_rec r;
+        r.pos = pos;
+        r.el = el;
+        r.eo = eo;
+        r.em = em;
+        rec[j] = r;
+        const unsigned upd = final && j + 1 == cnt ? 0u : 15u;
+        const unsigned nl = (el >> 10) & upd, nm = (em >> 10) & upd, no = (eo >> 10) & upd;
+        const uint32_t q = pos - ((eo >> 14) & 31) - ((em >> 14) & 31) - ((el >> 14) & 31);
+        const uint32_t u = cz_solo_bits32(sw, q - 32);
+        const uint32_t u1 = u << nl;
+        sl = (el & 1023) + cz_top32(u, nl);
+        sm = (em & 1023) + cz_top32(u1, nm);
+        so = (eo & 1023) + cz_top32(u1 << nm, no);
+        pos = q - nl - nm - no;
+    }
+    *pos_io = pos;
+    *sl_io = sl;
+    *so_io = so;
+    *sm_io = sm;
+    return true;
+}
+
+// The team turns cnt (<= width) records into sequences: lane j < cnt reads record j's
+// extra bits and values, one prefix scan of their repeat-offset functions gives every
+// offset from the history (*r0, *r1, *r2), and the records go to out[0 .. cnt) (coalesced).
+// Updates the history and *left (the block's literals not yet taken); false when a
+// sequence is invalid (offset 0 or over the staged limit, literals overrun).
+CZ_HD inline bool cz_solo_finish(cz_team team, const uint32_t* sw, const cz_solo_rec* rec, uint32_t cnt,
+                                 const cz_seq_codes* codes, uint32_t* r0, uint32_t* r1, uint32_t* r2, uint32_t* left,
+                                 cz_staged_seq* out) {
+    uint32_t ll = 0, ml = 0;
+    cz_rep_fn f;
+    f.src = 0x24;  // identity
+    f.a0 = f.a1 = f.a2 = 0;
+    const bool mine = team.lane < cnt;
+    if (mine) {
+        const cz_solo_rec r = rec[team.lane];
+        const unsigned xo = (r.eo >> 14) & 31, xm = (r.em >> 14) & 31, xl = (r.el >> 14) & 31;
+        const uint32_t p1 = r.pos - xo, p2 = p1 - xm;
+        const uint32_t of_x = cz_top32(cz_solo_bits32(sw, r.pos - 32), xo);
+        const uint32_t ml_x = cz_top32(cz_solo_bits32(sw, p1 - 32), xm);
+        const uint32_t ll_x = cz_top32(cz_solo_bits32(sw, p2 - 32), xl);
+        const uint32_t of_value = (1u << (r.eo >> 19)) + of_x;
+        ml = (codes->ml[r.em >> 19] & 0xffffff) + ml_x;
+        ll = (codes->ll[r.el >> 19] & 0xffffff) + ll_x;
+        f = cz_rep_fn_of(of_value, ll);
+    }
+#if defined(CZ_DEVICE)
+    if (team.width > 1) {
+        for (unsigned d = 1; d < 32; d <<= 1) {
+            cz_rep_fn e;
+            e.src = __shfl_up_sync(CZ_TEAM_FULL_MASK, f.src, d);
+            e.a0 = __shfl_up_sync(CZ_TEAM_FULL_MASK, f.a0, d);
+            e.a1 = __shfl_up_sync(CZ_TEAM_FULL_MASK, f.a1, d);
+            e.a2 = __shfl_up_sync(CZ_TEAM_FULL_MASK, f.a2, d);
+            if (team.lane >= d) f = cz_rep_compose(f, e);
+        }
+    }
+#endif
+    const uint32_t h0 = *r0, h1 = *r1, h2 = *r2;
+    const uint32_t off = cz_rep_apply(f, 0, h0, h1, h2);
+    const uint32_t lits = cz_team_scan32(team, ll);
+    const bool bad = mine && (off == 0 || off >= CZ_STAGED_OFFSET_LIMIT || lits > *left);
+    if (mine) out[team.lane] = cz_staged_pack(ll, ml, off);
+    if (cz_team_ballot(team, bad) != 0) return false;
+    const unsigned last = cnt - 1;
+    *r0 = cz_team_shfl32(team, off, last);
+    *r1 = cz_team_shfl32(team, cz_rep_apply(f, 1, h0, h1, h2), last);
+    *r2 = cz_team_shfl32(team, cz_rep_apply(f, 2, h0, h1, h2), last);
+    *left -= cz_team_shfl32(team, lits, last);
+    return true;
+}
+
+// One block's nb_seq (> 0) sequences by the team: the stream staged in sw (first bit at
+// `first`, the read position below the end marker at `pos`), the tables in et; rounds of
+// lane 0's chain (cz_solo_chain, `team.width` sequences) and the team's finish
+// (cz_solo_finish) through rec (team.width records). Writes out[0 .. nb_seq), updates the
+// repeat offsets in ss and *lits_left; false when the block is invalid or its stream not
+// consumed exactly.
+CZ_HD inline bool cz_solo_block(cz_team team, const uint32_t* sw, uint32_t first, uint32_t pos, uint32_t nb_seq,
+                                const uint32_t* et, unsigned ll_log, unsigned of_log, unsigned ml_log,
+                                const cz_seq_codes* codes, cz_seq_state* ss, uint64_t* lits_left, cz_solo_rec* rec,
+                                cz_staged_seq* out) {
+    if (pos < first + ll_log + of_log + ml_log) return false;
+    uint32_t sl, so, sm;
+    {
+        const uint32_t u = cz_solo_bits32(sw, pos - 32);
+        const uint32_t u1 = u << ll_log;
+        sl = cz_top32(u, ll_log);
+        so = cz_top32(u1, of_log);
+        sm = cz_top32(u1 << of_log, ml_log);
+        pos -= ll_log + of_log + ml_log;
+    }
+    // (A block holds at most 128 KiB of literals.)
+    uint32_t left = (uint32_t)*lits_left;
+    uint32_t r0 = ss->r0, r1 = ss->r1, r2 = ss->r2;
+    bool ok = true;
+    for (uint32_t k = 0; k < nb_seq && ok; k += team.width) {
+        const uint32_t cnt = nb_seq - k < team.width ? nb_seq - k : team.width;
+        uint32_t chained = 0;
+        if (team.lane == 0) chained = cz_solo_chain(sw, first, &pos, &sl, &so, &sm, cnt, k + cnt == nb_seq, et, rec);
+        ok = cz_team_shfl32(team, chained, 0) != 0;
+        cz_team_sync(team);
+        ok = ok && cz_solo_finish(team, sw, rec, cnt, codes, &r0, &r1, &r2, &left, out + k);
+        cz_team_sync(team);
+    }
+    ss->r0 = r0;
+    ss->r1 = r1;
+    ss->r2 = r2;
+    *lits_left = left;
+    return ok && cz_team_shfl32(team, pos, 0) == first;
+}
+
+// Pass 2 for an item pass 1 left READY, by a team (every lane calls, with the same
+// arguments): as cz_staged_sequences. `et` (CZ_LANE_TABLE_ENTRIES words), `sw`
+// (CZ_SOLO_STREAM_WORDS words) and `rec` (team.width records) are the team's, in shared
+// memory on the device.
+CZ_HD inline void cz_staged_sequences_solo(cz_team team, const uint8_t* src, size_t src_size, cz_staged_slot* slot,
+                                           uint64_t capacity, const cz_seq_codes* codes, uint32_t* et, uint32_t* sw,
+                                           cz_solo_rec* rec) {
+    cz_staged_state* const state = &slot->state;
+    if (state->mode != CZ_STAGED_READY) return;
+    cz_frame_header h;
+    cz_parse_frame_header(src, src_size, &h);
+    const size_t block_max = h.window_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.window_size : CZ_BLOCK_SIZE_MAX;
+    size_t ip = h.header_size;
+    const uint64_t tables_at = state->tables_at;
+    cz_staged_seq* const out = slot->seq;
+    uint64_t n = 0;
+    cz_seq_state ss;
+    ss.r0 = CZ_REP_INIT_0;
+    ss.r1 = CZ_REP_INIT_1;
+    ss.r2 = CZ_REP_INIT_2;
+    ss.ll = ss.of = ss.ml = 0;
+    bool ok = true;
+    for (;;) {
+        // Pass 1 checked the structure: every block is inside the item and parses.
+        const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
+        ip += CZ_BLOCK_HEADER_SIZE;
+        const unsigned type = (bh >> 1) & 3;
+        const size_t bsize = bh >> 3;
+        const bool last = bh & 1;
+        uint64_t lits_left = 0;
+        if (type != CZ_BLOCK_COMPRESSED) {
+            lits_left = bsize;
+            ip += type == CZ_BLOCK_RLE ? 1 : bsize;
+        } else {
+            const uint8_t* const block = src + ip;
+            cz_literals_header lh;
+            cz_parse_literals_header(block, bsize, block_max, &lh);
+            const uint8_t* const sec = block + lh.section;
+            const size_t size = bsize - lh.section;
+            uint32_t nb_seq = 0;
+            uint8_t modes = 0;
+            size_t sp = 0;
+            lits_left = lh.n;
+            ip += bsize;
+            if (cz_parse_sequences_header(sec, size, &nb_seq, &modes, &sp) != CZ_STATUS_OK) {
+                ok = false;
+            } else if (nb_seq > 0) {
+                uint32_t used = 0;
+                if ((uint64_t)(block - src) == tables_at) {
+                    used = state->tables_used;
+                } else {
+                    bool has_seq = false;
+                    ok = cz_staged_tables(team, sec, size, slot, &has_seq, &used) && has_seq;
+                }
+                const uint8_t* const stream = sec + sp + used;
+                const size_t ssize = ok && used <= size - sp ? size - sp - used : 0;
+                ok = ok && nb_seq <= capacity - n && ssize >= 1 && stream[ssize - 1] != 0 &&
+                     ssize + 3 <= CZ_SOLO_STREAM_BYTES;
+                if (ok) {
+                    const cz_seq_tables* const t = &slot->tables;
+                    cz_solo_tables_fill(team, t, codes, et);
+                    const uint32_t first = cz_solo_stage(team, stream, ssize, src, src_size, sw);
+                    const uint32_t top = first + 8 * (uint32_t)(ssize - 1) + cz_highbit32(stream[ssize - 1]);
+                    cz_team_sync(team);
+                    ok = cz_solo_block(team, sw, first, top, nb_seq, et, t->ll_log, t->of_log, t->ml_log, codes, &ss,
+                                       &lits_left, rec, out + n);
+                    n += nb_seq;
+                }
+            }
+        }
+        // The literals the block leaves (all of a raw or RLE block's bytes).
+        if (ok && lits_left) {
+            if (n >= capacity) {
+                ok = false;
+            } else {
+                if (team.lane == 0) out[n] = cz_staged_pack((uint32_t)lits_left, 0, 0);
+                n++;
+            }
+        }
+        if (!ok || last) break;
+    }
+    cz_team_sync(team);
+    if (team.lane == 0) {
+        if (ok) {
+            state->nseq = (uint32_t)n;
+        } else {
+            state->mode = CZ_STAGED_FALLBACK;
+        }
+    }
+}
+
+// dst[0 .. n) = src[0 .. n) for ranges congruent modulo 16 that do not overlap: the team
+// copies 16-byte vectors between a head and a tail of single bytes.
+CZ_HD inline void cz_team_copy16(cz_team t, uint8_t* dst, const uint8_t* src, size_t n) {
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        const size_t to16 = (16 - ((uintptr_t)dst & 15)) & 15;
+        const size_t head = to16 < n ? to16 : n;
+        const size_t vecs = (n - head) / 16;
+        const size_t tail = head + 16 * vecs;
+        if (t.lane < head) dst[t.lane] = src[t.lane];
+        uint4* const d = reinterpret_cast<uint4*>(dst + head);
+        const uint4* const s = reinterpret_cast<const uint4*>(src + head);
+        for (size_t i = t.lane; i < vecs; i += t.width) d[i] = s[i];
+        if (tail + t.lane < n) dst[tail + t.lane] = src[tail + t.lane];
+        cz_team_sync(t);
+        return;
+    }
+#endif
+    (void)t;
+    if (n) memcpy(dst, src, n);
+}
+
 // Pass 3 for an item passes 1 and 2 left READY: executes its sequences into dst. Returns
-// true with the item decoded (content_size bytes), false when it needs the fallback.
-CZ_HD inline bool cz_staged_execute(cz_team team, const uint8_t* src, uint8_t* dst, const cz_staged_slot* slot) {
+// true with the item decoded (content_size bytes), false when it needs the fallback. With
+// `work` (work_size bytes, 16-byte aligned; shared memory on the device) an item whose
+// content fits is built there, its literals copied in first and the content copied out
+// last, so that the copies of the sequences read and write near memory.
+CZ_HD inline bool cz_staged_execute(cz_team team, const uint8_t* src, uint8_t* dst, const cz_staged_slot* slot,
+                                    uint8_t* work = nullptr, size_t work_size = 0) {
     const cz_staged_state s = slot->state;
     if (s.mode != CZ_STAGED_READY) return false;
+    // (Congruent with dst modulo 16, for cz_team_copy16.)
+    const bool near = work != nullptr && s.content_size + 16 <= work_size;
+    uint8_t* const base = near ? work + ((uintptr_t)dst & 15) : dst;
+    if (near) cz_team_copy16(team, base + s.lit_at, dst + s.lit_at, (size_t)(s.content_size - s.lit_at));
     cz_output out;
     out.team = team;
-    out.base = dst;
+    out.base = base;
     out.pos = 0;
     out.cap = (size_t)s.content_size;
     out.dict = nullptr;
     out.dict_size = 0;
-    const uint8_t* const lits = dst + s.lit_at;
+    const uint8_t* const lits = base + s.lit_at;
     const size_t nlits = (size_t)(s.content_size - s.lit_at);
     size_t lit_pos = 0;
     const cz_staged_seq* seq = slot->seq;
+    // Each batch's records are loaded a batch ahead (a batch waited on its own load).
+    cz_staged_seq next = team.lane < s.nseq ? seq[team.lane] : 0;
     for (uint32_t b = 0; b < s.nseq; b += team.width) {
         const unsigned cnt = s.nseq - b < team.width ? s.nseq - b : team.width;
+        const cz_staged_seq q = next;
+        const uint64_t ahead = (uint64_t)b + team.width + team.lane;
+        next = ahead < s.nseq ? seq[ahead] : 0;
         uint32_t ll = 0, ml = 0, off = 0;
         if (team.lane < cnt) {
-            const cz_staged_seq q = seq[b + team.lane];
             ll = (uint32_t)q & 0x3FFFFu;
             ml = (uint32_t)(q >> 18) & 0x3FFFFu;
             off = (uint32_t)(q >> 36);
@@ -642,9 +1024,10 @@ CZ_HD inline bool cz_staged_execute(cz_team team, const uint8_t* src, uint8_t* d
     }
     if (out.pos != s.content_size || lit_pos != nlits) return false;
     if (s.checksum_at != ~0ull) {
-        const uint32_t got = (uint32_t)cz_team_xxh64(team, dst, out.pos);
+        const uint32_t got = (uint32_t)cz_team_xxh64(team, base, out.pos);
         if (got != cz_read_le32(src + s.checksum_at)) return false;
     }
+    if (near) cz_team_copy16(team, dst, base, (size_t)s.content_size);
     return true;
 }
 

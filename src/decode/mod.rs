@@ -204,7 +204,20 @@ pub fn decompress_staged_into(
     options: &DecodeOptions,
 ) -> (Result<usize, DecodeError>, bool) {
     let mut ws = Workspace::new();
-    with_path(ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size))
+    with_path(ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size, false))
+}
+
+/// [`decompress_staged_into`] with the sequences pass the GPU runs for small batches (a
+/// team per item, `cz_staged_sequences_solo`): the same result and flag, for testing that
+/// pass.
+pub fn decompress_staged_solo_into(
+    src: &[u8],
+    dst: &mut [u8],
+    dict: Option<&Dictionary>,
+    options: &DecodeOptions,
+) -> (Result<usize, DecodeError>, bool) {
+    let mut ws = Workspace::new();
+    with_path(ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size, true))
 }
 
 /// A host run of a GPU decode path, (status, written, detail, whether the path itself

@@ -39,6 +39,12 @@ pub enum DecodeKernel {
     /// `Warp` on every file of docs/BENCHMARKS.md ("Staged decoder").
     #[default]
     Staged,
+    /// [`DecodeKernel::Staged`] with its sequences pass a thread per item whatever the batch
+    /// size ([`StagedSequences::Lanes`]; `Staged` picks it for large batches).
+    StagedLanes,
+    /// [`DecodeKernel::Staged`] with its sequences pass a warp per item whatever the batch
+    /// size ([`StagedSequences::Solo`]; `Staged` picks it for small batches).
+    StagedSolo,
     /// `cz_decode_batch_warp`: the 32 lanes of a warp decode each item together (sequences
     /// executed 32 at a time, Huffman streams in parallel, copies split between lanes).
     Warp,
@@ -51,7 +57,17 @@ impl DecodeKernel {
     fn name(self) -> &'static str {
         match self {
             DecodeKernel::Thread => "cz_decode_batch",
-            DecodeKernel::Warp | DecodeKernel::Staged => "cz_decode_batch_warp",
+            _ => "cz_decode_batch_warp",
+        }
+    }
+
+    /// The form of the staged decoder's sequences pass, for the staged kernels.
+    fn staged_form(self) -> Option<StagedSequences> {
+        match self {
+            DecodeKernel::Staged => Some(StagedSequences::Auto),
+            DecodeKernel::StagedLanes => Some(StagedSequences::Lanes),
+            DecodeKernel::StagedSolo => Some(StagedSequences::Solo),
+            DecodeKernel::Warp | DecodeKernel::Thread => None,
         }
     }
 }
@@ -121,13 +137,16 @@ impl Gpu {
                 workspace.len()
             )));
         }
-        if kernel == DecodeKernel::Staged && slots >= n as u64 {
-            return self.decompress_staged(stream, items, n32, dict, options, workspace, stride, results, None);
+        if let Some(form) = kernel.staged_form() {
+            if slots >= n as u64 {
+                return self
+                    .decompress_staged(stream, items, n32, dict, options, workspace, stride, results, form, None);
+            }
         }
         let teams = slots.min(n as u64);
         let (grid, block) = match kernel {
-            DecodeKernel::Warp | DecodeKernel::Staged => (teams.div_ceil(WARPS_PER_BLOCK), 32 * WARPS_PER_BLOCK as u32),
             DecodeKernel::Thread => (teams, 32),
+            _ => (teams.div_ceil(WARPS_PER_BLOCK), 32 * WARPS_PER_BLOCK as u32),
         };
         let grid = u32::try_from(grid).map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
         let (dict_addr, dict_size) = match dict {
@@ -168,6 +187,33 @@ pub fn staged_slot_decoded(slot: &[u8]) -> bool {
     slot.get(at..at + 4).is_some_and(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) == 1)
 }
 
+/// The form of the staged decoder's sequences and execute passes (a diagnostic choice; the
+/// decoder picks by batch size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StagedSequences {
+    /// Each pass solo for batches of at most its items per multiprocessor
+    /// ([`SOLO_ITEMS_PER_SM`], [`SOLO_EXECUTE_ITEMS_PER_SM`]), else as `Lanes`.
+    Auto,
+    /// Sequences by a thread per item, items ordered by work (`cz_decode_staged_order`,
+    /// `cz_decode_staged_sequences`), execution by a warp per item in the destination: the
+    /// most items in flight.
+    Lanes,
+    /// A warp per item in both passes: sequences by a short chain over the bitstream and
+    /// tables in shared memory (`cz_decode_staged_sequences_solo`), execution in shared
+    /// memory for items of up to 64 KiB (`cz_decode_staged_execute_solo`): the shortest time
+    /// per item.
+    Solo,
+}
+
+/// Items per multiprocessor up to which the staged decoder's sequences pass takes a warp
+/// per item (as [`StagedSequences::Solo`]): measured faster than the thread per item up to
+/// 1,024 items on an H100 (docs/BENCHMARKS.md, "Small batches").
+pub const SOLO_ITEMS_PER_SM: u32 = 8;
+
+/// Items per multiprocessor up to which the staged decoder's execute pass builds each item
+/// in shared memory (64 KiB a block: three fit an SM, one wave).
+pub const SOLO_EXECUTE_ITEMS_PER_SM: u32 = 3;
+
 impl Gpu {
     /// [`Gpu::decompress_batch_device`] with the staged kernel, recording an event on `stream`
     /// before, between and after its four launches (literals, order, sequences, execute) so that
@@ -183,6 +229,7 @@ impl Gpu {
         options: &DecodeOptions,
         workspace: &mut CudaViewMut<'_, u8>,
         results: &mut CudaViewMut<'_, cz_item_result>,
+        form: StagedSequences,
     ) -> Result<Vec<cudarc::driver::CudaEvent>> {
         let n = u32::try_from(items.len()).map_err(|_| Error::InvalidArgument("more than 2^32 items".into()))?;
         let stride = workspace_slot_size();
@@ -192,12 +239,14 @@ impl Gpu {
             ));
         }
         let mut events = Vec::with_capacity(5);
-        self.decompress_staged(stream, items, n, None, options, workspace, stride, results, Some(&mut events))?;
+        self.decompress_staged(stream, items, n, None, options, workspace, stride, results, form, Some(&mut events))?;
         Ok(events)
     }
 
-    /// The four launches of the staged decoder; item i uses workspace slot i (the caller
-    /// checked slots >= n). With `events`, records one before, between and after them.
+    /// The four launches of the staged decoder (three with the solo sequences pass, which
+    /// needs no order); item i uses workspace slot i (the caller checked slots >= n). With
+    /// `events`, records one before, between and after them (the solo form records the
+    /// order's two events back to back).
     #[allow(clippy::too_many_arguments)]
     fn decompress_staged(
         &self,
@@ -209,6 +258,7 @@ impl Gpu {
         workspace: &mut CudaViewMut<'_, u8>,
         stride: u64,
         results: &mut CudaViewMut<'_, cz_item_result>,
+        form: StagedSequences,
         mut events: Option<&mut Vec<cudarc::driver::CudaEvent>>,
     ) -> Result<()> {
         let mark = |events: &mut Option<&mut Vec<cudarc::driver::CudaEvent>>| -> Result<()> {
@@ -218,10 +268,7 @@ impl Gpu {
             Ok(())
         };
         mark(&mut events)?;
-        let (dict_addr, dict_size) = match dict {
-            Some(d) => (device_address(&d.bytes, stream), d.bytes.len() as u64),
-            None => (0u64, 0u64),
-        };
+        let dict_size = dict.map_or(0u64, |d| d.bytes.len() as u64);
         let max_window = options.max_window_size;
         let warp_grid = u32::try_from((n as u64).div_ceil(WARPS_PER_BLOCK))
             .map_err(|_| Error::InvalidArgument("batch too large for one launch".into()))?;
@@ -240,6 +287,45 @@ impl Gpu {
         // kernel's launch bounds and its per-warp shared tables.
         unsafe { b.launch(warp_cfg) }.ctx("launching the staged decoder (literals)")?;
         mark(&mut events)?;
+        let sms = self.props().multiprocessors;
+        let (solo, solo_execute) = match form {
+            StagedSequences::Solo => (true, true),
+            StagedSequences::Lanes => (false, false),
+            StagedSequences::Auto => (n <= SOLO_ITEMS_PER_SM * sms, n <= SOLO_EXECUTE_ITEMS_PER_SM * sms),
+        };
+        if solo {
+            mark(&mut events)?;
+            let seq = self.function(Module::FrameDecode, "cz_decode_staged_sequences_solo")?;
+            let smem = crate::gpu::reference_decode::staged_solo_smem();
+            seq.set_attribute(sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem as i32)
+                .ctx("setting the staged decoder's shared memory")?;
+            let seq_cfg = LaunchConfig { grid_dim: (n, 1, 1), block_dim: (32, 1, 1), shared_mem_bytes: smem };
+            let mut b = stream.launch_builder(&seq);
+            b.arg(items).arg(&n).arg(&mut *workspace).arg(&stride);
+            // SAFETY: block g < n reads item g's source and writes only slot g of `workspace`
+            // (n slots of `stride` bytes fit: checked by the caller); one warp per block, the
+            // kernel's launch bounds, and the cz_ref_staged_solo_smem() bytes of dynamic shared
+            // memory it stages a bitstream in (allowed just above).
+            unsafe { b.launch(seq_cfg) }.ctx("launching the staged decoder (solo sequences)")?;
+        } else {
+            self.staged_order_and_sequences(stream, items, n, workspace, stride, &mut events)?;
+        }
+        mark(&mut events)?;
+        self.staged_execute(stream, items, n, dict, options, workspace, stride, results, warp_cfg, solo_execute)?;
+        mark(&mut events)?;
+        Ok(())
+    }
+
+    /// The thread-per-item sequences pass and the order it needs (StagedSequences::Lanes).
+    fn staged_order_and_sequences(
+        &self,
+        stream: &CudaStream,
+        items: &CudaView<'_, cz_batch_item>,
+        n: u32,
+        workspace: &mut CudaViewMut<'_, u8>,
+        stride: u64,
+        events: &mut Option<&mut Vec<cudarc::driver::CudaEvent>>,
+    ) -> Result<()> {
         let order = self.function(Module::FrameDecode, "cz_decode_staged_order")?;
         let order_cfg =
             LaunchConfig { grid_dim: (1, 1, 1), block_dim: (STAGED_ORDER_THREADS, 1, 1), shared_mem_bytes: 0 };
@@ -249,7 +335,9 @@ impl Gpu {
         // `workspace` (n slots of `stride` bytes fit, as above); one block of
         // STAGED_ORDER_THREADS threads, the kernel's launch bounds and bucket count.
         unsafe { b.launch(order_cfg) }.ctx("launching the staged decoder (order)")?;
-        mark(&mut events)?;
+        if let Some(v) = events.as_deref_mut() {
+            v.push(self.timing_event(stream)?);
+        }
         let seq = self.function(Module::FrameDecode, "cz_decode_staged_sequences")?;
         let smem = crate::gpu::reference_decode::staged_sequences_smem();
         seq.set_attribute(sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem as i32)
@@ -265,8 +353,40 @@ impl Gpu {
         // (as above); STAGED_SEQ_LANES threads per block, the kernel's launch bounds, and the
         // CZ_STAGED_SEQ_SMEM bytes of shared memory its lanes divide (allowed just above).
         unsafe { b.launch(seq_cfg) }.ctx("launching the staged decoder (sequences)")?;
-        mark(&mut events)?;
-        let exec = self.function(Module::FrameDecode, "cz_decode_staged_execute")?;
+        Ok(())
+    }
+
+    /// The staged decoder's last launch (execution, and the fallback for items the passes
+    /// left): block shape `warp_cfg` as for the literals launch, or with `solo` a warp per
+    /// item that builds each item of up to 64 KiB in shared memory.
+    #[allow(clippy::too_many_arguments)]
+    fn staged_execute(
+        &self,
+        stream: &CudaStream,
+        items: &CudaView<'_, cz_batch_item>,
+        n: u32,
+        dict: Option<&DeviceDictionary>,
+        options: &DecodeOptions,
+        workspace: &mut CudaViewMut<'_, u8>,
+        stride: u64,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+        warp_cfg: LaunchConfig,
+        solo: bool,
+    ) -> Result<()> {
+        let (dict_addr, dict_size) = match dict {
+            Some(d) => (device_address(&d.bytes, stream), d.bytes.len() as u64),
+            None => (0u64, 0u64),
+        };
+        let max_window = options.max_window_size;
+        let (exec, cfg) = if solo {
+            let f = self.function(Module::FrameDecode, "cz_decode_staged_execute_solo")?;
+            let smem = crate::gpu::reference_decode::staged_solo_out_smem();
+            f.set_attribute(sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem as i32)
+                .ctx("setting the staged decoder's shared memory")?;
+            (f, LaunchConfig { grid_dim: (n, 1, 1), block_dim: (32, 1, 1), shared_mem_bytes: smem })
+        } else {
+            (self.function(Module::FrameDecode, "cz_decode_staged_execute")?, warp_cfg)
+        };
         let mut b = stream.launch_builder(&exec);
         b.arg(items)
             .arg(&n)
@@ -280,9 +400,10 @@ impl Gpu {
         // device slice of that length, or null with size 0), writes item g's destination
         // inside its capacity, slot g (as a decoder workspace when it falls back: stride >=
         // cz_decode_workspace_size()) and results[g] (results.len() >= n, checked by the
-        // caller). Block size as for the literals launch.
-        unsafe { b.launch(warp_cfg) }.ctx("launching the staged decoder (execute)")?;
-        mark(&mut events)?;
+        // caller). Block size as for the literals launch; the solo kernel takes one warp per
+        // block (its launch bounds) and the cz_ref_staged_solo_out_smem() bytes of dynamic
+        // shared memory allowed just above.
+        unsafe { b.launch(cfg) }.ctx("launching the staged decoder (execute)")?;
         Ok(())
     }
 }

@@ -27,6 +27,7 @@ extern "C" {
         workspace: *mut u64,
         ws_size: u64,
         max_window_size: u64,
+        solo: u32,
         written: *mut u64,
         detail: *mut u32,
         staged: *mut u32,
@@ -46,6 +47,8 @@ extern "C" {
     ) -> u32;
     fn cz_ref_staged_mode_offset() -> u64;
     fn cz_ref_staged_sequences_smem() -> u64;
+    fn cz_ref_staged_solo_smem() -> u64;
+    fn cz_ref_staged_solo_out_smem() -> u64;
     fn cz_ref_decode_batch(
         items: *const cz_batch_item,
         n: u32,
@@ -177,12 +180,15 @@ pub fn decode_split(
 /// falling back to the frame decoder where they do not take it, as the staged kernels do;
 /// returns (status, bytes written, detail, whether the staged passes decoded it). The
 /// passes keep the item's sequences in the workspace, so its size bounds how many they take.
+/// With `solo` the sequences pass is the small-batch form (a team per item) instead of the
+/// thread-per-item one.
 pub fn decode_staged(
     src: &[u8],
     dst: &mut [u8],
     dict: Option<&[u8]>,
     ws: &mut Workspace,
     max_window_size: u64,
+    solo: bool,
 ) -> (u32, usize, u32, bool) {
     let (dp, ds) = dict_parts(dict);
     let (mut written, mut detail, mut staged) = (0u64, 0u32, 0u32);
@@ -199,6 +205,7 @@ pub fn decode_staged(
             ws.0.as_mut_ptr(),
             ws.0.len() as u64 * 8,
             max_window_size,
+            u32::from(solo),
             &mut written,
             &mut detail,
             &mut staged,
@@ -218,6 +225,20 @@ pub fn staged_mode_offset() -> usize {
 pub fn staged_sequences_smem() -> u32 {
     // SAFETY: pure function of the build.
     unsafe { cz_ref_staged_sequences_smem() as u32 }
+}
+
+/// Dynamic shared memory of the small-batch sequences kernel (`cz_decode_staged_sequences_solo`):
+/// its copy of a block's sequence bitstream.
+pub fn staged_solo_smem() -> u32 {
+    // SAFETY: pure function of the build.
+    unsafe { cz_ref_staged_solo_smem() as u32 }
+}
+
+/// Dynamic shared memory of the small-batch execute kernel (`cz_decode_staged_execute_solo`):
+/// the content it builds an item in.
+pub fn staged_solo_out_smem() -> u32 {
+    // SAFETY: pure function of the build.
+    unsafe { cz_ref_staged_solo_out_smem() as u32 }
 }
 
 /// Decodes a batch like the GPU kernel: `srcs[i]` into `dsts[i]`, one result per item.
@@ -278,6 +299,25 @@ pub fn fse_predefined_tables_ok() -> bool {
 #[cfg(test)]
 extern "C" {
     fn cz_ref_lane_reader_probe(stream: *const u8, size: u64, widths: *const u8, groups: u64, values: *mut u32) -> u32;
+    fn cz_ref_rep_scan_probe(of_values: *const u32, lls: *const u32, n: u32, offs: *mut u32, hist: *mut u32);
+}
+
+/// The small-batch sequences pass's repeat-offset scan (see `cz_ref_rep_scan_probe`) over up
+/// to 32 sequences (offset value, literal length) from `hist`: each sequence's offset, and
+/// the history after the last.
+#[cfg(test)]
+fn rep_scan_probe(seqs: &[(u32, u32)], hist: [u32; 3]) -> (Vec<u32>, [u32; 3]) {
+    assert!(seqs.len() <= 32);
+    let of_values: Vec<u32> = seqs.iter().map(|s| s.0).collect();
+    let lls: Vec<u32> = seqs.iter().map(|s| s.1).collect();
+    let mut offs = vec![0u32; seqs.len()];
+    let mut h = hist;
+    // SAFETY: the three arrays hold seqs.len() values each and h three, what the probe
+    // reads and writes.
+    unsafe {
+        cz_ref_rep_scan_probe(of_values.as_ptr(), lls.as_ptr(), seqs.len() as u32, offs.as_mut_ptr(), h.as_mut_ptr())
+    };
+    (offs, h)
 }
 
 /// The staged sequences pass's bit reader over `stream` (see `cz_ref_lane_reader_probe`):
@@ -311,6 +351,49 @@ mod tests {
     #[test]
     fn constant_predefined_fse_tables_equal_the_built_ones() {
         assert!(super::fse_predefined_tables_ok(), "regenerate with scripts/gen-fse-predefined.py");
+    }
+
+    /// RFC 8878's repeat offsets, one sequence after another: the offset, and the history
+    /// updated.
+    fn model_offset(h: &mut [u32; 3], of_value: u32, ll: u32) -> u32 {
+        if of_value > 3 {
+            let off = of_value - 3;
+            *h = [off, h[0], h[1]];
+            return off;
+        }
+        let idx = of_value - 1 + u32::from(ll == 0);
+        let off = match idx {
+            0 => h[0],
+            1 => h[1],
+            2 => h[2],
+            _ => h[0].wrapping_sub(1),
+        };
+        if idx != 0 {
+            *h = if idx == 1 { [off, h[0], h[2]] } else { [off, h[0], h[1]] };
+        }
+        off
+    }
+
+    #[test]
+    fn repeat_offset_scan_gives_the_sequential_offsets_for_every_batch_size() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for case in 0..2000 {
+            let n = 1 + case % 32;
+            // Mostly repeat codes (1..3) with literal lengths of 0 and not, some new offsets.
+            let seqs: Vec<(u32, u32)> = (0..n)
+                .map(|_| {
+                    let v = if rng.random_bool(0.7) { rng.random_range(1..=3) } else { rng.random_range(4..5000) };
+                    (v, if rng.random_bool(0.4) { 0 } else { rng.random_range(1..40) })
+                })
+                .collect();
+            let start = [rng.random_range(1..100u32), rng.random_range(1..100), rng.random_range(1..100)];
+            let (offs, hist) = super::rep_scan_probe(&seqs, start);
+            let mut h = start;
+            for (i, &(v, ll)) in seqs.iter().enumerate() {
+                assert_eq!(offs[i], model_offset(&mut h, v, ll), "case {case}: sequence {i} of {n}");
+            }
+            assert_eq!(hist, h, "case {case}: history after {n}");
+        }
     }
 
     /// A backward bit stream model: reads n bits below `pos`, most significant first.
