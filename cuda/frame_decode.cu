@@ -215,6 +215,32 @@ extern "C" __global__ void __launch_bounds__(32)
                              cz_staged_capacity(ws_stride), &codes, et, cz_solo_words, rec);
 }
 
+// Pass 3 for item g by the calling warp: the staged execution (in `work` when given, see
+// cz_staged_execute), else the fallback with `seq_tables`; writes results[g].
+__device__ __forceinline__ void cz_staged_execute_item(const cz_batch_item* __restrict__ items, uint64_t g,
+                                                       const uint8_t* dict, uint64_t dict_size, uint8_t* workspace,
+                                                       uint64_t ws_stride, uint64_t max_window_size,
+                                                       cz_item_result* __restrict__ results, uint8_t* work,
+                                                       size_t work_size, cz_seq_tables* seq_tables) {
+    const cz_team team = cz_team_warp();
+    const cz_batch_item it = items[g];
+    uint8_t* const slot = workspace + g * ws_stride;
+    cz_item_result r;
+    if (cz_staged_execute(team, reinterpret_cast<const uint8_t*>(it.src), reinterpret_cast<uint8_t*>(it.dst),
+                          reinterpret_cast<const cz_staged_slot*>(slot), work, work_size)) {
+        r.status = CZ_STATUS_OK;
+        r.detail = 0;
+        r.size = reinterpret_cast<const cz_staged_slot*>(slot)->state.content_size;
+    } else {
+        r = cz_decode_item_fallback(it, dict, dict_size, reinterpret_cast<cz_decode_workspace*>(slot), max_window_size,
+                                    seq_tables);
+        // The slot's state says which path decoded the item (cz_staged_mode_offset).
+        __syncwarp();
+        if (team.lane == 0) reinterpret_cast<cz_staged_slot*>(slot)->state.mode = CZ_STAGED_FALLBACK;
+    }
+    if (team.lane == 0) results[g] = r;
+}
+
 extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN_BLOCKS)
     cz_decode_staged_execute(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,
                              uint64_t dict_size, uint8_t* workspace, uint64_t ws_stride, uint64_t max_window_size,
@@ -224,23 +250,8 @@ extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_DECODE_MIN
     if (warp >= CZ_DECODE_WARPS) return;
     const uint64_t g = (uint64_t)blockIdx.x * CZ_DECODE_WARPS + warp;
     if (g >= n) return;
-    const cz_team team = cz_team_warp();
-    const cz_batch_item it = items[g];
-    uint8_t* const slot = workspace + g * ws_stride;
-    cz_item_result r;
-    if (cz_staged_execute(team, reinterpret_cast<const uint8_t*>(it.src), reinterpret_cast<uint8_t*>(it.dst),
-                          reinterpret_cast<const cz_staged_slot*>(slot))) {
-        r.status = CZ_STATUS_OK;
-        r.detail = 0;
-        r.size = reinterpret_cast<const cz_staged_slot*>(slot)->state.content_size;
-    } else {
-        r = cz_decode_item_fallback(it, dict, dict_size, reinterpret_cast<cz_decode_workspace*>(slot), max_window_size,
-                                    &seq_tables[warp]);
-        // The slot's state says which path decoded the item (cz_staged_mode_offset).
-        __syncwarp();
-        if (team.lane == 0) reinterpret_cast<cz_staged_slot*>(slot)->state.mode = CZ_STAGED_FALLBACK;
-    }
-    if (team.lane == 0) results[g] = r;
+    cz_staged_execute_item(items, g, dict, dict_size, workspace, ws_stride, max_window_size, results, nullptr, 0,
+                           &seq_tables[warp]);
 }
 
 // Pass 3 for small batches (with cz_decode_staged_sequences_solo): one warp per item (block
@@ -254,22 +265,8 @@ extern "C" __global__ void __launch_bounds__(32)
     extern __shared__ __align__(16) uint8_t cz_solo_out[];  // CZ_SOLO_OUT_BYTES
     const uint64_t g = blockIdx.x;
     if (g >= n) return;
-    const cz_team team = cz_team_warp();
-    const cz_batch_item it = items[g];
-    uint8_t* const slot = workspace + g * ws_stride;
-    cz_item_result r;
-    if (cz_staged_execute(team, reinterpret_cast<const uint8_t*>(it.src), reinterpret_cast<uint8_t*>(it.dst),
-                          reinterpret_cast<const cz_staged_slot*>(slot), cz_solo_out, CZ_SOLO_OUT_BYTES)) {
-        r.status = CZ_STATUS_OK;
-        r.detail = 0;
-        r.size = reinterpret_cast<const cz_staged_slot*>(slot)->state.content_size;
-    } else {
-        r = cz_decode_item_fallback(it, dict, dict_size, reinterpret_cast<cz_decode_workspace*>(slot), max_window_size,
-                                    &seq_tables);
-        __syncwarp();
-        if (team.lane == 0) reinterpret_cast<cz_staged_slot*>(slot)->state.mode = CZ_STAGED_FALLBACK;
-    }
-    if (team.lane == 0) results[g] = r;
+    cz_staged_execute_item(items, g, dict, dict_size, workspace, ws_stride, max_window_size, results, cz_solo_out,
+                           CZ_SOLO_OUT_BYTES, &seq_tables);
 }
 
 extern "C" __global__ void cz_decode_batch(const cz_batch_item* __restrict__ items, uint32_t n, const uint8_t* dict,

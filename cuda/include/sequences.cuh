@@ -328,6 +328,16 @@ typedef struct cz_seq_state {
     uint32_t r0, r1, r2;
 } cz_seq_state;
 
+// A frame's state before its first sequence: states 0, the initial repeat offsets.
+CZ_HD CZ_FORCEINLINE cz_seq_state cz_seq_state_start() {
+    cz_seq_state s;
+    s.ll = s.of = s.ml = 0;
+    s.r0 = CZ_REP_INIT_0;
+    s.r1 = CZ_REP_INIT_1;
+    s.r2 = CZ_REP_INIT_2;
+    return s;
+}
+
 // The offset of a sequence with Offset_Value of_value and literal length ll, updating the
 // repeat offsets in s (RFC 8878 "Repeat Offsets"); 0 for a repeat offset that resolves to
 // 0 (offset_1 - 1 with offset_1 == 1), which is invalid.

@@ -463,6 +463,43 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_order_bucket(uint32_t work) {
     return CZ_ORDER_BUCKETS - 1 - (b < CZ_ORDER_BUCKETS - 1 ? b : CZ_ORDER_BUCKETS - 1);
 }
 
+// The next block of an item pass 1 accepted, as pass 2 walks it (both forms): the header
+// at src + *ip is read and *ip moved past the block. A raw or RLE block is a run of `lits`
+// literals; a compressed block (content at `block`) has `lits` literals and its Sequences
+// section sec[0 .. size).
+typedef struct cz_staged_block {
+    const uint8_t* block;
+    const uint8_t* sec;
+    size_t size;
+    uint64_t lits;
+    bool compressed, last;
+} cz_staged_block;
+
+CZ_HD CZ_FORCEINLINE cz_staged_block cz_staged_next_block(const uint8_t* src, size_t* ip, size_t block_max) {
+    cz_staged_block b;
+    const uint32_t bh = cz_read_le16(src + *ip) | ((uint32_t)src[*ip + 2] << 16);
+    *ip += CZ_BLOCK_HEADER_SIZE;
+    const unsigned type = (bh >> 1) & 3;
+    const size_t bsize = bh >> 3;
+    b.last = bh & 1;
+    b.compressed = type == CZ_BLOCK_COMPRESSED;
+    b.block = src + *ip;
+    b.sec = nullptr;
+    b.size = 0;
+    if (!b.compressed) {
+        b.lits = bsize;
+        *ip += type == CZ_BLOCK_RLE ? 1 : bsize;
+    } else {
+        cz_literals_header lh;
+        cz_parse_literals_header(b.block, bsize, block_max, &lh);
+        b.sec = b.block + lh.section;
+        b.size = bsize - lh.section;
+        b.lits = lh.n;
+        *ip += bsize;
+    }
+    return b;
+}
+
 // Pass 2 for an item pass 1 left READY: its sequences into slot->seq (at most `capacity`),
 // or mode FALLBACK. On the device every lane of a warp calls it (`mine`: the lane has an
 // item; src, src_size and slot are then its item's): the lanes decode their items side by
@@ -479,11 +516,7 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
     cz_seq_tables* const t = mine ? &slot->tables : nullptr;
     cz_staged_seq* const out = mine ? slot->seq : nullptr;
     uint64_t n = 0;
-    cz_seq_state ss;
-    ss.r0 = CZ_REP_INIT_0;
-    ss.r1 = CZ_REP_INIT_1;
-    ss.r2 = CZ_REP_INIT_2;
-    ss.ll = ss.of = ss.ml = 0;
+    cz_seq_state ss = cz_seq_state_start();
     if (more_blocks) {
         cz_frame_header h;
         cz_parse_frame_header(src, src_size, &h);
@@ -502,24 +535,15 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
         unsigned ll_log = 0, of_log = 0, ml_log = 0;
         cz_lane_reader br = {};
         if (more_blocks) {
-            const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
-            ip += CZ_BLOCK_HEADER_SIZE;
-            const unsigned type = (bh >> 1) & 3;
-            const size_t bsize = bh >> 3;
-            last = bh & 1;
-            if (type != CZ_BLOCK_COMPRESSED) {
-                lits_left = bsize;
-                ip += type == CZ_BLOCK_RLE ? 1 : bsize;
-            } else {
-                const uint8_t* const block = src + ip;
-                cz_literals_header lh;
-                cz_parse_literals_header(block, bsize, block_max, &lh);
-                const uint8_t* const sec = block + lh.section;
-                const size_t size = bsize - lh.section;
+            const cz_staged_block blk = cz_staged_next_block(src, &ip, block_max);
+            last = blk.last;
+            lits_left = blk.lits;
+            if (blk.compressed) {
+                const uint8_t* const block = blk.block;
+                const uint8_t* const sec = blk.sec;
+                const size_t size = blk.size;
                 uint8_t modes = 0;
                 size_t sp = 0, used = 0;
-                lits_left = lh.n;
-                ip += bsize;
                 if (cz_parse_sequences_header(sec, size, &nb_seq, &modes, &sp) != CZ_STATUS_OK) {
                     ok = false;
                 } else if (nb_seq > 0) {
@@ -886,34 +910,20 @@ CZ_HD inline void cz_staged_sequences_solo(cz_team team, const uint8_t* src, siz
     const uint64_t tables_at = state->tables_at;
     cz_staged_seq* const out = slot->seq;
     uint64_t n = 0;
-    cz_seq_state ss;
-    ss.r0 = CZ_REP_INIT_0;
-    ss.r1 = CZ_REP_INIT_1;
-    ss.r2 = CZ_REP_INIT_2;
-    ss.ll = ss.of = ss.ml = 0;
+    cz_seq_state ss = cz_seq_state_start();
     bool ok = true;
     for (;;) {
         // Pass 1 checked the structure: every block is inside the item and parses.
-        const uint32_t bh = cz_read_le16(src + ip) | ((uint32_t)src[ip + 2] << 16);
-        ip += CZ_BLOCK_HEADER_SIZE;
-        const unsigned type = (bh >> 1) & 3;
-        const size_t bsize = bh >> 3;
-        const bool last = bh & 1;
-        uint64_t lits_left = 0;
-        if (type != CZ_BLOCK_COMPRESSED) {
-            lits_left = bsize;
-            ip += type == CZ_BLOCK_RLE ? 1 : bsize;
-        } else {
-            const uint8_t* const block = src + ip;
-            cz_literals_header lh;
-            cz_parse_literals_header(block, bsize, block_max, &lh);
-            const uint8_t* const sec = block + lh.section;
-            const size_t size = bsize - lh.section;
+        const cz_staged_block blk = cz_staged_next_block(src, &ip, block_max);
+        const bool last = blk.last;
+        uint64_t lits_left = blk.lits;
+        if (blk.compressed) {
+            const uint8_t* const block = blk.block;
+            const uint8_t* const sec = blk.sec;
+            const size_t size = blk.size;
             uint32_t nb_seq = 0;
             uint8_t modes = 0;
             size_t sp = 0;
-            lits_left = lh.n;
-            ip += bsize;
             if (cz_parse_sequences_header(sec, size, &nb_seq, &modes, &sp) != CZ_STATUS_OK) {
                 ok = false;
             } else if (nb_seq > 0) {

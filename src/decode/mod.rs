@@ -203,8 +203,7 @@ pub fn decompress_staged_into(
     dict: Option<&Dictionary>,
     options: &DecodeOptions,
 ) -> (Result<usize, DecodeError>, bool) {
-    let mut ws = Workspace::new();
-    with_path(ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size, false))
+    staged_into(src, dst, dict, options, false)
 }
 
 /// [`decompress_staged_into`] with the sequences pass the GPU runs for small batches (a
@@ -216,8 +215,18 @@ pub fn decompress_staged_solo_into(
     dict: Option<&Dictionary>,
     options: &DecodeOptions,
 ) -> (Result<usize, DecodeError>, bool) {
+    staged_into(src, dst, dict, options, true)
+}
+
+fn staged_into(
+    src: &[u8],
+    dst: &mut [u8],
+    dict: Option<&Dictionary>,
+    options: &DecodeOptions,
+    solo: bool,
+) -> (Result<usize, DecodeError>, bool) {
     let mut ws = Workspace::new();
-    with_path(ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size, true))
+    with_path(ffi::decode_staged(src, dst, dict.map(|d| d.as_bytes()), &mut ws, options.max_window_size, solo))
 }
 
 /// A host run of a GPU decode path, (status, written, detail, whether the path itself
