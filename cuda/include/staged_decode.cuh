@@ -641,8 +641,9 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
 // idle and pass 2 takes as long as one item's chain of sequences, which the thread-per-item
 // form above runs at about 200 instructions a sequence (bit reader ring, lane tables, its
 // warp-uniform loop). Here the team copies each block's sequence bitstream and its three
-// tables, packed for the chain (cz_solo_entry), into shared memory, and lane 0 runs a chain
-// of plain loads and shifts over them. The slot gets what cz_staged_sequences gives it:
+// tables, packed for the chain (cz_solo_entry), into shared memory; lane 0 runs only the
+// chain of state updates over them (cz_solo_chain), and the team reads the values of 32
+// sequences at a time (cz_solo_finish). The slot gets what cz_staged_sequences gives it:
 // the same records, or mode FALLBACK (also for a bitstream over CZ_SOLO_STREAM_BYTES).
 
 // The largest sequence bitstream the team copies, and the buffer it is copied into:

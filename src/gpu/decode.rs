@@ -32,18 +32,21 @@ pub fn workspace_slot_size() -> u64 {
 pub enum DecodeKernel {
     /// The staged decoder (`cuda/include/staged_decode.cuh`): four launches, literals by a
     /// warp per item, a one-block ordering of the items by their sequence counts, sequences
-    /// by a thread per item, execution by a warp per item. Items it does not take (several
-    /// frames, no content size, a dictionary, more sequences than a workspace slot holds, any
-    /// error) are decoded as by [`DecodeKernel::Warp`] in the last launch. Needs a workspace
-    /// slot per item; with fewer slots the batch runs as `Warp`. The default: faster than
-    /// `Warp` on every file of docs/BENCHMARKS.md ("Staged decoder").
+    /// by a thread per item, execution by a warp per item; small batches take a warp per
+    /// item for sequences and execution instead ([`StagedSequences`]). Items it does not
+    /// take (several frames, no content size, a dictionary, more sequences than a workspace
+    /// slot holds, any error) are decoded as by [`DecodeKernel::Warp`] in the last launch.
+    /// Needs a workspace slot per item; with fewer slots the batch runs as `Warp`. The
+    /// default: faster than `Warp` on every file of docs/BENCHMARKS.md ("Staged decoder",
+    /// "Small batches").
     #[default]
     Staged,
-    /// [`DecodeKernel::Staged`] with its sequences pass a thread per item whatever the batch
-    /// size ([`StagedSequences::Lanes`]; `Staged` picks it for large batches).
+    /// [`DecodeKernel::Staged`] with its sequences and execute passes in the large-batch form
+    /// whatever the batch size ([`StagedSequences::Lanes`]; for tests and measurements).
     StagedLanes,
-    /// [`DecodeKernel::Staged`] with its sequences pass a warp per item whatever the batch
-    /// size ([`StagedSequences::Solo`]; `Staged` picks it for small batches).
+    /// [`DecodeKernel::Staged`] with its sequences and execute passes in the small-batch form
+    /// (a warp per item) whatever the batch size ([`StagedSequences::Solo`]; for tests and
+    /// measurements).
     StagedSolo,
     /// `cz_decode_batch_warp`: the 32 lanes of a warp decode each item together (sequences
     /// executed 32 at a time, Huffman streams in parallel, copies split between lanes).
@@ -61,7 +64,7 @@ impl DecodeKernel {
         }
     }
 
-    /// The form of the staged decoder's sequences pass, for the staged kernels.
+    /// The form of the staged decoder's sequences and execute passes, for the staged kernels.
     fn staged_form(self) -> Option<StagedSequences> {
         match self {
             DecodeKernel::Staged => Some(StagedSequences::Auto),
