@@ -206,9 +206,9 @@ pub fn decompress_staged_into(
     staged_into(src, dst, dict, options, false)
 }
 
-/// [`decompress_staged_into`] with the sequences pass the GPU runs for small batches (a
-/// team per item, `cz_staged_sequences_solo`): the same result and flag, for testing that
-/// pass.
+/// [`decompress_staged_into`] with the sequences and execute passes the GPU runs for small
+/// batches (a team per item, `cz_staged_sequences_solo`; execution in a separate buffer):
+/// the same result and flag, for testing those passes.
 pub fn decompress_staged_solo_into(
     src: &[u8],
     dst: &mut [u8],
