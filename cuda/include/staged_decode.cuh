@@ -654,14 +654,19 @@ CZ_HD inline void cz_staged_sequences(bool mine, const uint8_t* src, size_t src_
 #define CZ_SOLO_STREAM_WORDS ((CZ_SOLO_STREAM_BYTES + 2u * CZ_SOLO_PAD + 4u) / 4u)
 
 // A state's entry for the chain: the next state's base (bits 0-9), the state's bit count
-// (10-13), its symbol's extra-bit count (14-18) and the symbol (19-24). `w` is the
-// cz_fse_dentry's bits (base, symbol, bit count from the bottom), `codes` the LL or ML
-// codes (baseline | extra << 24), or null for OF, whose extra-bit count is the symbol.
+// (10-13), the symbol (14-19) and its extra-bit count (27-31, one shift from the entry on
+// the chain). `w` is the cz_fse_dentry's bits (base, symbol, bit count from the bottom),
+// `codes` the LL or ML codes (baseline | extra << 24), or null for OF, whose extra-bit
+// count is the symbol.
 CZ_HD CZ_FORCEINLINE uint32_t cz_solo_entry(uint32_t w, const uint32_t* codes) {
     const uint32_t base = w & 0xffffu, sym = (w >> 16) & 0xffu, nb = w >> 24;
     const uint32_t extra = codes ? codes[sym] >> 24 : sym;
-    return base | (nb << 10) | (extra << 14) | (sym << 19);
+    return base | (nb << 10) | (sym << 14) | (extra << 27);
 }
+
+// An entry's symbol and its extra-bit count.
+CZ_HD CZ_FORCEINLINE uint32_t cz_solo_sym(uint32_t e) { return (e >> 14) & 63u; }
+CZ_HD CZ_FORCEINLINE uint32_t cz_solo_extra(uint32_t e) { return e >> 27; }
 
 // The team fills et (LL at 0, OF at CZ_LANE_TABLE_OF, ML at CZ_LANE_TABLE_ML) from t.
 CZ_HD inline void cz_solo_tables_fill(cz_team team, const cz_seq_tables* t, const cz_seq_codes* codes, uint32_t* et) {
@@ -708,8 +713,14 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_solo_bits32(const uint32_t* sw, uint32_t p) {
 #endif
 }
 
-// The top n (<= 31) bits of u; 0 for n = 0.
-CZ_HD CZ_FORCEINLINE uint32_t cz_top32(uint32_t u, unsigned n) { return (u >> 1) >> (31 - n); }
+// The top n (<= 31) bits of u; 0 for n = 0 (one funnel shift on the device).
+CZ_HD CZ_FORCEINLINE uint32_t cz_top32(uint32_t u, unsigned n) {
+#if defined(CZ_DEVICE)
+    return __funnelshift_l(u, 0u, n);
+#else
+    return (uint32_t)(((uint64_t)u << n) >> 32);
+#endif
+}
 
 // A function on the repeat-offset history (r0, r1, r2), as a sequence applies it: entry j
 // of the result is (src_j == 3 ? 0 : h[src_j]) + a_j, src_j in bits 2j .. 2j + 1 of src.
@@ -777,27 +788,27 @@ typedef struct CZ_ALIGN16 cz_solo_rec {
 // sequence are on this chain; the values are read by the team.
 CZ_HD inline bool cz_solo_chain(const uint32_t* sw, uint32_t first, uint32_t* pos_io, uint32_t* sl_io, uint32_t* so_io,
                                 uint32_t* sm_io, uint32_t cnt, bool final, const uint32_t* et, cz_solo_rec* rec) {
-    uint32_t pos = *pos_io, sl = *sl_io, so = *so_io, sm = *sm_io;
+    // (p32: the read position less 32, the start of the 32-bit window below it.)
+    uint32_t p32 = *pos_io - 32, sl = *sl_io, so = *so_io, sm = *sm_io;
     for (uint32_t j = 0; j < cnt; j++) {
-        if (pos < first) return false;
+        if (p32 + 32 < first) return false;
         const uint32_t el = et[sl], eo = et[CZ_LANE_TABLE_OF + so], em = et[CZ_LANE_TABLE_ML + sm];
         cz_solo_rec r;
-        r.pos = pos;
+        r.pos = p32 + 32;
         r.el = el;
         r.eo = eo;
         r.em = em;
         rec[j] = r;
         const unsigned upd = final && j + 1 == cnt ? 0u : 15u;
         const unsigned nl = (el >> 10) & upd, nm = (em >> 10) & upd, no = (eo >> 10) & upd;
-        const uint32_t q = pos - ((eo >> 14) & 31) - ((em >> 14) & 31) - ((el >> 14) & 31);
-        const uint32_t u = cz_solo_bits32(sw, q - 32);
-        const uint32_t u1 = u << nl;
+        const uint32_t q32 = p32 - cz_solo_extra(eo) - cz_solo_extra(em) - cz_solo_extra(el);
+        const uint32_t u = cz_solo_bits32(sw, q32);
         sl = (el & 1023) + cz_top32(u, nl);
-        sm = (em & 1023) + cz_top32(u1, nm);
-        so = (eo & 1023) + cz_top32(u1 << nm, no);
-        pos = q - nl - nm - no;
+        sm = (em & 1023) + cz_top32(u << nl, nm);
+        so = (eo & 1023) + cz_top32(u << (nl + nm), no);
+        p32 = q32 - nl - nm - no;
     }
-    *pos_io = pos;
+    *pos_io = p32 + 32;
     *sl_io = sl;
     *so_io = so;
     *sm_io = sm;
@@ -819,14 +830,14 @@ CZ_HD inline bool cz_solo_finish(cz_team team, const uint32_t* sw, const cz_solo
     const bool mine = team.lane < cnt;
     if (mine) {
         const cz_solo_rec r = rec[team.lane];
-        const unsigned xo = (r.eo >> 14) & 31, xm = (r.em >> 14) & 31, xl = (r.el >> 14) & 31;
+        const unsigned xo = cz_solo_extra(r.eo), xm = cz_solo_extra(r.em), xl = cz_solo_extra(r.el);
         const uint32_t p1 = r.pos - xo, p2 = p1 - xm;
         const uint32_t of_x = cz_top32(cz_solo_bits32(sw, r.pos - 32), xo);
         const uint32_t ml_x = cz_top32(cz_solo_bits32(sw, p1 - 32), xm);
         const uint32_t ll_x = cz_top32(cz_solo_bits32(sw, p2 - 32), xl);
-        const uint32_t of_value = (1u << (r.eo >> 19)) + of_x;
-        ml = (codes->ml[r.em >> 19] & 0xffffff) + ml_x;
-        ll = (codes->ll[r.el >> 19] & 0xffffff) + ll_x;
+        const uint32_t of_value = (1u << cz_solo_sym(r.eo)) + of_x;
+        ml = (codes->ml[cz_solo_sym(r.em)] & 0xffffff) + ml_x;
+        ll = (codes->ll[cz_solo_sym(r.el)] & 0xffffff) + ll_x;
         f = cz_rep_fn_of(of_value, ll);
     }
 #if defined(CZ_DEVICE)
