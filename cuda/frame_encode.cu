@@ -67,11 +67,13 @@ __device__ __forceinline__ void cz_encode_warps(const cz_batch_item* __restrict_
     }
 }
 
-// 64 registers per thread, 8 blocks (32 warps) per SM. Measured on an H100 (2026-11-23, 1 GiB
-// of silesia/xml and of the Canterbury texts, 64 KiB chunks) against 128 registers (16 warps
-// per SM): xml faster at every level measured (level 3: 10.50 against 10.03 GB/s, level 9: 2.86
-// against 2.32), Canterbury slower at levels 1-4 (level 3: 5.87 against 5.95) and faster at 9.
-extern "C" __global__ void __launch_bounds__(32 * CZ_ENCODE_WARPS, 8)
+// At most 72 registers per thread: 7 blocks (28 warps) per SM. Measured on an H100 (2026-11-24,
+// 1 GiB of silesia/xml and of the Canterbury texts, 64 KiB chunks, GB/s at levels 1 / 3 / 9)
+// against 8 (64 registers), 6 (80) and 5 (96) blocks per SM: xml 12.09 / 11.17 / 2.91 against
+// 11.47 / 10.71 / 2.86, 11.62 / 10.67 / 2.73 and 11.73 / 10.69 / 2.54; Canterbury 6.86 / 6.09 /
+// 1.99 against 6.42 / 5.85 / 2.08, 6.90 / 6.02 / 1.85 and 7.06 / 6.01 / 1.72. 128 registers (16
+// warps) were slower on xml at every level (2026-11-23).
+extern "C" __global__ void __launch_bounds__(32 * CZ_ENCODE_WARPS, 7)
     cz_encode_batch_warp(const cz_batch_item* __restrict__ items, uint32_t n, int32_t level, uint32_t flags,
                          uint8_t* __restrict__ ws, uint64_t ws_stride, uint64_t slots, uint32_t fast_stride,
                          cz_item_result* __restrict__ results) {
