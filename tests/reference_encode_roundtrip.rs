@@ -88,6 +88,40 @@ fn words(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// Text of 4096 random words of 2-10 letters, space separated (the shape of gpu_bulk's 4 GiB
+/// input).
+fn vocabulary_text(len: usize, seed: u64) -> Vec<u8> {
+    let r = noise(4096 * 12 + len / 2, seed, 256);
+    let vocab: Vec<Vec<u8>> = (0..4096)
+        .map(|w| {
+            let n = 2 + r[w * 12] as usize % 9;
+            (0..n).map(|k| b'a' + r[w * 12 + 1 + k] % 26).collect()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(len + 16);
+    let mut i = 4096 * 12;
+    while out.len() < len {
+        let w = (r[i % r.len()] as usize) << 4 | (r[(i + 1) % r.len()] as usize & 15);
+        out.extend_from_slice(&vocab[w]);
+        out.push(b' ');
+        i += 2;
+    }
+    out.truncate(len);
+    out
+}
+
+/// Level 1's table shrinks only for small frames (one entry per 32 positions, at least 2^11):
+/// with 2^11 entries for every frame size, 256 KiB chunks of a 4096-word text compressed
+/// below 2:1 (the bulk API's default chunk size; gpu_bulk's 4 GiB round trip caught it).
+#[test]
+fn level_1_keeps_compressing_text_of_4096_words_in_256_kib_chunks() {
+    let data = vocabulary_text(2 << 20, 5);
+    let size = chunked_size(&data, 256 << 10, LEVEL_FAST);
+    let ratio = data.len() as f64 / size as f64;
+    println!("4096-word text, 256 KiB chunks, level 1: ratio {ratio:.3}");
+    assert!(ratio >= 2.0, "ratio {ratio:.3}");
+}
+
 #[test]
 fn edge_cases_every_level() {
     let cases: Vec<Vec<u8>> = vec![

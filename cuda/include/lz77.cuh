@@ -61,7 +61,7 @@ typedef struct cz_lz_params {
 // with tables no larger than a content of src_size bytes needs.
 //
 // | level | search                 | depth | min match | tables (log2 entries) |
-// | 1     | lazy 1, hash only      | 1     | 6         | hash 11               |
+// | 1     | lazy 1, hash only      | 1     | 6         | hash 11-13 (below)    |
 // | 2     | lazy 1, hash only      | 1     | 6         | hash 13               |
 // | 3     | lazy 1, hash only      | 1     | 5         | hash 14               |
 // | 4     | lazy 1, hash chain     | 2     | 5         | hash 13, chain 16     |
@@ -73,17 +73,20 @@ typedef struct cz_lz_params {
 // | 10-12 | lazy 2, hash chain     | 48-128| 5         | hash 17, chain 18     |
 // Lazy matching looks 1 or 2 positions ahead inside the batch (the results are there), so
 // it costs the walk only. All levels try the three repeat offsets at every position.
-// Level 1's small table (4 KiB at 16-bit entries) is for speed: on the GPU thousands of frames
-// are encoded at once and their tables together outgrow the L2 cache (measured on an H100,
-// 64 KiB chunks: hash 11 against 13 ran 12 % faster on silesia/xml and 43 % on the Canterbury
-// texts, for ratios 6.175 against 6.490 and 2.166 against 2.348).
+// Level 1's table has one entry per 32 positions of the frame, 2^11 to 2^13 of them (2^11,
+// 4 KiB, for frames of 64 KiB): on the GPU thousands of frames are encoded at once and their
+// tables together outgrow the L2 cache (measured on an H100, 64 KiB chunks: hash 11 against 13
+// ran 12 % faster on silesia/xml and 43 % on the Canterbury texts, for ratios 6.175 against
+// 6.490 and 2.166 against 2.348). Larger frames keep 2^13 entries: a table that small against
+// their many positions loses too much (text of 4096 distinct words in 256 KiB chunks no longer
+// compressed 2:1 with 2^11).
 CZ_HD inline cz_lz_params cz_lz_level_params(int level, uint64_t src_size) {
     if (level == 0) level = CZ_LEVEL_DEFAULT;
     if (level < CZ_LEVEL_MIN) level = CZ_LEVEL_MIN;
     if (level > CZ_LEVEL_MAX) level = CZ_LEVEL_MAX;
     // hash, chain, depth, min match, lazy, cap, skip, reps
     const uint8_t rows[CZ_LEVEL_MAX][8] = {
-        {11, 0, 1, 6, 1, 32, 8, 3},    {13, 0, 1, 6, 1, 32, 8, 3},    {14, 0, 1, 5, 1, 32, 8, 3},
+        {13, 0, 1, 6, 1, 32, 8, 3},    {13, 0, 1, 6, 1, 32, 8, 3},    {14, 0, 1, 5, 1, 32, 8, 3},
         {13, 16, 2, 5, 1, 32, 8, 3},   {14, 16, 4, 5, 1, 48, 8, 3},   {15, 16, 8, 5, 1, 64, 8, 3},
         {16, 17, 16, 5, 2, 64, 8, 3},  {16, 17, 24, 5, 2, 96, 8, 3},  {17, 17, 32, 5, 2, 96, 8, 3},
         {17, 18, 48, 5, 2, 128, 8, 3}, {17, 18, 64, 5, 2, 192, 8, 3}, {17, 18, 128, 5, 2, 255, 8, 3},
@@ -104,6 +107,10 @@ CZ_HD inline cz_lz_params cz_lz_level_params(int level, uint64_t src_size) {
     const unsigned hash_cap = size_log + 1 < 10 ? 10 : size_log + 1;
     const unsigned chain_cap = size_log < 10 ? 10 : size_log;
     if (p.hash_log > hash_cap) p.hash_log = hash_cap;
+    if (level == 1) {
+        const unsigned per32 = size_log > 16 ? size_log - 5 : 11;  // one entry per 32 positions
+        if (p.hash_log > per32) p.hash_log = per32;
+    }
     if (p.chain_log > chain_cap) p.chain_log = chain_cap;
     return p;
 }
