@@ -83,6 +83,16 @@ impl Gpu {
             f.set_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shared as i32)
                 .ctx("raising the encoder's shared memory limit")?;
         }
+        // Shared memory carveout: what the resident blocks need (1 KiB of each block is the
+        // system's), the rest of the multiprocessor's memory stays L1 cache for the match
+        // finder's scattered reads. On an H100 (2026-11-24) this 25 % ran 3-8 % faster than the
+        // driver's choice at levels 1 and 3 (docs/BENCHMARKS.md, "Warp encoder"). Always the
+        // same value for a device, so concurrent launches agree.
+        let per_sm = self.blocks_per_sm(Module::FrameEncode, "cz_encode_batch_warp", 32 * ENCODE_WARPS as u32)?;
+        let need = per_sm as usize * (shared as usize + 1024);
+        let carveout = (need * 100).div_ceil(self.props.max_shared_per_multiprocessor.max(1)).clamp(1, 100);
+        f.set_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, carveout as i32)
+            .ctx("setting the encoder's shared memory carveout")?;
         let cfg = LaunchConfig {
             grid_dim: (grid, 1, 1),
             block_dim: (32 * ENCODE_WARPS as u32, 1, 1),

@@ -91,6 +91,8 @@ pub struct DeviceProps {
     pub l2_bytes: usize,
     /// Shared memory a block may opt into (`cudaFuncSetAttribute`), in bytes.
     pub max_shared_per_block_optin: usize,
+    /// Shared memory of one multiprocessor at the largest carveout, in bytes.
+    pub max_shared_per_multiprocessor: usize,
     /// Driver API version, e.g. 13000 for CUDA 13.0.
     pub driver_version: i32,
 }
@@ -160,6 +162,7 @@ impl Gpu {
             total_memory: ctx.total_mem().ctx("reading the memory size")?,
             l2_bytes: attr(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)? as usize,
             max_shared_per_block_optin: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as usize,
+            max_shared_per_multiprocessor: attr(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR)? as usize,
             driver_version,
         };
         let pool = pool::device_pool(stream.clone(), options.pool_poison);
