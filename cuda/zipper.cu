@@ -1017,6 +1017,9 @@ ZP_KERNEL(zp_base_int4, 4, false, 2)
 //                 multiple of a vector's columns); else bytes of the rows and single floats.
 //   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr).
 //   writes:       Y[0 .. batch * rows), results[0 .. tiles).
+//   launch:       may be launched with programmatic stream serialization (sm_90+): the kernel
+//                 allows its successor to start at once (zp_pdl_allow) and, before zp_pdl_wait,
+//                 only loads weight rows (batch-1 split form: its first vectors).
 #define ZP_BLOCK_GEMV 256  // threads per block of the base GEMV kernels
 #define ZP_GR 2  // rows per warp (4 measured no faster on H100)
 #define ZP_GV 2  // vectors of each row in flight per lane (4 measured slower on H100)
@@ -1095,12 +1098,31 @@ __device__ __forceinline__ void zp_gemv_rows(const float* __restrict__ X, float*
         }
 }
 
+// Programmatic dependent launch (sm_90+; no-ops before): zp_pdl_allow lets the next kernel of
+// the stream, when it is launched with programmatic stream serialization, start while this one
+// runs; zp_pdl_wait waits until the kernels before this one have finished and their writes are
+// visible. Between the two a kernel may only read what no earlier kernel of the stream writes.
+__device__ __forceinline__ void zp_pdl_allow() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void zp_pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 // Batch-1 GEMV with the columns split between the block's 8 warps (see the kernels' contract
 // below): every warp keeps one 16-byte vector of each of the block's ZP_SK_ROWS rows in flight
 // per lane, so short and long rows alike put 8 · ZP_SK_ROWS loads per lane position in flight
 // per block, and the grid holds rows / ZP_SK_ROWS blocks of equal work (no partial second
 // round of row pairs). The warps' partial sums are added in a fixed order (deterministic).
 // Needs vector rows (zp_vector_rows, cols % CPV == 0, X 16-byte aligned) and 256 threads.
+// Each lane loads its first vectors of the block's rows before zp_pdl_wait (the weights, which
+// no kernel writes), so under a programmatic launch they are on their way while the previous
+// kernel ends; X is read and Y written only after the wait. Later vectors are loaded after the
+// previous ones are used, as before (one vector per row in flight per lane).
 #define ZP_SK_ROWS 4
 template <int BITS>
 __device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
@@ -1112,6 +1134,7 @@ __device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, floa
     const uint32_t w = threadIdx.x >> 5, lane = threadIdx.x & 31u;
     const uint32_t nv = cols / CPV;
     const uint32_t vb = nv * w / (ZP_BLOCK_GEMV / 32), ve = nv * (w + 1) / (ZP_BLOCK_GEMV / 32);
+    bool waited = false;
     for (uint32_t r0 = blockIdx.x * RB; r0 < rows; r0 += gridDim.x * RB) {
         const uint4* q[RB];
         const float* sr[RB];
@@ -1123,14 +1146,26 @@ __device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, floa
             sr[i] = scales + (uint64_t)r * spr;
             acc[i] = 0.f;
         }
-        for (uint32_t v = vb + lane; v < ve; v += 32) {
-            uint4 wv[RB];
+        uint32_t v = vb + lane;
+        uint4 wv[RB];
+        if (v < ve) {
 #pragma unroll
             for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
+        }
+        if (!waited) {
+            zp_pdl_wait();
+            waited = true;
+        }
+        while (v < ve) {
             float d[RB];
             zp_vector_dot_rows<BITS, RB, true>(wv, X + (uint64_t)v * CPV, d);
 #pragma unroll
             for (int i = 0; i < RB; i++) acc[i] += BITS == 8 ? d[i] : d[i] * __ldg(sr[i] + v * CPV / group);
+            v += 32;
+            if (v < ve) {
+#pragma unroll
+                for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
+            }
         }
 #pragma unroll
         for (int i = 0; i < RB; i++) {
@@ -1146,12 +1181,22 @@ __device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, floa
         }
         if (r0 + gridDim.x * RB < rows) __syncthreads();  // part is reused by the next rows
     }
+    if (!waited) zp_pdl_wait();
 }
 
 template <int BITS, bool BATCH1>
 __device__ __forceinline__ void zp_gemv_q(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
                           uint32_t spr, uint32_t group, uint32_t tiles, cz_item_result* __restrict__ results) {
+    zp_pdl_allow();
+    const uint32_t row_bytes = zp_row_bytes(BITS, cols);
+    constexpr uint32_t CPV = BITS == 8 ? 16 : 32;
+    const bool vec = zp_vector_rows(BITS, row_bytes, group, base) && cols % CPV == 0 && ((uintptr_t)X & 15u) == 0;
+    if (BATCH1 && vec) {
+        zp_gemv1_split<BITS>(X, Y, rows, cols, base, row_bytes, scales, spr, group);  // waits (zp_pdl_wait)
+    } else {
+        zp_pdl_wait();
+    }
     const uint64_t nthreads = (uint64_t)gridDim.x * blockDim.x;
     for (uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; t < tiles; t += nthreads) {
         cz_item_result res;
@@ -1160,13 +1205,7 @@ __device__ __forceinline__ void zp_gemv_q(const float* __restrict__ X, float* __
         res.size = 0;
         results[t] = res;
     }
-    const uint32_t row_bytes = zp_row_bytes(BITS, cols);
-    constexpr uint32_t CPV = BITS == 8 ? 16 : 32;
-    const bool vec = zp_vector_rows(BITS, row_bytes, group, base) && cols % CPV == 0 && ((uintptr_t)X & 15u) == 0;
-    if (BATCH1 && vec) {
-        zp_gemv1_split<BITS>(X, Y, rows, cols, base, row_bytes, scales, spr, group);
-        return;
-    }
+    if (BATCH1 && vec) return;
     const uint64_t nwarps = nthreads / 32;
     constexpr int GV = ZP_GV;
     for (uint64_t wp = ((uint64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32; ZP_GR * wp < rows; wp += nwarps) {

@@ -5,8 +5,14 @@
 //! `models/`, as scripts/weights-f16.py writes them; repeated to fill larger shapes; without
 //! the file a synthetic normal-like distribution is used and the output says so):
 //!
-//!   (a) dense f16 GEMV, our own kernel `zp_gemv_f16` (warp per row, 16-byte loads; not cuBLAS)
-//!   (b) INT8 base alone (density 0: each tile still decodes its empty delta frame)
+//!   (a) dense f16 GEMV by cuBLAS (`cublasGemmEx`, f16 weights and input, f32 accumulation;
+//!       `libcublas.so.13` loaded at run time from `CUBLAS_LIB` or the linker's path; skipped,
+//!       with the reason printed, where it is not found), and (a') our own f16 GEMV kernel
+//!       `zp_gemv_f16` (warp per row, 16-byte loads, f32 input)
+//!   (b) INT8 base alone (no frame read; on sm_90+ launched as programmatic dependent launches,
+//!       and again without, "(b) without PDL"); (b0) a density-0 pack (each tile decodes its empty
+//!       delta frame); (r) the read probe over exactly the base's bytes (no arithmetic: what
+//!       reading the weight once costs with the same timing)
 //!   (c) INT8 base + 1 % delta, fused (tile codec `literal`, the default); (cz) the same delta
 //!       with tile codec `zstd`
 //!   (d) (c) with the deltas streamed from pinned host memory (ZipperModel, 8 layers of the shape)
@@ -14,8 +20,11 @@
 //!
 //! plus the device's read bandwidth (`zp_read_probe`, and a device-to-device copy) and PCIe
 //! host-to-device bandwidth (pinned memory), all in the same run. Times: CUDA events; for the
-//! layer cases the median over `--iters` samples of the mean of 10 back-to-back launches (for
-//! the streaming cases the median over runs of 8 layers, per layer), after warm-up. Every output is checked against the CPU (`ZipperLinear`, a
+//! layer cases the median over `--iters` samples of the mean of 10 back-to-back launches from
+//! the host ("stream" µs), and the median over `--iters` replays of a CUDA graph holding one
+//! launch per weight copy, per launch ("graph" µs: no host launch work between the kernels,
+//! as an inference engine that captures its decoding step runs them); for the streaming
+//! cases the median over runs of 8 layers, per layer; all after warm-up. Every output is checked against the CPU (`ZipperLinear`, a
 //! dense f64 product for (a)); a mismatch exits with status 1. Targets from issue 7 are
 //! printed as met / MISSED (they do not change the exit status).
 //!
@@ -25,6 +34,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cudarc::driver::CudaSlice;
+use cuzstd::gpu::cublas::Cublas;
 use cuzstd::gpu::zipper::ZipperWorkspace;
 use cuzstd::gpu::{elapsed_ms, Gpu};
 use cuzstd::zipper::delta::{DeltaMode, HalfKind};
@@ -126,6 +136,40 @@ fn time_ms(gpu: &Gpu, iters: usize, reps: usize, mut f: impl FnMut() -> Res<()>)
     Ok(median(t))
 }
 
+/// Milliseconds per call of `f` on the work stream replayed from a CUDA graph: `calls` calls
+/// captured into one graph, the median over `iters` replays (after two) of a replay's time
+/// divided by `calls`.
+fn time_graph_ms(gpu: &Gpu, iters: usize, calls: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
+    let s = gpu.stream();
+    let mut failed = None;
+    let graph = gpu.capture_graph(s, || {
+        for _ in 0..calls {
+            if let Err(e) = f() {
+                failed = Some(e.to_string());
+                return Err(cuzstd::Error::InvalidArgument("a call failed during the graph capture".into()));
+            }
+        }
+        Ok(())
+    });
+    if let Some(e) = failed {
+        return Err(format!("during the graph capture: {e}").into());
+    }
+    let graph = graph?;
+    for _ in 0..2 {
+        graph.launch()?;
+    }
+    s.synchronize()?;
+    let mut t = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let a = gpu.timing_event(s)?;
+        graph.launch()?;
+        let b = gpu.timing_event(s)?;
+        s.synchronize()?;
+        t.push(f64::from(elapsed_ms(&a, &b)?) / calls as f64);
+    }
+    Ok(median(t))
+}
+
 fn gbps(bytes: f64, ms: f64) -> f64 {
     bytes / (ms * 1e-3) / 1e9
 }
@@ -152,6 +196,16 @@ fn main() -> Res<()> {
         p.name, p.compute_capability.0, p.compute_capability.1, p.multiprocessors, a.batch, a.iters
     );
     let s = gpu.stream().clone();
+    let cublas = match Cublas::load(gpu.clone()) {
+        Ok(c) => {
+            println!("cuBLAS: {}", c.path().display());
+            Some(c)
+        }
+        Err(e) => {
+            println!("cuBLAS: not available, case (a) skipped: {e}");
+            None
+        }
+    };
 
     // Device read bandwidth: a read kernel over 2 GiB, and a 1 GiB device-to-device copy.
     let probe_bytes = 2usize << 30;
@@ -196,8 +250,8 @@ fn main() -> Res<()> {
     let batch = a.batch;
     let mut bad = Vec::new();
     println!(
-        "{:<8} {:<20} {:>11} {:<26} {:>9} {:>11} {:>8} {:>7}",
-        "model", "layer", "shape", "case", "time us", "bytes", "GB/s", "% HBM"
+        "{:<8} {:<20} {:>11} {:<26} {:>9} {:>11} {:>8} {:>7} {:>9} {:>7}",
+        "model", "layer", "shape", "case", "stream us", "bytes", "GB/s", "% HBM", "graph us", "% HBM"
     );
     let mut offset = 0usize;
     for (model, layer, rows, cols) in shapes {
@@ -223,34 +277,69 @@ fn main() -> Res<()> {
         // Calls cycle through `copies` device copies of the weight, together at least 4× the L2
         // cache, so each call reads its weight from HBM rather than from L2.
         let copies = (4 * p.l2_bytes).div_ceil(rows * cols).clamp(2, 2048);
-        let row = |case: &str, ms: f64, bytes: f64| {
+        let row = |case: &str, ms: f64, graph_ms: f64, bytes: f64| {
             let g = gbps(bytes, ms);
+            let gg = gbps(bytes, graph_ms);
             println!(
-                "{model:<8} {layer:<20} {shape:>11} {case:<26} {:>9.2} {:>11.0} {:>8.0} {:>6.1}%",
+                "{model:<8} {layer:<20} {shape:>11} {case:<26} {:>9.2} {:>11.0} {:>8.0} {:>6.1}% {:>9.2} {:>6.1}%",
                 ms * 1e3,
                 bytes,
                 g,
-                100.0 * g / hbm
+                100.0 * g / hbm,
+                graph_ms * 1e3,
+                100.0 * gg / hbm
             );
         };
 
-        // (a) f16 GEMV, checked against a dense product on the CPU.
+        // (a) f16 GEMV: cuBLAS (f16 input) and ours (f32 input), each checked against a dense
+        // product of its inputs on the CPU.
         let wh: Vec<u16> = w.iter().map(|&v| f16::from_f32(v).to_bits()).collect();
         let dws: Vec<CudaSlice<u16>> = (0..copies.div_ceil(2)).map(|_| s.clone_htod(&wh)).collect::<Result<_, _>>()?;
-        let mut next = 0usize;
-        let ta = time_ms(&gpu, a.iters, 10, || {
-            next = (next + 1) % dws.len();
-            Ok(gpu.zipper_gemv_f16(&s, &dws[next], rows, cols, &x, batch, &mut y)?)
-        })?;
+        let dense = |xv: &dyn Fn(usize) -> f64| -> Vec<f32> {
+            (0..batch * rows)
+                .map(|i| {
+                    let (b, r) = (i / rows, i % rows);
+                    (0..cols).map(|c| xv(b * cols + c) * f16::from_bits(wh[r * cols + c]).to_f64()).sum::<f64>() as f32
+                })
+                .collect()
+        };
+        if let Some(cb) = &cublas {
+            let xh16: Vec<u16> = xh.iter().map(|&v| f16::from_f32(v).to_bits()).collect();
+            let x16 = s.clone_htod(&xh16)?;
+            let mut call = {
+                let mut next = 0usize;
+                let (dws, x16, y, s) = (&dws, &x16, &mut y, &s);
+                move || -> Res<()> {
+                    next = (next + 1) % dws.len();
+                    Ok(cb.gemv_f16(s, &dws[next], rows, cols, x16, batch, y)?)
+                }
+            };
+            let t = time_ms(&gpu, a.iters, 10, &mut call)?;
+            let tg = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call)?;
+            let ya = s.clone_dtoh(&y)?;
+            let want = dense(&|i| f16::from_bits(xh16[i]).to_f64());
+            compare(&format!("{model} {shape} (a) cuBLAS f16 GEMV"), &ya, &want, 1e-3, &mut bad);
+            row(
+                "(a) cuBLAS f16 GEMV",
+                t,
+                tg,
+                2.0 * (rows * cols) as f64 + 2.0 * (batch * cols) as f64 + 4.0 * (batch * rows) as f64,
+            );
+        }
+        let mut call = {
+            let mut next = 0usize;
+            let (dws, x, y, s, gpu) = (&dws, &x, &mut y, &s, &gpu);
+            move || -> Res<()> {
+                next = (next + 1) % dws.len();
+                Ok(gpu.zipper_gemv_f16(s, &dws[next], rows, cols, x, batch, y)?)
+            }
+        };
+        let ta = time_ms(&gpu, a.iters, 10, &mut call)?;
+        let tag = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call)?;
         let ya = s.clone_dtoh(&y)?;
-        let want_a: Vec<f32> = (0..batch * rows)
-            .map(|i| {
-                let (b, r) = (i / rows, i % rows);
-                (0..cols).map(|c| f64::from(xh[b * cols + c]) * f64::from(w[r * cols + c])).sum::<f64>() as f32
-            })
-            .collect();
-        compare(&format!("{model} {shape} (a) f16 GEMV"), &ya, &want_a, 1e-4, &mut bad);
-        row("(a) f16 GEMV (ours)", ta, 2.0 * (rows * cols) as f64 + io_bytes);
+        let want_a = dense(&|i| f64::from(xh[i]));
+        compare(&format!("{model} {shape} (a') f16 GEMV"), &ya, &want_a, 1e-4, &mut bad);
+        row("(a') f16 GEMV (ours)", ta, tag, 2.0 * (rows * cols) as f64 + io_bytes);
         drop(dws);
 
         // (b) the base alone (delta skipped), (b0) a density-0 pack (empty frames decoded) and
@@ -262,7 +351,9 @@ fn main() -> Res<()> {
         let d0: Vec<_> = (0..copies).map(|_| gpu.zipper_upload(&p0)).collect::<Result<_, _>>()?;
         let d1: Vec<_> = (0..copies).map(|_| gpu.zipper_upload(&p1)).collect::<Result<_, _>>()?;
         let d1z: Vec<_> = (0..copies).map(|_| gpu.zipper_upload(&p1z)).collect::<Result<_, _>>()?;
-        let mut tb_tc = [0f64; 4];
+        // Each case is timed from the stream, then from a graph of one launch per copy; the
+        // results and Y are checked after the graph replays.
+        let mut tb_tc = [(0f64, 0f64); 4];
         for (k, slot) in tb_tc.iter_mut().enumerate() {
             let (dws, want, case) = match k {
                 0 => (&d1, &want0, "(b) INT8 base, delta skipped"),
@@ -272,7 +363,7 @@ fn main() -> Res<()> {
             };
             let xv = x.slice(..);
             let mut next = 0usize;
-            let t = time_ms(&gpu, a.iters, 10, || {
+            let mut call = || -> Res<()> {
                 next = (next + 1) % dws.len();
                 let mut yv = y.slice_mut(..);
                 if k == 0 {
@@ -280,14 +371,47 @@ fn main() -> Res<()> {
                 } else {
                     Ok(gpu.zipper_linear(&s, &dws[next], &xv, batch, &mut yv, &mut ws)?)
                 }
-            })?;
+            };
+            let t = time_ms(&gpu, a.iters, 10, &mut call)?;
+            let tg = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call)?;
+            // The copy of the graph's last launch.
             let dwt = &dws[next];
             ws.check(&s, dwt)?;
             let yk = s.clone_dtoh(&y)?;
             compare(&format!("{model} {shape} {case}"), &yk, want, 1e-4, &mut bad);
             let delta = if k == 0 { 0 } else { dwt.delta_bytes() };
-            row(case, t, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
-            *slot = t;
+            row(case, t, tg, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
+            *slot = (t, tg);
+            if k == 0 {
+                // (r) reading exactly the base's bytes, nothing else, timed the same ways.
+                let grid = p.multiprocessors * 8;
+                let mut sink = s.alloc_zeros::<u32>(grid as usize)?;
+                let mut next = 0usize;
+                let mut call = || -> Res<()> {
+                    next = (next + 1) % dws.len();
+                    let base = dws[next].base_device().ok_or("base not resident")?;
+                    Ok(gpu.zipper_read_probe(&s, base, grid, &mut sink)?)
+                };
+                let t = time_ms(&gpu, a.iters, 10, &mut call)?;
+                let tg = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call)?;
+                row("(r) read of the base bytes", t, tg, dwt.base_bytes() as f64);
+                if gpu.programmatic_launch() {
+                    // (b) with ordinary launches instead of programmatic ones.
+                    gpu.set_programmatic_launch(false);
+                    let mut next = 0usize;
+                    let mut call = || -> Res<()> {
+                        next = (next + 1) % dws.len();
+                        let mut yv = y.slice_mut(..);
+                        Ok(gpu.zipper_linear_base_only(&s, &dws[next], &xv, batch, &mut yv, &mut ws)?)
+                    };
+                    let t = time_ms(&gpu, a.iters, 10, &mut call)?;
+                    let tg = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call);
+                    gpu.set_programmatic_launch(true);
+                    let yk = s.clone_dtoh(&y)?;
+                    compare(&format!("{model} {shape} (b) ordinary launches"), &yk, want, 1e-4, &mut bad);
+                    row("(b) without PDL", t, tg?, (dwt.base_bytes() + 4 * rows) as f64 + io_bytes);
+                }
+            }
         }
         drop((d0, d1, d1z));
         let (tb, tc) = (tb_tc[0], tb_tc[2]);
@@ -322,7 +446,7 @@ fn main() -> Res<()> {
             let wall = median(runs.iter().map(|r| r.wall_ms).collect()) / nl as f64;
             let hidden = median(runs.iter().map(|r| r.hidden_fraction()).collect());
             let copied = runs[0].bytes_copied as f64 / nl as f64;
-            row(case, wall, (p1.base.len() + 4 * rows + p1.delta.len()) as f64 + io_bytes);
+            row(case, wall, f64::NAN, (p1.base.len() + 4 * rows + p1.delta.len()) as f64 + io_bytes);
             let rate = gbps(copied, wall);
             let verdict = if rate >= 0.9 * pcie { "met" } else { "MISSED" };
             println!(
@@ -332,15 +456,25 @@ fn main() -> Res<()> {
             );
         }
         let f16_bytes = 2.0 * (rows * cols) as f64;
+        let b_bytes = (p0.base.len() + 4 * rows) as f64 + io_bytes;
+        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        for (how, tb, tc) in [("stream", tb.0, tc.0), ("graph", tb.1, tc.1)] {
+            println!(
+                "{:<8} {:<20} {:>11}   targets ({how} timing): (b) {:.0}% of HBM >= 80%: {}; (c)/(b) = {:.2} <= 1.15: {}",
+                "",
+                "",
+                "",
+                100.0 * gbps(b_bytes, tb) / hbm,
+                verdict(gbps(b_bytes, tb) >= 0.8 * hbm),
+                tc / tb,
+                verdict(tc <= 1.15 * tb),
+            );
+        }
         println!(
-            "{:<8} {:<20} {:>11}   targets: (b) {:.0}% of HBM >= 80%: {}; (c)/(b) = {:.2} <= 1.15: {}; f16 bytes / zipper bytes = {:.2}; pack {pack_s:.1} s",
+            "{:<8} {:<20} {:>11}   f16 bytes / zipper bytes = {:.2}; pack {pack_s:.1} s",
             "",
             "",
             "",
-            100.0 * gbps((p0.base.len() + 4 * rows) as f64 + io_bytes, tb) / hbm,
-            if gbps((p0.base.len() + 4 * rows) as f64 + io_bytes, tb) >= 0.8 * hbm { "met" } else { "MISSED" },
-            tc / tb,
-            if tc <= 1.15 * tb { "met" } else { "MISSED" },
             f16_bytes / (p1.base.len() + 4 * rows + p1.delta.len()) as f64,
         );
     }

@@ -61,6 +61,18 @@ done
 [ $ran -gt 0 ] || [ "$only" = ",none," ] || { echo "no test binary ran" >&2; fail=1; }
 
 if [ $zipper -eq 1 ]; then
+  # Case (a) is cuBLAS, loaded at run time: the first libcublas.so.13 (or .12) of the Python
+  # installation's NVIDIA wheels when CUBLAS_LIB is not set (the bench says when none is found).
+  if [ -z "${CUBLAS_LIB:-}" ]; then
+    CUBLAS_LIB=$(python3 -c "
+import glob, site
+hits = [p for d in site.getsitepackages() for n in ('13', '12')
+        for p in sorted(glob.glob(d + '/nvidia/**/libcublas.so.' + n, recursive=True))]
+print(hits[0] if hits else '')" 2>/dev/null)
+  fi
+  if [ -n "${CUBLAS_LIB:-}" ]; then
+    export CUBLAS_LIB LD_LIBRARY_PATH="$(dirname "$CUBLAS_LIB"):$LD_LIBRARY_PATH"
+  fi
   echo "== zipper-bench $zipper_args"
   # shellcheck disable=SC2086
   "$here/x/examples/zipper-bench" $zipper_args 2>&1 | tee "$logs/zipper-bench.log"

@@ -221,6 +221,12 @@ fn streamed_modes_give_the_resident_logits_bit_for_bit() {
     let mut off = engine(&dense, WeightMode::F16, Streaming::Deltas, None, 4);
     assert_eq!(off.memory().streamed_layers, 14);
     assert_eq!(trace(&mut off, 5), want, "f16 offload");
+    // The INT8 base alone (base-only GEMV launches, programmatic on sm_90+, each loading its
+    // first weights before the previous kernel ends) with every layer streamed.
+    let want = trace(&mut engine(&w, WeightMode::Int8, Streaming::None, None, 4), 5);
+    let mut int8 = engine(&w, WeightMode::Int8, Streaming::All, None, 4);
+    assert!(int8.memory().streamed_bytes_per_forward > 0, "int8 streams nothing");
+    assert_eq!(trace(&mut int8, 5), want, "int8, everything streamed");
 }
 
 #[test]

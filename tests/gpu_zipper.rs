@@ -431,3 +431,79 @@ fn streamed_model_reports_a_damaged_frame_by_layer_and_tile() {
     let e = m.run_host(&xs, 1).unwrap_err().to_string();
     assert!(e.contains("blk.2.ffn_down.weight") && e.contains("tile 1"), "{e}");
 }
+
+#[test]
+fn graph_replays_of_the_fused_layer_read_each_new_input() {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    let (rows, cols, batch) = (96, 256, 2);
+    let w = pack("blk.2.attn_q.weight", rows, cols, BaseKind::Int8, Mode::Density(0.02), 16, TileLayout::Planes);
+    let cpu = ZipperLinear::new(w.clone()).unwrap();
+    // A context of its own: a capture must not see the other tests' launches.
+    let g = Gpu::new(0).expect("the GPU zipper tests need a CUDA device");
+    let s = g.stream().clone();
+    let d = g.zipper_upload(&w).unwrap();
+    let mut ws = ZipperWorkspace::new(&g, ZipperWorkspace::default_slots(&g), w.tiles()).unwrap();
+    let mut dx = s.clone_htod(&inputs(batch, cols, 1)).unwrap();
+    let mut dy = s.alloc_zeros::<f32>(batch * rows).unwrap();
+    let graph = g
+        .capture_graph(&s, || {
+            g.zipper_linear(&s, &d, &dx.slice(..), batch, &mut dy.slice_mut(..), &mut ws)
+                .map_err(|e| cuzstd::Error::InvalidArgument(format!("launch during the capture: {e}")))
+        })
+        .unwrap();
+    // Nothing ran during the capture.
+    assert!(s.clone_dtoh(&dy).unwrap().iter().all(|&v| v == 0.0), "the capture ran the kernel");
+    for seed in [2u64, 3, 4] {
+        let x = inputs(batch, cols, seed);
+        s.memcpy_htod(&x, &mut dx).unwrap();
+        graph.launch().unwrap();
+        ws.check(&s, &d).unwrap();
+        let y = s.clone_dtoh(&dy).unwrap();
+        let want = cpu.try_forward(&x, batch).unwrap();
+        for (i, (a, b)) in y.iter().zip(&want).enumerate() {
+            assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "input {seed}, value {i}: graph {a} vs CPU {b}");
+        }
+    }
+}
+
+/// Programmatic launches of the base GEMV (on by default on sm_90+) let each kernel start while
+/// the one before it ends; chained layers, each reading the previous one's output, must still
+/// read it complete: 24 base-only launches back to back ping-pong between two buffers, with
+/// and without programmatic launches, against the same chain computed on the CPU.
+#[test]
+fn chained_base_gemvs_read_the_previous_output_with_and_without_programmatic_launches() {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    let n = 1024;
+    let w = pack("chain.weight", n, n, BaseKind::Int8, Mode::Density(0.0), 16, TileLayout::Planes);
+    let wb = base_alone(&w);
+    let x0 = inputs(1, n, 77);
+    // One step of the CPU chain (the weights' gain is below 1: 24 steps stay in f32's range).
+    let step = |x: &[f32]| -> Vec<f32> {
+        (0..n).map(|r| (0..n).map(|c| f64::from(wb[r * n + c]) * f64::from(x[c])).sum::<f64>() as f32).collect()
+    };
+    let g = Gpu::new(0).expect("the GPU zipper tests need a CUDA device");
+    let s = g.stream().clone();
+    let d = g.zipper_upload(&w).unwrap();
+    let mut ws = ZipperWorkspace::new(&g, 2, w.tiles()).unwrap();
+    for programmatic in [true, false] {
+        g.set_programmatic_launch(programmatic);
+        let mut a = s.clone_htod(&x0).unwrap();
+        let mut b = s.alloc_zeros::<f32>(n).unwrap();
+        let mut want = x0.clone();
+        for k in 0..24 {
+            if k % 2 == 0 {
+                g.zipper_linear_base_only(&s, &d, &a.slice(..), 1, &mut b.slice_mut(..), &mut ws).unwrap();
+            } else {
+                g.zipper_linear_base_only(&s, &d, &b.slice(..), 1, &mut a.slice_mut(..), &mut ws).unwrap();
+            }
+            want = step(&want);
+        }
+        ws.check(&s, &d).unwrap();
+        let got = s.clone_dtoh(&a).unwrap();
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0 && scale.is_finite(), "degenerate chain (max {scale})");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= 1e-3 * scale, "programmatic {programmatic}, value {i}: GPU {g} vs CPU {w}");
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! `SAFETY:` comment stating why its arguments satisfy the kernel's contract (written
 //! above the kernel in `cuda/`).
 
+pub mod cublas;
 pub mod decode;
 pub mod device_jobs;
 pub mod encode;
@@ -110,6 +111,8 @@ pub struct Gpu {
     pool: DevicePool,
     pinned: PinnedPool,
     poison: Option<u8>,
+    /// Launch the kernels that support it with programmatic stream serialization (sm_90+).
+    programmatic: std::sync::atomic::AtomicBool,
 }
 
 /// Whether the NVIDIA driver library can be loaded on this machine.
@@ -167,6 +170,7 @@ impl Gpu {
         };
         let pool = pool::device_pool(stream.clone(), options.pool_poison);
         let pinned = pool::pinned_pool(ctx.clone());
+        let programmatic = std::sync::atomic::AtomicBool::new(props.compute_capability.0 >= 9);
         Ok(Self {
             ctx,
             stream,
@@ -177,11 +181,26 @@ impl Gpu {
             pool,
             pinned,
             poison: options.pool_poison,
+            programmatic,
         })
     }
 
     pub fn props(&self) -> &DeviceProps {
         &self.props
+    }
+
+    /// Whether the kernels that support it (the zipper's batch-1 base GEMV) are launched with
+    /// programmatic stream serialization: each may start, and fetch its weights, while the
+    /// kernel before it in the stream ends. On by default on compute capability 9.0 and newer
+    /// (where it exists); `false` gives ordinary launches, for comparison.
+    pub fn set_programmatic_launch(&self, on: bool) {
+        let on = on && self.props.compute_capability.0 >= 9;
+        self.programmatic.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// See [`Gpu::set_programmatic_launch`].
+    pub fn programmatic_launch(&self) -> bool {
+        self.programmatic.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn context(&self) -> &Arc<CudaContext> {
@@ -360,6 +379,52 @@ impl Gpu {
     /// Records an event on `stream` that can time work (`elapsed_ms`).
     pub fn timing_event(&self, stream: &CudaStream) -> Result<CudaEvent> {
         stream.record_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT)).ctx("recording an event")
+    }
+
+    /// Records the work `f` enqueues on `stream` into a CUDA graph instead of running it, for
+    /// replay with [`GpuGraph::launch`] (one host call for all of it, as an inference engine
+    /// runs a decoding step). `f` must enqueue everything on `stream` and nothing that
+    /// synchronises or allocates from the host (uploads, `clone_dtoh`, pool growth), and no
+    /// other thread may use this GPU while it runs: cudarc's automatic ordering of slices
+    /// between streams is off during the capture (its events would tie the graph to work
+    /// outside it), so the replayed work is ordered only by `stream`. The buffers `f` uses
+    /// must outlive every replay. An error from `f` or from the capture ends the capture and
+    /// is returned.
+    pub fn capture_graph(&self, stream: &Arc<CudaStream>, f: impl FnOnce() -> Result<()>) -> Result<GpuGraph> {
+        let tracking = self.ctx.is_event_tracking();
+        // SAFETY: tracking is turned off only for the capture, whose work is ordered by the one
+        // capturing stream (the contract above), and restored below on every path.
+        unsafe { self.ctx.disable_event_tracking() };
+        let restore = || {
+            if tracking {
+                // SAFETY: restores the context's earlier setting.
+                unsafe { self.ctx.enable_event_tracking() };
+            }
+        };
+        if let Err(e) = stream.begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) {
+            restore();
+            return Err(e).ctx("beginning a graph capture");
+        }
+        let body = f();
+        let ended = stream.end_capture(sys::CUgraphInstantiate_flags(0));
+        restore();
+        body?;
+        match ended.ctx("ending a graph capture")? {
+            Some(graph) => Ok(GpuGraph { graph }),
+            None => Err(Error::InvalidArgument("the graph capture recorded nothing".into())),
+        }
+    }
+}
+
+/// Work recorded by [`Gpu::capture_graph`], replayed on the stream it was captured from.
+pub struct GpuGraph {
+    graph: cudarc::driver::CudaGraph,
+}
+
+impl GpuGraph {
+    /// Enqueues one replay of the recorded work on its stream.
+    pub fn launch(&self) -> Result<()> {
+        self.graph.launch().ctx("launching a CUDA graph")
     }
 }
 

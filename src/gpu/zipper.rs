@@ -7,10 +7,12 @@
 //! (a damaged frame gives an error naming the tensor and tile, and no rows of that tile).
 //! [`GpuZipperLinear`] is the host-to-host layer implementing [`crate::llm::Linear`].
 
+use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{
-    sys, CudaSlice, CudaStream, CudaView, CudaViewMut, DeviceRepr, LaunchConfig, PinnedHostSlice, PushKernelArg,
+    sys, CudaSlice, CudaStream, CudaView, CudaViewMut, DevicePtr, DevicePtrMut, DeviceRepr, LaunchConfig,
+    PinnedHostSlice, PushKernelArg,
 };
 
 use super::{Gpu, Module};
@@ -107,6 +109,11 @@ impl DeviceZipperWeight {
     /// Bytes of the quantized base values (without scales).
     pub fn base_bytes(&self) -> usize {
         self.base_len
+    }
+
+    /// The resident base on the device (None when it is streamed).
+    pub fn base_device(&self) -> Option<&CudaSlice<u8>> {
+        self.base.as_ref()
     }
 }
 
@@ -455,8 +462,57 @@ impl Gpu {
             let per_sm = self.blocks_per_sm(Module::Zipper, name, 256)?;
             s.rows.div_ceil(16).clamp(1, per_sm * self.props.multiprocessors)
         };
-        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let batch32 = batch as u32;
+        if self.programmatic_launch() {
+            let (xp, _gx) = x.device_ptr(stream);
+            let (yp, _gy) = y.device_ptr_mut(stream);
+            let (bp, _gb) = base.device_ptr(stream);
+            let (sp, _gs) = scales.device_ptr(stream);
+            let (rp, _gr) = results.device_ptr_mut(stream);
+            let mut params: [*mut c_void; 11] = [
+                (&xp as *const u64).cast_mut().cast(),
+                (&yp as *const u64).cast_mut().cast(),
+                (&batch32 as *const u32).cast_mut().cast(),
+                (&s.rows as *const u32).cast_mut().cast(),
+                (&s.cols as *const u32).cast_mut().cast(),
+                (&bp as *const u64).cast_mut().cast(),
+                (&sp as *const u64).cast_mut().cast(),
+                (&s.spr as *const u32).cast_mut().cast(),
+                (&s.group as *const u32).cast_mut().cast(),
+                (&s.tiles as *const u32).cast_mut().cast(),
+                (&rp as *const u64).cast_mut().cast(),
+            ];
+            let mut attr = sys::CUlaunchAttribute {
+                id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
+                pad: [0; 4],
+                // SAFETY: an all-zero value is a valid bit pattern of this C union of plain data.
+                value: unsafe { std::mem::zeroed() },
+            };
+            attr.value.programmaticStreamSerializationAllowed = 1;
+            let cfg = sys::CUlaunchConfig {
+                gridDimX: grid,
+                gridDimY: 1,
+                gridDimZ: 1,
+                blockDimX: 256,
+                blockDimY: 1,
+                blockDimZ: 1,
+                sharedMemBytes: 0,
+                hStream: stream.cu_stream(),
+                attrs: &mut attr,
+                numAttrs: 1,
+            };
+            self.ctx.bind_to_thread().ctx("binding the context")?;
+            // SAFETY: as for the ordinary launch below (same arguments, in the kernel's order and
+            // types: pointers as u64 device addresses, u32 values), plus the programmatic
+            // attribute, which the kernel's contract allows: before griddepcontrol.wait it only
+            // loads weight rows, which no kernel writes. The argument values live until the call returns
+            // (the driver copies them); the guards order the buffers' use on this stream.
+            unsafe { sys::cuLaunchKernelEx(&cfg, f.cu_function(), params.as_mut_ptr(), std::ptr::null_mut()) }
+                .result()
+                .ctx("launching the zipper base GEMV (programmatic)")?;
+            return Ok(());
+        }
+        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let mut b = stream.launch_builder(&f);
         b.arg(x)
             .arg(y)
