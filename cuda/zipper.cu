@@ -58,6 +58,11 @@
 //                 checksum flag, content size over max_tile_bytes), TILE_SIZE_MISMATCH,
 //                 TILE_COLUMN_OUT_OF_RANGE, TILE_VALUE_NOT_FINITE. detail: the decoder's
 //                 (frame << 16 | block), or for tile checks the entry index.
+//   launch:       may be launched with programmatic stream serialization (sm_90+): every block
+//                 allows the next kernel to start at once (zp_pdl_allow); before zp_pdl_wait only
+//                 warp 0 of a literal-dictionary layer runs, reading its first tile's frame, the
+//                 table and the dictionary (which no kernel writes) into shared memory, and it
+//                 waits before it falls back to the workspace.
 //   host contract (checked by src/gpu/zipper.rs): offsets and row starts strictly increasing
 //                 and inside delta / rows, each tile at most max_tile_rows rows, x_rows >= 1.
 #include "include/abi.h"
@@ -222,6 +227,22 @@ CZ_HD CZ_FORCEINLINE uint64_t zp_shared_bytes(uint32_t max_tile_bytes, uint32_t 
 // Barrier of the two decoding warps: warp 1 has stored the tile's sequences.
 __device__ __forceinline__ void zp_split_sync() { asm volatile("bar.sync 2, 64;" ::: "memory"); }
 
+// Programmatic dependent launch (sm_90+; no-ops before): zp_pdl_allow lets the next kernel of
+// the stream, when it is launched with programmatic stream serialization, start while this one
+// runs; zp_pdl_wait waits until the kernels before this one have finished and their writes are
+// visible. Between the two a kernel may only read what no earlier kernel of the stream writes.
+__device__ __forceinline__ void zp_pdl_allow() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void zp_pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+
 // The one call into the decoder: decodes the tile frame src[0 .. size) into dst (capacity cap)
 // with the layer's dictionary (dict may be null) and the warp's lanes, its Huffman and FSE
 // tables in `tables` (shared memory: the tables are
@@ -353,6 +374,7 @@ __device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uin
         return CZ_STATUS_OK;
     }
     *table_ready = false;
+    zp_pdl_wait();  // the workspace slot may still be in use by the previous kernel's block
     return zp_decode_tile(src, size, dst, cap, dict, dict_size, ws, tables, written, detail);
 }
 
@@ -789,6 +811,12 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
     cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)blockIdx.x * ws_stride);
 
     ZP_TL_START;
+    // Programmatic launches: warp 0 of a literal-dictionary layer decodes its first tile (global
+    // reads of the frame and table only, into shared memory) before waiting for the previous
+    // kernel; every other warp waits first (they read X, and the two-warp decode uses the
+    // workspace slot that the previous kernel's block of the same index may still use).
+    zp_pdl_allow();
+    if (warp != 0 || split || base_only) zp_pdl_wait();
     if (x_resident && warp >= w_first) {
         // The computing warps stage X for all: the decoding warps start on their tile at once
         // and read xs only after the tile's block barrier.
@@ -832,6 +860,7 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                 st = __shfl_sync(0xffffffffu, st, 0);
                 detail = __shfl_sync(0xffffffffu, detail, 0);
                 written = __shfl_sync(0xffffffffu, written, 0);
+                zp_pdl_wait();  // before the block barrier, after which Y and results are written
                 __syncwarp();
                 ZP_TL(2);
                 uint32_t n = 0;
@@ -1096,21 +1125,6 @@ __device__ __forceinline__ void zp_gemv_rows(const float* __restrict__ X, float*
             const float v = zp_warp_sum(acc[bb][i]);
             if (lane == 0 && r0 + i < rows) Y[(uint64_t)bb * rows + r0 + i] = v;
         }
-}
-
-// Programmatic dependent launch (sm_90+; no-ops before): zp_pdl_allow lets the next kernel of
-// the stream, when it is launched with programmatic stream serialization, start while this one
-// runs; zp_pdl_wait waits until the kernels before this one have finished and their writes are
-// visible. Between the two a kernel may only read what no earlier kernel of the stream writes.
-__device__ __forceinline__ void zp_pdl_allow() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void zp_pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
 }
 
 // Batch-1 GEMV with the columns split between the block's 8 warps (see the kernels' contract

@@ -382,6 +382,32 @@ fn main() -> Res<()> {
             let delta = if k == 0 { 0 } else { dwt.delta_bytes() };
             row(case, t, tg, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
             *slot = (t, tg);
+            if (k == 0 || k == 2) && gpu.programmatic_launch() {
+                // The same launches without programmatic dependent launch.
+                gpu.set_programmatic_launch(false);
+                let mut next = 0usize;
+                let mut call = || -> Res<()> {
+                    next = (next + 1) % dws.len();
+                    let mut yv = y.slice_mut(..);
+                    if k == 0 {
+                        Ok(gpu.zipper_linear_base_only(&s, &dws[next], &xv, batch, &mut yv, &mut ws)?)
+                    } else {
+                        Ok(gpu.zipper_linear(&s, &dws[next], &xv, batch, &mut yv, &mut ws)?)
+                    }
+                };
+                let t = time_ms(&gpu, a.iters, 10, &mut call);
+                let tg = match &t {
+                    Ok(_) => time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call),
+                    Err(_) => Ok(0.0),
+                };
+                gpu.set_programmatic_launch(true);
+                let (t, tg) = (t?, tg?);
+                ws.check(&s, &dws[next])?;
+                let yk = s.clone_dtoh(&y)?;
+                compare(&format!("{model} {shape} {case} without PDL"), &yk, want, 1e-4, &mut bad);
+                let short = if k == 0 { "(b) without PDL" } else { "(c) without PDL" };
+                row(short, t, tg, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
+            }
             if k == 0 {
                 // (r) reading exactly the base's bytes, nothing else, timed the same ways.
                 let grid = p.multiprocessors * 8;
@@ -395,22 +421,6 @@ fn main() -> Res<()> {
                 let t = time_ms(&gpu, a.iters, 10, &mut call)?;
                 let tg = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call)?;
                 row("(r) read of the base bytes", t, tg, dwt.base_bytes() as f64);
-                if gpu.programmatic_launch() {
-                    // (b) with ordinary launches instead of programmatic ones.
-                    gpu.set_programmatic_launch(false);
-                    let mut next = 0usize;
-                    let mut call = || -> Res<()> {
-                        next = (next + 1) % dws.len();
-                        let mut yv = y.slice_mut(..);
-                        Ok(gpu.zipper_linear_base_only(&s, &dws[next], &xv, batch, &mut yv, &mut ws)?)
-                    };
-                    let t = time_ms(&gpu, a.iters, 10, &mut call)?;
-                    let tg = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call);
-                    gpu.set_programmatic_launch(true);
-                    let yk = s.clone_dtoh(&y)?;
-                    compare(&format!("{model} {shape} (b) ordinary launches"), &yk, want, 1e-4, &mut bad);
-                    row("(b) without PDL", t, tg?, (dwt.base_bytes() + 4 * rows) as f64 + io_bytes);
-                }
             }
         }
         drop((d0, d1, d1z));
@@ -448,7 +458,17 @@ fn main() -> Res<()> {
             let copied = runs[0].bytes_copied as f64 / nl as f64;
             row(case, wall, f64::NAN, (p1.base.len() + 4 * rows + p1.delta.len()) as f64 + io_bytes);
             let rate = gbps(copied, wall);
-            let verdict = if rate >= 0.9 * pcie { "met" } else { "MISSED" };
+            // PCIe-bound: copying the layer's streamed bytes at the full measured PCIe rate takes
+            // at least as long as the resident layer (c) computes; otherwise the copy hides
+            // behind the kernel and the target does not apply.
+            let copy_ms = copied / (pcie * 1e9) * 1e3;
+            let verdict = if copy_ms < tc.0 {
+                format!("n/a, not PCIe-bound (copy at full PCIe {:.1} us < (c) {:.1} us)", copy_ms * 1e3, tc.0 * 1e3)
+            } else if rate >= 0.9 * pcie {
+                "met".to_string()
+            } else {
+                "MISSED".to_string()
+            };
             println!(
                 "{:<8} {:<20} {:>11}   PCIe per layer {copied:.0} B at {rate:.1} GB/s = {:.0}% of PCIe; copy hidden {:.0}%; \
                  target >= 90% of PCIe when PCIe-bound: {verdict}",

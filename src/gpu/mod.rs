@@ -203,6 +203,49 @@ impl Gpu {
         self.programmatic.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Launches `f` on `stream` with programmatic stream serialization (cuLaunchKernelEx).
+    ///
+    /// # Safety
+    /// `params` point to the kernel's arguments, in its order and with its types (device
+    /// pointers as `u64` addresses), valid until the call returns; grid, block, shared memory and
+    /// arguments satisfy the kernel's contract, and that contract allows programmatic launches
+    /// (before `griddepcontrol.wait` the kernel reads nothing an earlier kernel writes and
+    /// writes nothing an earlier kernel uses).
+    pub(crate) unsafe fn launch_programmatic(
+        &self,
+        f: &CudaFunction,
+        stream: &CudaStream,
+        grid: u32,
+        block: u32,
+        shared: u32,
+        params: &mut [*mut std::ffi::c_void],
+    ) -> Result<()> {
+        let mut attr = sys::CUlaunchAttribute {
+            id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
+            pad: [0; 4],
+            // SAFETY: all-zero bytes are a valid value of this C union of plain data.
+            value: unsafe { std::mem::zeroed() },
+        };
+        attr.value.programmaticStreamSerializationAllowed = 1;
+        let cfg = sys::CUlaunchConfig {
+            gridDimX: grid,
+            gridDimY: 1,
+            gridDimZ: 1,
+            blockDimX: block,
+            blockDimY: 1,
+            blockDimZ: 1,
+            sharedMemBytes: shared,
+            hStream: stream.cu_stream(),
+            attrs: &mut attr,
+            numAttrs: 1,
+        };
+        self.ctx.bind_to_thread().ctx("binding the context")?;
+        // SAFETY: the caller's contract (above); cfg and attr live until the call returns.
+        unsafe { sys::cuLaunchKernelEx(&cfg, f.cu_function(), params.as_mut_ptr(), std::ptr::null_mut()) }
+            .result()
+            .ctx("launching a kernel with programmatic stream serialization")
+    }
+
     pub fn context(&self) -> &Arc<CudaContext> {
         &self.ctx
     }
@@ -426,6 +469,11 @@ impl GpuGraph {
     pub fn launch(&self) -> Result<()> {
         self.graph.launch().ctx("launching a CUDA graph")
     }
+}
+
+/// A kernel parameter for [`Gpu::launch_programmatic`]: the address of the argument's value.
+pub(crate) fn param<T>(v: &T) -> *mut std::ffi::c_void {
+    (v as *const T).cast_mut().cast()
 }
 
 /// Milliseconds between two events recorded by [`Gpu::timing_event`].

@@ -7,7 +7,6 @@
 //! (a damaged frame gives an error naming the tensor and tile, and no rows of that tile).
 //! [`GpuZipperLinear`] is the host-to-host layer implementing [`crate::llm::Linear`].
 
-use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{
@@ -15,7 +14,7 @@ use cudarc::driver::{
     PinnedHostSlice, PushKernelArg,
 };
 
-use super::{Gpu, Module};
+use super::{param, Gpu, Module};
 use crate::abi::cz_item_result;
 use crate::error::{CudaContext as _, Error};
 use crate::llm::Linear;
@@ -379,6 +378,54 @@ impl Gpu {
         .ctx("setting the fused kernel's shared memory")?;
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: smem as u32 };
         let (batch32, x_rows32, dict_len) = (batch as u32, x_rows as u32, w.dict_len as u64);
+        if self.programmatic_launch() {
+            let (xp, _g0) = x.device_ptr(stream);
+            let (yp, _g1) = y.device_ptr_mut(stream);
+            let (bp, _g2) = base_view.device_ptr(stream);
+            let (sp, _g3) = w.scales.device_ptr(stream);
+            let (dp, _g4) = delta_view.device_ptr(stream);
+            let (op, _g5) = w.offsets.device_ptr(stream);
+            let (tp, _g6) = w.tile_rows.device_ptr(stream);
+            let (wp, _g7) = slots.device_ptr_mut(stream);
+            let (hp, _g8) = w.huf_dt.device_ptr(stream);
+            let (cp, _g9) = w.dict.device_ptr(stream);
+            let (rp, _g10) = results.device_ptr_mut(stream);
+            let mut params = [
+                param(&xp),
+                param(&yp),
+                param(&batch32),
+                param(&s.rows),
+                param(&s.cols),
+                param(&bp),
+                param(&sp),
+                param(&s.spr),
+                param(&s.group),
+                param(&dp),
+                param(&op),
+                param(&tp),
+                param(&s.tiles),
+                param(&flags),
+                param(&s.max_tile_bytes),
+                param(&s.max_tile_rows),
+                param(&x_rows32),
+                param(&wp),
+                param(&stride),
+                param(&hp),
+                param(&w.huf_log),
+                param(&w.dict_id),
+                param(&cp),
+                param(&dict_len),
+                param(&rp),
+            ];
+            // SAFETY: the arguments of the ordinary launch below, in the kernel's order and types
+            // (device addresses as u64; u32 and u64 values as declared), with its contract as
+            // stated there; the kernels' contract allows programmatic launches (before
+            // griddepcontrol.wait only warp 0 of a literal-dictionary layer runs, reading the
+            // frame, table and dictionary into shared memory; the workspace, X, Y and results
+            // are used after it). The guards order the buffers' use on this stream.
+            return unsafe { self.launch_programmatic(&f, stream, grid, BLOCK, smem as u32, &mut params) }
+                .map_err(ZipperError::from);
+        }
         let mut b = stream.launch_builder(&f);
         b.arg(x)
             .arg(y)
@@ -469,48 +516,25 @@ impl Gpu {
             let (bp, _gb) = base.device_ptr(stream);
             let (sp, _gs) = scales.device_ptr(stream);
             let (rp, _gr) = results.device_ptr_mut(stream);
-            let mut params: [*mut c_void; 11] = [
-                (&xp as *const u64).cast_mut().cast(),
-                (&yp as *const u64).cast_mut().cast(),
-                (&batch32 as *const u32).cast_mut().cast(),
-                (&s.rows as *const u32).cast_mut().cast(),
-                (&s.cols as *const u32).cast_mut().cast(),
-                (&bp as *const u64).cast_mut().cast(),
-                (&sp as *const u64).cast_mut().cast(),
-                (&s.spr as *const u32).cast_mut().cast(),
-                (&s.group as *const u32).cast_mut().cast(),
-                (&s.tiles as *const u32).cast_mut().cast(),
-                (&rp as *const u64).cast_mut().cast(),
+            let mut params = [
+                param(&xp),
+                param(&yp),
+                param(&batch32),
+                param(&s.rows),
+                param(&s.cols),
+                param(&bp),
+                param(&sp),
+                param(&s.spr),
+                param(&s.group),
+                param(&s.tiles),
+                param(&rp),
             ];
-            let mut attr = sys::CUlaunchAttribute {
-                id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
-                pad: [0; 4],
-                // SAFETY: an all-zero value is a valid bit pattern of this C union of plain data.
-                value: unsafe { std::mem::zeroed() },
-            };
-            attr.value.programmaticStreamSerializationAllowed = 1;
-            let cfg = sys::CUlaunchConfig {
-                gridDimX: grid,
-                gridDimY: 1,
-                gridDimZ: 1,
-                blockDimX: 256,
-                blockDimY: 1,
-                blockDimZ: 1,
-                sharedMemBytes: 0,
-                hStream: stream.cu_stream(),
-                attrs: &mut attr,
-                numAttrs: 1,
-            };
-            self.ctx.bind_to_thread().ctx("binding the context")?;
-            // SAFETY: as for the ordinary launch below (same arguments, in the kernel's order and
-            // types: pointers as u64 device addresses, u32 values), plus the programmatic
-            // attribute, which the kernel's contract allows: before griddepcontrol.wait it only
-            // loads weight rows, which no kernel writes. The argument values live until the call returns
-            // (the driver copies them); the guards order the buffers' use on this stream.
-            unsafe { sys::cuLaunchKernelEx(&cfg, f.cu_function(), params.as_mut_ptr(), std::ptr::null_mut()) }
-                .result()
-                .ctx("launching the zipper base GEMV (programmatic)")?;
-            return Ok(());
+            // SAFETY: the arguments of the ordinary launch below, in the kernel's order and types
+            // (device addresses as u64, u32 values), with the same checks; the kernels' contract
+            // allows programmatic launches (before griddepcontrol.wait they only load weight
+            // rows, which no kernel writes). The guards order the buffers' use on this stream.
+            return unsafe { self.launch_programmatic(&f, stream, grid, 256, 0, &mut params) }
+                .map_err(ZipperError::from);
         }
         let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         let mut b = stream.launch_builder(&f);
