@@ -443,25 +443,29 @@ fn graph_replays_of_the_fused_layer_read_each_new_input() {
     let s = g.stream().clone();
     let d = g.zipper_upload(&w).unwrap();
     let mut ws = ZipperWorkspace::new(&g, ZipperWorkspace::default_slots(&g), w.tiles()).unwrap();
-    let mut dx = s.clone_htod(&inputs(batch, cols, 1)).unwrap();
-    let mut dy = s.alloc_zeros::<f32>(batch * rows).unwrap();
-    let graph = g
-        .capture_graph(&s, || {
-            g.zipper_linear(&s, &d, &dx.slice(..), batch, &mut dy.slice_mut(..), &mut ws)
-                .map_err(|e| cuzstd::Error::InvalidArgument(format!("launch during the capture: {e}")))
-        })
-        .unwrap();
-    // Nothing ran during the capture.
-    assert!(s.clone_dtoh(&dy).unwrap().iter().all(|&v| v == 0.0), "the capture ran the kernel");
-    for seed in [2u64, 3, 4] {
-        let x = inputs(batch, cols, seed);
-        s.memcpy_htod(&x, &mut dx).unwrap();
-        graph.launch().unwrap();
-        ws.check(&s, &d).unwrap();
-        let y = s.clone_dtoh(&dy).unwrap();
-        let want = cpu.try_forward(&x, batch).unwrap();
-        for (i, (a, b)) in y.iter().zip(&want).enumerate() {
-            assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "input {seed}, value {i}: graph {a} vs CPU {b}");
+    for programmatic in [true, false] {
+        g.set_programmatic_launch(programmatic);
+        let mut dx = s.clone_htod(&inputs(batch, cols, 1)).unwrap();
+        let mut dy = s.alloc_zeros::<f32>(batch * rows).unwrap();
+        let graph = g
+            .capture_graph(&s, || {
+                g.zipper_linear(&s, &d, &dx.slice(..), batch, &mut dy.slice_mut(..), &mut ws)
+                    .map_err(|e| cuzstd::Error::InvalidArgument(format!("launch during the capture: {e}")))
+            })
+            .unwrap();
+        // Nothing ran during the capture.
+        assert!(s.clone_dtoh(&dy).unwrap().iter().all(|&v| v == 0.0), "the capture ran the kernel");
+        for seed in [2u64, 3, 4] {
+            let x = inputs(batch, cols, seed);
+            s.memcpy_htod(&x, &mut dx).unwrap();
+            graph.launch().unwrap();
+            ws.check(&s, &d).unwrap();
+            let y = s.clone_dtoh(&dy).unwrap();
+            let want = cpu.try_forward(&x, batch).unwrap();
+            for (i, (a, b)) in y.iter().zip(&want).enumerate() {
+                let tag = format!("programmatic {programmatic}, input {seed}, value {i}");
+                assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{tag}: graph {a} vs CPU {b}");
+            }
         }
     }
 }
