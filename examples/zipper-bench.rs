@@ -362,29 +362,11 @@ fn main() -> Res<()> {
                 _ => (&d1z, &want1, "(cz) (c), zstd tiles"),
             };
             let xv = x.slice(..);
-            let mut next = 0usize;
-            let mut call = || -> Res<()> {
-                next = (next + 1) % dws.len();
-                let mut yv = y.slice_mut(..);
-                if k == 0 {
-                    Ok(gpu.zipper_linear_base_only(&s, &dws[next], &xv, batch, &mut yv, &mut ws)?)
-                } else {
-                    Ok(gpu.zipper_linear(&s, &dws[next], &xv, batch, &mut yv, &mut ws)?)
-                }
-            };
-            let t = time_ms(&gpu, a.iters, 10, &mut call)?;
-            let tg = time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call)?;
-            // The copy of the graph's last launch.
-            let dwt = &dws[next];
-            ws.check(&s, dwt)?;
-            let yk = s.clone_dtoh(&y)?;
-            compare(&format!("{model} {shape} {case}"), &yk, want, 1e-4, &mut bad);
-            let delta = if k == 0 { 0 } else { dwt.delta_bytes() };
-            row(case, t, tg, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
-            *slot = (t, tg);
-            if (k == 0 || k == 2) && gpu.programmatic_launch() {
-                // The same launches without programmatic dependent launch.
-                gpu.set_programmatic_launch(false);
+            // (b) and (c) also without programmatic dependent launches (where they are on).
+            let pdl = gpu.programmatic_launch();
+            let modes: &[bool] = if pdl && (k == 0 || k == 2) { &[true, false] } else { &[pdl] };
+            for &mode in modes {
+                gpu.set_programmatic_launch(mode);
                 let mut next = 0usize;
                 let mut call = || -> Res<()> {
                     next = (next + 1) % dws.len();
@@ -400,14 +382,25 @@ fn main() -> Res<()> {
                     Ok(_) => time_graph_ms(&gpu, a.iters, dws.len().max(10), &mut call),
                     Err(_) => Ok(0.0),
                 };
-                gpu.set_programmatic_launch(true);
+                gpu.set_programmatic_launch(pdl);
                 let (t, tg) = (t?, tg?);
-                ws.check(&s, &dws[next])?;
+                // The copy of the graph's last launch.
+                let dwt = &dws[next];
+                ws.check(&s, dwt)?;
                 let yk = s.clone_dtoh(&y)?;
-                compare(&format!("{model} {shape} {case} without PDL"), &yk, want, 1e-4, &mut bad);
-                let short = if k == 0 { "(b) without PDL" } else { "(c) without PDL" };
-                row(short, t, tg, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
+                let label = match (mode == pdl, k) {
+                    (true, _) => case,
+                    (false, 0) => "(b) without PDL",
+                    _ => "(c) without PDL",
+                };
+                compare(&format!("{model} {shape} {label}"), &yk, want, 1e-4, &mut bad);
+                let delta = if k == 0 { 0 } else { dwt.delta_bytes() };
+                row(label, t, tg, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
+                if mode == pdl {
+                    *slot = (t, tg);
+                }
             }
+            let dwt = &dws[0];
             if k == 0 {
                 // (r) reading exactly the base's bytes, nothing else, timed the same ways.
                 let grid = p.multiprocessors * 8;

@@ -203,15 +203,18 @@ impl Gpu {
         self.programmatic.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Launches `f` on `stream` with programmatic stream serialization (cuLaunchKernelEx).
+    /// Launches `f` on `stream` (cuLaunchKernelEx), with programmatic stream serialization when
+    /// `programmatic`. The caller orders the buffers' use on `stream` (cudarc's `device_ptr`
+    /// guards, held until this returns, do that).
     ///
     /// # Safety
     /// `params` point to the kernel's arguments, in its order and with its types (device
     /// pointers as `u64` addresses), valid until the call returns; grid, block, shared memory and
-    /// arguments satisfy the kernel's contract, and that contract allows programmatic launches
-    /// (before `griddepcontrol.wait` the kernel reads nothing an earlier kernel writes and
-    /// writes nothing an earlier kernel uses).
-    pub(crate) unsafe fn launch_programmatic(
+    /// arguments satisfy the kernel's contract; with `programmatic`, that contract allows
+    /// programmatic launches (before `griddepcontrol.wait` the kernel reads nothing an earlier
+    /// kernel writes and writes nothing an earlier kernel uses).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn launch_ex(
         &self,
         f: &CudaFunction,
         stream: &CudaStream,
@@ -219,6 +222,7 @@ impl Gpu {
         block: u32,
         shared: u32,
         params: &mut [*mut std::ffi::c_void],
+        programmatic: bool,
     ) -> Result<()> {
         let mut attr = sys::CUlaunchAttribute {
             id: sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
@@ -237,13 +241,13 @@ impl Gpu {
             sharedMemBytes: shared,
             hStream: stream.cu_stream(),
             attrs: &mut attr,
-            numAttrs: 1,
+            numAttrs: u32::from(programmatic),
         };
         self.ctx.bind_to_thread().ctx("binding the context")?;
         // SAFETY: the caller's contract (above); cfg and attr live until the call returns.
         unsafe { sys::cuLaunchKernelEx(&cfg, f.cu_function(), params.as_mut_ptr(), std::ptr::null_mut()) }
             .result()
-            .ctx("launching a kernel with programmatic stream serialization")
+            .ctx("launching a kernel")
     }
 
     pub fn context(&self) -> &Arc<CudaContext> {
@@ -471,7 +475,7 @@ impl GpuGraph {
     }
 }
 
-/// A kernel parameter for [`Gpu::launch_programmatic`]: the address of the argument's value.
+/// A kernel parameter for [`Gpu::launch_ex`]: the address of the argument's value.
 pub(crate) fn param<T>(v: &T) -> *mut std::ffi::c_void {
     (v as *const T).cast_mut().cast()
 }

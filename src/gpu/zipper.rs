@@ -376,82 +376,45 @@ impl Gpu {
             i32::try_from(limit).map_err(|_| bad("shared memory size".into()))?,
         )
         .ctx("setting the fused kernel's shared memory")?;
-        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: smem as u32 };
         let (batch32, x_rows32, dict_len) = (batch as u32, x_rows as u32, w.dict_len as u64);
-        if self.programmatic_launch() {
-            let (xp, _g0) = x.device_ptr(stream);
-            let (yp, _g1) = y.device_ptr_mut(stream);
-            let (bp, _g2) = base_view.device_ptr(stream);
-            let (sp, _g3) = w.scales.device_ptr(stream);
-            let (dp, _g4) = delta_view.device_ptr(stream);
-            let (op, _g5) = w.offsets.device_ptr(stream);
-            let (tp, _g6) = w.tile_rows.device_ptr(stream);
-            let (wp, _g7) = slots.device_ptr_mut(stream);
-            let (hp, _g8) = w.huf_dt.device_ptr(stream);
-            let (cp, _g9) = w.dict.device_ptr(stream);
-            let (rp, _g10) = results.device_ptr_mut(stream);
-            let mut params = [
-                param(&xp),
-                param(&yp),
-                param(&batch32),
-                param(&s.rows),
-                param(&s.cols),
-                param(&bp),
-                param(&sp),
-                param(&s.spr),
-                param(&s.group),
-                param(&dp),
-                param(&op),
-                param(&tp),
-                param(&s.tiles),
-                param(&flags),
-                param(&s.max_tile_bytes),
-                param(&s.max_tile_rows),
-                param(&x_rows32),
-                param(&wp),
-                param(&stride),
-                param(&hp),
-                param(&w.huf_log),
-                param(&w.dict_id),
-                param(&cp),
-                param(&dict_len),
-                param(&rp),
-            ];
-            // SAFETY: the arguments of the ordinary launch below, in the kernel's order and types
-            // (device addresses as u64; u32 and u64 values as declared), with its contract as
-            // stated there; the kernels' contract allows programmatic launches (before
-            // griddepcontrol.wait only warp 0 of a literal-dictionary layer runs, reading the
-            // frame, table and dictionary into shared memory; the workspace, X, Y and results
-            // are used after it). The guards order the buffers' use on this stream.
-            return unsafe { self.launch_programmatic(&f, stream, grid, BLOCK, smem as u32, &mut params) }
-                .map_err(ZipperError::from);
-        }
-        let mut b = stream.launch_builder(&f);
-        b.arg(x)
-            .arg(y)
-            .arg(&batch32)
-            .arg(&s.rows)
-            .arg(&s.cols)
-            .arg(&base_view)
-            .arg(&w.scales)
-            .arg(&s.spr)
-            .arg(&s.group)
-            .arg(&delta_view)
-            .arg(&w.offsets)
-            .arg(&w.tile_rows)
-            .arg(&s.tiles)
-            .arg(&flags)
-            .arg(&s.max_tile_bytes)
-            .arg(&s.max_tile_rows)
-            .arg(&x_rows32)
-            .arg(slots)
-            .arg(&stride)
-            .arg(&w.huf_dt)
-            .arg(&w.huf_log)
-            .arg(&w.dict_id)
-            .arg(&w.dict)
-            .arg(&dict_len)
-            .arg(results);
+        let (xp, _g0) = x.device_ptr(stream);
+        let (yp, _g1) = y.device_ptr_mut(stream);
+        let (bp, _g2) = base_view.device_ptr(stream);
+        let (sp, _g3) = w.scales.device_ptr(stream);
+        let (dp, _g4) = delta_view.device_ptr(stream);
+        let (op, _g5) = w.offsets.device_ptr(stream);
+        let (tp, _g6) = w.tile_rows.device_ptr(stream);
+        let (wp, _g7) = slots.device_ptr_mut(stream);
+        let (hp, _g8) = w.huf_dt.device_ptr(stream);
+        let (cp, _g9) = w.dict.device_ptr(stream);
+        let (rp, _g10) = results.device_ptr_mut(stream);
+        let mut params = [
+            param(&xp),
+            param(&yp),
+            param(&batch32),
+            param(&s.rows),
+            param(&s.cols),
+            param(&bp),
+            param(&sp),
+            param(&s.spr),
+            param(&s.group),
+            param(&dp),
+            param(&op),
+            param(&tp),
+            param(&s.tiles),
+            param(&flags),
+            param(&s.max_tile_bytes),
+            param(&s.max_tile_rows),
+            param(&x_rows32),
+            param(&wp),
+            param(&stride),
+            param(&hp),
+            param(&w.huf_log),
+            param(&w.dict_id),
+            param(&cp),
+            param(&dict_len),
+            param(&rp),
+        ];
         // SAFETY: the kernel's host contract holds: `w` was uploaded from a weight that
         // KernelShape::of checked (base rows × row_bytes, scales rows × spr, tiles + 1 offsets
         // from 0 to the delta's length and row starts from 0 to rows, strictly increasing, no
@@ -468,8 +431,12 @@ impl Gpu {
         // maximum above. Frames are only read inside their offsets and decoded into shared
         // memory bounded by max_tile_bytes. With FLAG_BASE_ONLY (the zp_base_* kernels, given
         // max_tile_bytes 0 and shared memory planned for it) no frame is read and no tile
-        // buffer is used.
-        unsafe { b.launch(cfg) }.ctx("launching the fused zipper kernel")?;
+        // buffer is used. The parameters are those values in the kernel's order and types
+        // (device addresses as u64). Programmatic launches are allowed by the kernels' contract:
+        // before griddepcontrol.wait only warp 0 of a literal-dictionary layer runs, reading the
+        // frame, table and dictionary into shared memory; the workspace, X, Y and results are
+        // used after it.
+        unsafe { self.launch_ex(&f, stream, grid, BLOCK, smem as u32, &mut params, self.programmatic_launch()) }?;
         Ok(())
     }
 
@@ -510,50 +477,32 @@ impl Gpu {
             s.rows.div_ceil(16).clamp(1, per_sm * self.props.multiprocessors)
         };
         let batch32 = batch as u32;
-        if self.programmatic_launch() {
-            let (xp, _gx) = x.device_ptr(stream);
-            let (yp, _gy) = y.device_ptr_mut(stream);
-            let (bp, _gb) = base.device_ptr(stream);
-            let (sp, _gs) = scales.device_ptr(stream);
-            let (rp, _gr) = results.device_ptr_mut(stream);
-            let mut params = [
-                param(&xp),
-                param(&yp),
-                param(&batch32),
-                param(&s.rows),
-                param(&s.cols),
-                param(&bp),
-                param(&sp),
-                param(&s.spr),
-                param(&s.group),
-                param(&s.tiles),
-                param(&rp),
-            ];
-            // SAFETY: the arguments of the ordinary launch below, in the kernel's order and types
-            // (device addresses as u64, u32 values), with the same checks; the kernels' contract
-            // allows programmatic launches (before griddepcontrol.wait they only load weight
-            // rows, which no kernel writes). The guards order the buffers' use on this stream.
-            return unsafe { self.launch_programmatic(&f, stream, grid, 256, 0, &mut params) }
-                .map_err(ZipperError::from);
-        }
-        let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
-        let mut b = stream.launch_builder(&f);
-        b.arg(x)
-            .arg(y)
-            .arg(&batch32)
-            .arg(&s.rows)
-            .arg(&s.cols)
-            .arg(base)
-            .arg(scales)
-            .arg(&s.spr)
-            .arg(&s.group)
-            .arg(&s.tiles)
-            .arg(results);
+        let (xp, _gx) = x.device_ptr(stream);
+        let (yp, _gy) = y.device_ptr_mut(stream);
+        let (bp, _gb) = base.device_ptr(stream);
+        let (sp, _gs) = scales.device_ptr(stream);
+        let (rp, _gr) = results.device_ptr_mut(stream);
+        let mut params = [
+            param(&xp),
+            param(&yp),
+            param(&batch32),
+            param(&s.rows),
+            param(&s.cols),
+            param(&bp),
+            param(&sp),
+            param(&s.spr),
+            param(&s.group),
+            param(&s.tiles),
+            param(&rp),
+        ];
         // SAFETY: the caller (zipper_linear_parts) checked x (batch × cols floats), y (batch ×
         // rows floats) and that base has the weight's rows × row_bytes bytes; scales hold rows
         // × spr floats (KernelShape::of); results hold >= tiles entries (checked above). The
-        // kernel strides over rows and tiles with any grid; blockDim is 256.
-        unsafe { b.launch(cfg) }.ctx("launching the zipper base GEMV")?;
+        // kernel strides over rows and tiles with any grid; blockDim is 256. The parameters are
+        // those values in the kernel's order and types (device addresses as u64). Programmatic
+        // launches are allowed by the kernels' contract: before griddepcontrol.wait they only
+        // load weight rows, which no kernel writes.
+        unsafe { self.launch_ex(&f, stream, grid, 256, 0, &mut params, self.programmatic_launch()) }?;
         Ok(())
     }
 
