@@ -72,8 +72,13 @@ __device__ __forceinline__ void cz_encode_warps(const cz_batch_item* __restrict_
 // against 8 (64 registers), 6 (80) and 5 (96) blocks per SM: xml 12.09 / 11.17 / 2.91 against
 // 11.47 / 10.71 / 2.86, 11.62 / 10.67 / 2.73 and 11.73 / 10.69 / 2.54; Canterbury 6.86 / 6.09 /
 // 1.99 against 6.42 / 5.85 / 2.08, 6.90 / 6.02 / 1.85 and 7.06 / 6.01 / 1.72. 128 registers (16
-// warps) were slower on xml at every level (2026-11-23).
-extern "C" __global__ void __launch_bounds__(32 * CZ_ENCODE_WARPS, 7)
+// warps) were slower on xml at every level (2026-11-23). With the shared-memory carveout set
+// (2026-11-24 14:30 UTC) 7 still beat 6 and 8 at levels 1 and 3 on both. CZ_ENCODE_MIN_BLOCKS
+// overrides it for such measurements (CUZSTD_NVCC_FLAGS).
+#ifndef CZ_ENCODE_MIN_BLOCKS
+#define CZ_ENCODE_MIN_BLOCKS 7
+#endif
+extern "C" __global__ void __launch_bounds__(32 * CZ_ENCODE_WARPS, CZ_ENCODE_MIN_BLOCKS)
     cz_encode_batch_warp(const cz_batch_item* __restrict__ items, uint32_t n, int32_t level, uint32_t flags,
                          uint8_t* __restrict__ ws, uint64_t ws_stride, uint64_t slots, uint32_t fast_stride,
                          cz_item_result* __restrict__ results) {
