@@ -242,7 +242,6 @@ __device__ __forceinline__ void zp_pdl_wait() {
 #endif
 }
 
-
 // The one call into the decoder: decodes the tile frame src[0 .. size) into dst (capacity cap)
 // with the layer's dictionary (dict may be null) and the warp's lanes, its Huffman and FSE
 // tables in `tables` (shared memory: the tables are

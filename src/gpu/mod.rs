@@ -189,9 +189,9 @@ impl Gpu {
         &self.props
     }
 
-    /// Whether the kernels that support it (the zipper's batch-1 base GEMV) are launched with
-    /// programmatic stream serialization: each may start, and fetch its weights, while the
-    /// kernel before it in the stream ends. On by default on compute capability 9.0 and newer
+    /// Whether the kernels that support it (the zipper's fused, base and GEMV kernels) are
+    /// launched with programmatic stream serialization: each may start, and fetch its weights
+    /// or decode its first delta tile, while the kernel before it in the stream ends. On by default on compute capability 9.0 and newer
     /// (where it exists); `false` gives ordinary launches, for comparison.
     pub fn set_programmatic_launch(&self, on: bool) {
         let on = on && self.props.compute_capability.0 >= 9;
@@ -431,16 +431,20 @@ impl Gpu {
     /// Records the work `f` enqueues on `stream` into a CUDA graph instead of running it, for
     /// replay with [`GpuGraph::launch`] (one host call for all of it, as an inference engine
     /// runs a decoding step). `f` must enqueue everything on `stream` and nothing that
-    /// synchronises or allocates from the host (uploads, `clone_dtoh`, pool growth), and no
-    /// other thread may use this GPU while it runs: cudarc's automatic ordering of slices
-    /// between streams is off during the capture (its events would tie the graph to work
-    /// outside it), so the replayed work is ordered only by `stream`. The buffers `f` uses
-    /// must outlive every replay. An error from `f` or from the capture ends the capture and
-    /// is returned.
-    pub fn capture_graph(&self, stream: &Arc<CudaStream>, f: impl FnOnce() -> Result<()>) -> Result<GpuGraph> {
+    /// synchronises or allocates from the host (uploads, `clone_dtoh`, pool growth). An error
+    /// from `f` or from the capture ends the capture and is returned.
+    ///
+    /// # Safety
+    /// Every device buffer the recorded work uses must stay allocated, and must not be used by
+    /// another stream, until the graph's last replay has finished (the graph keeps their
+    /// addresses, not the buffers); and no other thread may use this GPU while `f` runs:
+    /// cudarc's automatic ordering of slices between streams is off during the capture (its
+    /// events would tie the graph to work outside it), so the replayed work is ordered only by
+    /// `stream`.
+    pub unsafe fn capture_graph(&self, stream: &Arc<CudaStream>, f: impl FnOnce() -> Result<()>) -> Result<GpuGraph> {
         let tracking = self.ctx.is_event_tracking();
         // SAFETY: tracking is turned off only for the capture, whose work is ordered by the one
-        // capturing stream (the contract above), and restored below on every path.
+        // capturing stream (the caller's contract), and restored below on every path.
         unsafe { self.ctx.disable_event_tracking() };
         let restore = || {
             if tracking {
