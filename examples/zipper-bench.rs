@@ -281,17 +281,20 @@ fn main() -> Res<()> {
         // Calls cycle through `copies` device copies of the weight, together at least 4× the L2
         // cache, so each call reads its weight from HBM rather than from L2.
         let copies = (4 * p.l2_bytes).div_ceil(rows * cols).clamp(2, 2048);
+        // graph_ms NaN: not timed as a graph (printed as "-").
         let row = |case: &str, ms: f64, graph_ms: f64, bytes: f64| {
             let g = gbps(bytes, ms);
-            let gg = gbps(bytes, graph_ms);
+            let graph = if graph_ms.is_nan() {
+                format!("{:>9} {:>7}", "-", "-")
+            } else {
+                format!("{:>9.2} {:>6.1}%", graph_ms * 1e3, 100.0 * gbps(bytes, graph_ms) / hbm)
+            };
             println!(
-                "{model:<8} {layer:<20} {shape:>11} {case:<26} {:>9.2} {:>11.0} {:>8.0} {:>6.1}% {:>9.2} {:>6.1}%",
+                "{model:<8} {layer:<20} {shape:>11} {case:<26} {:>9.2} {:>11.0} {:>8.0} {:>6.1}% {graph}",
                 ms * 1e3,
                 bytes,
                 g,
                 100.0 * g / hbm,
-                graph_ms * 1e3,
-                100.0 * gg / hbm
             );
         };
 
