@@ -324,6 +324,47 @@ __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, u
     __syncwarp();
 }
 
+// The literal path of zp_decode_tile_layer: true when it gave the tile's outcome (*st OK with
+// *written bytes, or a header status), false when the frame needs the full decoder (another
+// frame form, or an error the literal path does not name). `huf`: the table's place in shared
+// memory (CZ_HUF_DTABLE_SIZE entries), filled when *table_ready is false.
+__device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
+                                                       const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
+                                                       uint16_t* huf, bool* table_ready, uint64_t* written,
+                                                       uint32_t* detail, uint32_t* st) {
+    // 8 table entries per 16-byte word (huf_dt is padded).
+    const uint32_t words = *table_ready ? 0u : ((1u << huf_log) + 7) / 8;
+    const uint64_t mis = (uintptr_t)src & 15u;
+    const bool staged = size + mis + 16 <= cap;
+    const uint64_t at = staged ? (cap - size - mis) & ~(uint64_t)15 : 0;  // 16-byte aligned (dst is)
+    zp_fetch_tile(reinterpret_cast<const uint4*>(huf_dt), reinterpret_cast<uint4*>(huf), words, src,
+                  staged ? (uint32_t)size : 0u, dst + at + mis);
+    *table_ready = true;
+    ZP_TL(8);
+    const uint8_t* from = staged ? dst + at + mis : src;
+    cz_frame_header h;
+    *st = cz_parse_frame_header(from, (size_t)size, &h);
+    if (*st == CZ_STATUS_OK && (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > cap || !h.checksum))
+        *st = CZ_STATUS_TILE_FRAME_UNCHECKED;
+    *detail = 0;
+    *written = 0;
+    if (*st != CZ_STATUS_OK) return true;
+    ZP_TL(1);
+    uint64_t room = cap;
+    if (staged && at >= h.content_size) {
+        room = at;
+    } else {
+        from = src;
+    }
+    size_t w = 0;
+    if (cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, cz_team_warp(), &w)) {
+        *written = w;
+        return true;
+    }
+    *table_ready = false;  // the full decoder overwrites the table
+    return false;
+}
+
 // The tile decode of a layer with a literal dictionary (huf_log != 0), warp 0 alone: the tile
 // frame is decoded with the dictionary's Huffman decoding table, copied into tables->huf when
 // *table_ready is false (it is overwritten when a tile falls back), each of its Huffman streams
@@ -339,40 +380,10 @@ __device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uin
                                                          const uint8_t* dict, uint64_t dict_size,
                                                          cz_decode_workspace* ws, cz_decode_tables* tables,
                                                          bool* table_ready, uint64_t* written, uint32_t* detail) {
-    // 8 table entries per 16-byte word (huf_dt is padded).
-    const uint32_t words = *table_ready ? 0u : ((1u << huf_log) + 7) / 8;
-    const uint64_t mis = (uintptr_t)src & 15u;
-    const bool staged = size + mis + 16 <= cap;
-    const uint64_t at = staged ? (cap - size - mis) & ~(uint64_t)15 : 0;  // 16-byte aligned (dst is)
-    zp_fetch_tile(reinterpret_cast<const uint4*>(huf_dt), reinterpret_cast<uint4*>(tables->huf), words, src,
-                  staged ? (uint32_t)size : 0u, dst + at + mis);
-    *table_ready = true;
-    ZP_TL(8);
-    const uint8_t* from = staged ? dst + at + mis : src;
-    cz_frame_header h;
-    uint32_t st = cz_parse_frame_header(from, (size_t)size, &h);
-    if (st == CZ_STATUS_OK && (h.content_size == CZ_CONTENT_SIZE_UNKNOWN || h.content_size > cap || !h.checksum))
-        st = CZ_STATUS_TILE_FRAME_UNCHECKED;
-    if (st != CZ_STATUS_OK) {
-        *written = 0;
-        *detail = 0;
+    uint32_t st;
+    if (zp_decode_tile_literal(src, size, dst, cap, huf_dt, huf_log, dict_id, tables->huf, table_ready, written, detail,
+                               &st))
         return st;
-    }
-    ZP_TL(1);
-    uint64_t room = cap;
-    if (staged && at >= h.content_size) {
-        room = at;
-    } else {
-        from = src;
-    }
-    size_t w = 0;
-    if (cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, tables->huf, huf_log, dict_id, cz_team_warp(),
-                                &w)) {
-        *written = w;
-        *detail = 0;
-        return CZ_STATUS_OK;
-    }
-    *table_ready = false;
     zp_pdl_wait();  // the workspace slot may still be in use by the previous kernel's block
     return zp_decode_tile(src, size, dst, cap, dict, dict_size, ws, tables, written, detail);
 }
@@ -778,6 +789,32 @@ __device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags
     return 0xffffffffu;
 }
 
+// All 32 lanes of one warp, after a tile's decode with status *st and `written` content bytes:
+// row_start[0 .. m] gets each row's first entry (the counts summed with a warp scan) and the
+// entry count is returned; *st becomes TILE_SIZE_MISMATCH when the content is not exactly
+// 2m + 4n bytes. Nothing is done (0 returned) when *st is not OK.
+__device__ __forceinline__ uint32_t zp_tile_row_starts(const uint8_t* tile, uint32_t flags, uint32_t m,
+                                                       uint64_t written, uint32_t* row_start, uint32_t* st) {
+    const uint32_t lane = threadIdx.x & 31u;
+    uint32_t n = 0;
+    if (*st == CZ_STATUS_OK && written < 2ull * m) *st = CZ_STATUS_TILE_SIZE_MISMATCH;
+    if (*st != CZ_STATUS_OK) return 0;
+    for (uint32_t i0 = 0; i0 < m; i0 += 32) {
+        const uint32_t i = i0 + lane;
+        const uint32_t own = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
+        uint32_t v = own;
+        for (int o = 1; o < 32; o <<= 1) {
+            const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
+            if ((int)lane >= o) v += up;
+        }
+        if (i < m) row_start[i] = n + v - own;
+        n += __shfl_sync(0xffffffffu, v, 31);
+    }
+    if (lane == 0) row_start[m] = n;
+    if (written != 2ull * m + 4ull * n) *st = CZ_STATUS_TILE_SIZE_MISMATCH;
+    return n;
+}
+
 template <int BITS, bool FUSED>
 __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
@@ -862,24 +899,7 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                 zp_pdl_wait();  // before the block barrier, after which Y and results are written
                 __syncwarp();
                 ZP_TL(2);
-                uint32_t n = 0;
-                if (st == CZ_STATUS_OK && written < 2ull * m) st = CZ_STATUS_TILE_SIZE_MISMATCH;
-                if (st == CZ_STATUS_OK) {
-                    // Row starts: counts summed in chunks of 32 with a warp scan.
-                    for (uint32_t i0 = 0; i0 < m; i0 += 32) {
-                        const uint32_t i = i0 + lane;
-                        uint32_t v = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
-                        for (int o = 1; o < 32; o <<= 1) {
-                            const uint32_t up = __shfl_up_sync(0xffffffffu, v, o);
-                            if ((int)lane >= o) v += up;
-                        }
-                        const uint32_t own = i < m ? zp_tile_word(tile, flags, 0, m, i) : 0u;
-                        if (i < m) row_start[i] = n + v - own;
-                        n += __shfl_sync(0xffffffffu, v, 31);
-                    }
-                    if (lane == 0) row_start[m] = n;
-                    if (written != 2ull * m + 4ull * n) st = CZ_STATUS_TILE_SIZE_MISMATCH;
-                }
+                const uint32_t n = zp_tile_row_starts(tile, flags, m, written, row_start, &st);
                 __syncwarp();
                 ZP_TL(7);
                 if (st == CZ_STATUS_OK && round) {
@@ -1258,6 +1278,215 @@ ZP_GEMV_KERNEL(zp_gemv_int4, 4, false, 2)
 // batch == 1 only (fewer registers: more warps, and bytes, in flight per multiprocessor).
 ZP_GEMV_KERNEL(zp_gemv1_int8, 8, true, 4)
 ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
+
+// Kernels zp_fused1_int8 / zp_fused1_int4: the fused layer at batch 1 for layers with a literal
+// dictionary (huf_log != 0), no round_to and vector rows (zp_vector_rows, cols a multiple of a
+// vector's columns, X 16-byte aligned), shaped like the batch-1 GEMV (zp_gemv1_split) with one
+// more warp that decodes.
+//   grid mapping: block b takes tiles b, b + gridDim.x, ... (any grid); each tile's rows of Y are
+//                 written by that block only, once (no atomics on Y, no global scratch for the
+//                 delta). blockDim.x == ZP_F1_BLOCK: warps 0..ZP_F1_COMPUTE-1 compute the base
+//                 products of the tile's rows in groups of ZP_SK_ROWS, warp w over the w-th
+//                 share of each row's 16-byte vectors (partial sums in shared memory, added in
+//                 a fixed order); warp ZP_F1_COMPUTE decodes the tile's literal frame into shared
+//                 memory (zp_decode_tile_literal) and computes its row starts. After a block
+//                 barrier every warp takes rows: checks and converts their columns
+//                 (zp_row_columns) and adds their sparse dot with X (read from global memory);
+//                 after a second barrier the tile's rows of Y are written when every entry
+//                 was good.
+//   fallback:     a frame the literal path does not take (and any error it does not name) is
+//                 decoded by cz_decode_all (zp_decode_tile) in a workspace slot taken under a
+//                 lock: slot s of workspace[s * ws_stride ..) is held while locks[s] is 1
+//                 (locks[0 .. nslots), 0 when no kernel runs). A block only spins on a lock
+//                 while another running block holds it.
+//   shared memory: `cap` dynamic bytes: the tile buffer (decoded content, and the frame staged
+//                 behind it when it fits); frames with more content than cap get
+//                 TILE_FRAME_UNCHECKED.
+//   reads/writes/statuses: as zp_linear_* with batch 1 (tiles of at most ZP_F1_MAX_ROWS rows).
+//   launch:       may be launched with programmatic stream serialization (sm_90+): the
+//                 decoding warp reads its first tile's frame and the table before zp_pdl_wait,
+//                 the computing warps their first weight vectors; X, Y, results, locks and
+//                 the workspace are touched after it.
+#define ZP_F1_COMPUTE 8                         // computing warps
+#define ZP_F1_BLOCK (32 * (ZP_F1_COMPUTE + 1))  // threads per block
+#define ZP_F1_MAX_ROWS 16                       // most rows of a tile
+#ifndef ZP_F1_MIN_BLOCKS
+#define ZP_F1_MIN_BLOCKS 3
+#endif
+template <int BITS>
+__device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
+                                          uint32_t cols, const uint8_t* __restrict__ base,
+                                          const float* __restrict__ scales, uint32_t spr, uint32_t group,
+                                          const uint8_t* __restrict__ delta, const uint64_t* __restrict__ tile_offsets,
+                                          const uint32_t* __restrict__ tile_rows, uint32_t tiles, uint32_t flags,
+                                          uint32_t cap, uint8_t* workspace, uint64_t ws_stride, uint32_t* locks,
+                                          uint32_t nslots, const uint16_t* __restrict__ huf_dt, uint32_t huf_log,
+                                          uint32_t dict_id, const uint8_t* __restrict__ dict, uint64_t dict_size,
+                                          cz_item_result* __restrict__ results) {
+    extern __shared__ __align__(16) uint8_t zp_smem[];
+    __shared__ __align__(16) uint16_t s_huf[CZ_HUF_DTABLE_SIZE];
+    __shared__ float part[ZP_F1_COMPUTE][ZP_F1_MAX_ROWS];
+    __shared__ float s_y[ZP_F1_MAX_ROWS];
+    __shared__ uint32_t row_start[ZP_F1_MAX_ROWS + 1];
+    __shared__ uint32_t s_status, s_detail, s_bad;
+    __shared__ uint64_t s_size;
+    constexpr int RB = ZP_SK_ROWS;
+    constexpr uint32_t CPV = BITS == 8 ? 16 : 32;  // columns per 16-byte vector
+    uint8_t* tile = zp_smem;
+    const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31u;
+    const uint32_t row_bytes = zp_row_bytes(BITS, cols);
+    const uint32_t nv = cols / CPV;
+    const uint32_t vb = nv * warp / ZP_F1_COMPUTE, ve = nv * (warp + 1) / ZP_F1_COMPUTE;
+    bool waited = false, table_ready = false;
+    zp_pdl_allow();
+    for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+        const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
+        if (warp == ZP_F1_COMPUTE) {
+            const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
+            uint64_t written = 0;
+            uint32_t st, detail = 0;
+            if (!zp_decode_tile_literal(delta + off, size, tile, cap, huf_dt, huf_log, dict_id, s_huf, &table_ready,
+                                        &written, &detail, &st)) {
+                if (!waited) {
+                    zp_pdl_wait();  // the workspace and locks may still be in use by the previous kernel
+                    waited = true;
+                }
+                uint32_t slot = blockIdx.x % nslots;
+                if (lane == 0) {
+                    while (atomicCAS(locks + slot, 0u, 1u) != 0u) {
+                        slot = slot + 1 == nslots ? 0 : slot + 1;
+                        __nanosleep(256);
+                    }
+                    __threadfence();
+                }
+                slot = __shfl_sync(0xffffffffu, slot, 0);
+                __syncwarp();
+                cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)slot * ws_stride);
+                st = zp_decode_tile(delta + off, size, tile, cap, dict, dict_size, ws, nullptr, &written, &detail);
+                table_ready = true;  // the full decoder used the workspace's tables, not s_huf
+                __syncwarp();
+                if (lane == 0) {
+                    __threadfence();
+                    atomicExch(locks + slot, 0u);
+                }
+            }
+            st = __shfl_sync(0xffffffffu, st, 0);
+            detail = __shfl_sync(0xffffffffu, detail, 0);
+            written = __shfl_sync(0xffffffffu, written, 0);
+            __syncwarp();
+            zp_tile_row_starts(tile, flags, m, written, row_start, &st);
+            if (lane == 0) {
+                s_status = st;
+                s_detail = detail;
+                s_size = written;
+                s_bad = 0xffffffffu;
+            }
+        } else {
+            // Base products of the tile's rows, ZP_SK_ROWS at a time (rows past the tile's last
+            // repeat it and are not kept).
+            for (uint32_t g0 = 0; g0 < m; g0 += RB) {
+                const uint4* q[RB];
+                const float* sr[RB];
+                float acc[RB];
+#pragma unroll
+                for (int i = 0; i < RB; i++) {
+                    const uint32_t r = r0 + min(g0 + i, m - 1);
+                    q[i] = reinterpret_cast<const uint4*>(base + (uint64_t)r * row_bytes);
+                    sr[i] = scales + (uint64_t)r * spr;
+                    acc[i] = 0.f;
+                }
+                uint32_t v = vb + lane;
+                uint4 wv[RB];
+                if (v < ve) {
+#pragma unroll
+                    for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
+                }
+                if (!waited) {
+                    zp_pdl_wait();
+                    waited = true;
+                }
+                while (v < ve) {
+                    float d[RB];
+                    zp_vector_dot_rows<BITS, RB, true>(wv, X + (uint64_t)v * CPV, d);
+#pragma unroll
+                    for (int i = 0; i < RB; i++) acc[i] += BITS == 8 ? d[i] : d[i] * __ldg(sr[i] + v * CPV / group);
+                    v += 32;
+                    if (v < ve) {
+#pragma unroll
+                        for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
+                    }
+                }
+#pragma unroll
+                for (int i = 0; i < RB; i++) {
+                    const float s = zp_warp_sum(acc[i]);
+                    if (lane == 0 && g0 + i < m) part[warp][g0 + i] = s;
+                }
+            }
+        }
+        __syncthreads();
+        uint32_t st = s_status, detail = s_detail;
+        if (st == CZ_STATUS_OK) {
+            if (!waited) {
+                zp_pdl_wait();  // X is read below
+                waited = true;
+            }
+            const uint32_t n = row_start[m];
+            const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
+            for (uint32_t i = warp; i < m; i += ZP_F1_COMPUTE + 1) {
+                const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
+                uint32_t why = CZ_STATUS_OK;
+                const uint32_t bad = zp_row_columns(tile, flags, m, n, cols, e0, e1, &why);
+                if (bad != 0xffffffffu) {
+                    if (lane == 0) atomicMin(&s_bad, (bad << 1) | (why == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
+                    continue;
+                }
+                float d = 0.f;
+                for (uint32_t j = e0 + lane; j < e1; j += 32) {
+                    const uint32_t c = zp_tile_word(tile, flags, gaps, n, j);
+                    d += __ldg(X + c) * zp_f16_to_f32((uint16_t)zp_tile_word(tile, flags, vals, n, j));
+                }
+                d = zp_warp_sum(d);
+                if (lane == 0) {
+                    float b = 0.f;
+#pragma unroll
+                    for (int k = 0; k < ZP_F1_COMPUTE; k++) b += part[k][i];
+                    s_y[i] = (BITS == 8 ? b * __ldg(scales + (uint64_t)(r0 + i) * spr) : b) + d;
+                }
+            }
+            __syncthreads();
+            const uint32_t bad = s_bad;
+            if (bad != 0xffffffffu) {
+                st = (bad & 1u) ? CZ_STATUS_TILE_VALUE_NOT_FINITE : CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+                detail = bad >> 1;
+            } else if (threadIdx.x < m) {
+                Y[r0 + threadIdx.x] = s_y[threadIdx.x];
+            }
+        }
+        if (threadIdx.x == 0) {
+            cz_item_result res;
+            res.status = st;
+            res.detail = detail;
+            res.size = st == CZ_STATUS_OK ? s_size : 0;
+            results[t] = res;
+        }
+        __syncthreads();  // shared memory is reused by the next tile
+    }
+    if (!waited) zp_pdl_wait();
+}
+
+#define ZP_FUSED1_KERNEL(NAME, BITS)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(ZP_F1_BLOCK, ZP_F1_MIN_BLOCKS)                                      \
+        NAME(const float* X, float* Y, uint32_t rows, uint32_t cols, const uint8_t* base, const float* scales,        \
+             uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,                       \
+             const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t cap, uint8_t* workspace,            \
+             uint64_t ws_stride, uint32_t* locks, uint32_t nslots, const uint16_t* huf_dt, uint32_t huf_log,        \
+             uint32_t dict_id, const uint8_t* dict, uint64_t dict_size, cz_item_result* results) {                   \
+        zp_fused1<BITS>(X, Y, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, tiles, flags, cap, \
+                        workspace, ws_stride, locks, nslots, huf_dt, huf_log, dict_id, dict, dict_size, results);    \
+    }
+
+ZP_FUSED1_KERNEL(zp_fused1_int8, 8)
+ZP_FUSED1_KERNEL(zp_fused1_int4, 4)
 
 // Reads `words` 16-byte words (a bandwidth probe): each thread sums its words and writes one
 // value per block so the loads cannot be removed. Grid-stride, any grid.

@@ -28,7 +28,9 @@
 //! dense f64 product for (a)); a mismatch exits with status 1. Targets from issue 7 are
 //! printed as met / MISSED (they do not change the exit status).
 //!
-//!   zipper-bench [--batch N] [--iters N] [--only smollm2|llama7b]
+//!   zipper-bench [--batch N] [--iters N] [--only smollm2|llama7b] [--tile-rows N]
+//!
+//! `--tile-rows N` packs every weight with tiles of N rows (default: the packer's).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,10 +51,11 @@ struct Args {
     batch: usize,
     iters: usize,
     only: Option<String>,
+    tile_rows: Option<usize>,
 }
 
 fn args() -> Args {
-    let mut a = Args { batch: 1, iters: 50, only: None };
+    let mut a = Args { batch: 1, iters: 50, only: None, tile_rows: None };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < v.len() {
@@ -61,8 +64,9 @@ fn args() -> Args {
             "--batch" => a.batch = val().parse().expect("--batch N"),
             "--iters" => a.iters = val().parse().expect("--iters N"),
             "--only" => a.only = Some(val()),
+            "--tile-rows" => a.tile_rows = Some(val().parse().expect("--tile-rows N")),
             "--bench" => {} // passed by harnesses that run every bench target
-            o => panic!("unknown argument {o}; usage: zipper-bench [--batch N] [--iters N] [--only smollm2|llama7b]"),
+            o => panic!("unknown argument {o}; usage: zipper-bench [--batch N] [--iters N] [--only smollm2|llama7b] [--tile-rows N]"),
         }
         i += if v[i] == "--bench" { 1 } else { 2 };
     }
@@ -186,8 +190,17 @@ fn compare(what: &str, got: &[f32], want: &[f32], rel: f32, bad: &mut Vec<String
     }
 }
 
-fn pack(name: &str, w: &[f32], rows: usize, cols: usize, density: f64, codec: TileCodec) -> Res<PackedWeight> {
-    let o = PackOptions { mode: DeltaMode::TopK { density }, codec, ..PackOptions::default() };
+fn pack(
+    name: &str,
+    w: &[f32],
+    rows: usize,
+    cols: usize,
+    density: f64,
+    codec: TileCodec,
+    tile_rows: Option<usize>,
+) -> Res<PackedWeight> {
+    let d = PackOptions::default();
+    let o = PackOptions { mode: DeltaMode::TopK { density }, codec, tile_rows: tile_rows.unwrap_or(d.tile_rows), ..d };
     Ok(pack_matrix(name, w, rows, cols, HalfKind::F16, "F16", &o)?.0)
 }
 
@@ -262,13 +275,15 @@ fn main() -> Res<()> {
         let t_pack = Instant::now();
         let w = matrix(&pool, rows, cols, offset);
         offset += rows * cols;
-        let p0 = pack(&format!("{model}.{layer}.d0"), &w, rows, cols, 0.0, TileCodec::Literal)?;
-        let p1 = pack(&format!("{model}.{layer}.d1"), &w, rows, cols, 0.01, TileCodec::Literal)?;
+        let p0 = pack(&format!("{model}.{layer}.d0"), &w, rows, cols, 0.0, TileCodec::Literal, a.tile_rows)?;
+        let p1 = pack(&format!("{model}.{layer}.d1"), &w, rows, cols, 0.01, TileCodec::Literal, a.tile_rows)?;
         let pack_s = t_pack.elapsed().as_secs_f64();
-        let p1z = pack(&format!("{model}.{layer}.d1"), &w, rows, cols, 0.01, TileCodec::Zstd)?;
+        let p1z = pack(&format!("{model}.{layer}.d1"), &w, rows, cols, 0.01, TileCodec::Zstd, a.tile_rows)?;
         println!(
-            "{model:<8} {layer:<20} {:>11} 1% delta: literal tiles {} B (dictionary {} B), zstd tiles {} B",
+            "{model:<8} {layer:<20} {:>11} 1% delta: {} tiles of up to {} rows; literal tiles {} B (dictionary {} B), zstd tiles {} B",
             format!("{rows}x{cols}"),
+            p1.tiles(),
+            p1.tile_rows.windows(2).map(|r| r[1] - r[0]).max().unwrap_or(0),
             p1.delta.len() + p1.dict.len(),
             p1.dict.len(),
             p1z.delta.len()
@@ -369,11 +384,19 @@ fn main() -> Res<()> {
                 _ => (&d1z, &want1, "(cz) (c), zstd tiles"),
             };
             let xv = x.slice(..);
-            // (b) and (c) also without programmatic dependent launches (where they are on).
+            // (b) and (c) also without programmatic dependent launches (where they are on), and
+            // (c) through the general fused kernel (the batch-1 kernel off).
             let pdl = gpu.programmatic_launch();
-            let modes: &[bool] = if pdl && (k == 0 || k == 2) { &[true, false] } else { &[pdl] };
-            for &mode in modes {
+            let mut modes = vec![(pdl, true)];
+            if pdl && (k == 0 || k == 2) {
+                modes.push((false, true));
+            }
+            if k == 2 && batch == 1 {
+                modes.push((pdl, false));
+            }
+            for (mode, fused1) in modes {
                 gpu.set_programmatic_launch(mode);
+                gpu.set_batch1_fused_kernel(fused1);
                 let mut next = 0usize;
                 let mut call = || -> Res<()> {
                     next = (next + 1) % dws.len();
@@ -390,20 +413,22 @@ fn main() -> Res<()> {
                     Err(_) => Ok(0.0),
                 };
                 gpu.set_programmatic_launch(pdl);
+                gpu.set_batch1_fused_kernel(true);
                 let (t, tg) = (t?, tg?);
                 // The copy of the graph's last launch.
                 let dwt = &dws[next];
                 ws.check(&s, dwt)?;
                 let yk = s.clone_dtoh(&y)?;
-                let label = match (mode == pdl, k) {
-                    (true, _) => case,
-                    (false, 0) => "(b) without PDL",
+                let label = match (mode == pdl, fused1, k) {
+                    (_, false, _) => "(c) general fused kernel",
+                    (true, _, _) => case,
+                    (false, _, 0) => "(b) without PDL",
                     _ => "(c) without PDL",
                 };
                 compare(&format!("{model} {shape} {label}"), &yk, want, 1e-4, &mut bad);
                 let delta = if k == 0 { 0 } else { dwt.delta_bytes() };
                 row(label, t, tg, (dwt.base_bytes() + 4 * rows + delta) as f64 + io_bytes);
-                if mode == pdl {
+                if mode == pdl && fused1 {
                     *slot = (t, tg);
                 }
             }

@@ -514,3 +514,99 @@ fn chained_base_gemvs_read_the_previous_output_with_and_without_programmatic_lau
         }
     }
 }
+
+/// Y of `w` at batch 1 through the workspace `ws` (2 decoder slots), with the batch-1 fused
+/// kernel on or off.
+fn forward_batch1(g: &Gpu, w: &cuzstd::zipper::PackedWeight, x: &[f32], fused1: bool) -> Result<Vec<f32>, String> {
+    use cuzstd::gpu::zipper::ZipperWorkspace;
+    let s = g.stream().clone();
+    let d = g.zipper_upload(w).map_err(|e| e.to_string())?;
+    let mut ws = ZipperWorkspace::new(g, 2, w.tiles()).unwrap();
+    let dx = s.clone_htod(x).unwrap();
+    let mut dy = s.alloc_zeros::<f32>(w.rows).unwrap();
+    g.set_batch1_fused_kernel(fused1);
+    let r = g.zipper_linear(&s, &d, &dx.slice(..), 1, &mut dy.slice_mut(..), &mut ws);
+    g.set_batch1_fused_kernel(true);
+    r.map_err(|e| e.to_string())?;
+    ws.check(&s, &d).map_err(|e| e.to_string())?;
+    Ok(s.clone_dtoh(&dy).unwrap())
+}
+
+/// Batch 1 on rows of 4096 bytes or more (the batch-1 fused kernel, `zp_fused1_*`): Y against
+/// X·Ŵᵀ and the general kernel, tiles of 16 rows and fewer, INT8 and INT4, densities 0, 1 % and
+/// 5 %; damaged frames give the reference build's error; frames that are not literal frames
+/// (plain libzstd tiles) are decoded by the full decoder in a locked workspace slot, also when
+/// every block of the launch needs one of the two slots at once.
+#[test]
+fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
+    use cuzstd::zipper::frame;
+    let g = Gpu::new(0).expect("the GPU zipper tests need a CUDA device");
+    let kinds = [BaseKind::Int8, BaseKind::Int4 { group: 32 }, BaseKind::Int4 { group: 128 }];
+    for &(rows, cols, tile_rows) in &[(40usize, 4096usize, 16usize), (37, 4608, 16), (21, 8192, 4), (10, 12288, 3)] {
+        for kind in kinds {
+            for mode in [Mode::Density(0.0), Mode::Density(0.01), Mode::Density(0.05)] {
+                let w = pack("l.weight", rows, cols, kind, mode, tile_rows, TileLayout::Planes);
+                let tag = format!("{rows}x{cols} tiles of {tile_rows} {kind:?} {mode:?}");
+                // INT4 rows of 4096 and 4608 columns are under 4096 bytes: the general kernel.
+                let long = kind.row_bytes(cols) >= 4096;
+                assert_eq!(g.zipper_upload(&w).unwrap().batch1_fused_kernel_applies(), long, "{tag}");
+                let x = inputs(1, cols, 77);
+                let y = forward_batch1(&g, &w, &x, true).unwrap_or_else(|e| panic!("{tag}: {e}"));
+                check(&y, &reconstruct(&w), &x, rows, cols, 1, REL, &tag);
+                let y_general = forward_batch1(&g, &w, &x, false).unwrap();
+                for (i, (a, b)) in y.iter().zip(&y_general).enumerate() {
+                    assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{tag}: row {i}: {a} vs general kernel {b}");
+                }
+            }
+        }
+    }
+    let w = pack("blk.9.ffn_up.weight", 40, 4096, BaseKind::Int8, Mode::Density(0.01), 8, TileLayout::Planes);
+    let x = inputs(1, 4096, 5);
+    let good = forward_batch1(&g, &w, &x, true).unwrap();
+    // Bit flips: the reference build's verdict, the tile named, no Y change without an error.
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut caught = 0;
+    for _ in 0..40 {
+        let t = rng.random_range(0..w.tiles());
+        let at = rng.random_range(w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize);
+        let mut bad = w.clone();
+        bad.delta[at] ^= 1 << rng.random_range(0..8);
+        let cpu = reference_forward(&bad, &x, 1).map_err(|e| e.to_string());
+        match forward_batch1(&g, &bad, &x, true) {
+            Err(e) => {
+                assert!(e.contains("blk.9.ffn_up.weight") && e.contains(&format!("tile {t}")), "{e}");
+                assert_eq!(cpu, Err(e), "flip at byte {at}");
+                caught += 1;
+            }
+            Ok(y) => {
+                assert_eq!(y, good, "a flip at byte {at} of tile {t} changed Y without an error");
+                assert!(cpu.is_ok(), "flip at byte {at}: the reference build rejects it");
+            }
+        }
+    }
+    assert!(caught >= 30, "only {caught} of 40 bit flips were caught");
+    // Tiles as plain libzstd frames: one, then all of them (every block wants a slot).
+    let payloads: Vec<Vec<u8>> = (0..w.tiles())
+        .map(|t| {
+            let f = &w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize];
+            frame::decompress_tile(f, w.max_tile_bytes, &w.dict).unwrap()
+        })
+        .collect();
+    for replaced in [vec![1usize], (0..w.tiles()).collect()] {
+        let mut z = w.clone();
+        z.delta.clear();
+        z.tile_offsets = vec![0];
+        for (t, p) in payloads.iter().enumerate() {
+            if replaced.contains(&t) {
+                z.delta.extend_from_slice(&frame::compress_tile(p, frame::DEFAULT_LEVEL).unwrap());
+            } else {
+                z.delta.extend_from_slice(&w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize]);
+            }
+            z.tile_offsets.push(z.delta.len() as u64);
+        }
+        let y = forward_batch1(&g, &z, &x, true).unwrap_or_else(|e| panic!("{} zstd tiles: {e}", replaced.len()));
+        for (i, (a, b)) in y.iter().zip(&good).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{} zstd tiles: row {i}: {a} vs {b}", replaced.len());
+        }
+    }
+}

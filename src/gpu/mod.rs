@@ -113,6 +113,8 @@ pub struct Gpu {
     poison: Option<u8>,
     /// Launch the kernels that support it with programmatic stream serialization (sm_90+).
     programmatic: std::sync::atomic::AtomicBool,
+    /// Run batch-1 zipper layers with a literal dictionary through `zp_fused1_*`.
+    batch1_fused: std::sync::atomic::AtomicBool,
 }
 
 /// Whether the NVIDIA driver library can be loaded on this machine.
@@ -182,6 +184,7 @@ impl Gpu {
             pinned,
             poison: options.pool_poison,
             programmatic,
+            batch1_fused: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -201,6 +204,20 @@ impl Gpu {
     /// See [`Gpu::set_programmatic_launch`].
     pub fn programmatic_launch(&self) -> bool {
         self.programmatic.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether zipper layers at batch 1 whose tiles are literal frames (a literal dictionary, no
+    /// rounding, rows of at least 4096 bytes read as 16-byte vectors, at most 16 rows a tile)
+    /// run through the batch-1 fused kernel
+    /// (`zp_fused1_*`: the base GEMV's shape plus a decoding warp per block) rather than the
+    /// general fused kernel (`zp_linear_*`). On by default; `false` is for comparison.
+    pub fn set_batch1_fused_kernel(&self, on: bool) {
+        self.batch1_fused.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// See [`Gpu::set_batch1_fused_kernel`].
+    pub fn batch1_fused_kernel(&self) -> bool {
+        self.batch1_fused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Launches `f` on `stream` (cuLaunchKernelEx), with programmatic stream serialization when

@@ -21,6 +21,15 @@ use crate::llm::Linear;
 use crate::zipper::kernel::{check_results, KernelShape, BLOCK, FLAG_BASE_ONLY, FLAG_ROUND_BF16, FLAG_ROUND_F16};
 use crate::zipper::{PackedWeight, Result, ZipperError, ZipperLinear};
 
+/// Threads per block of `zp_fused1_*` (`ZP_F1_BLOCK`: 8 computing warps and a decoding one).
+const FUSED1_BLOCK: u32 = 288;
+/// Most rows of a tile `zp_fused1_*` takes (`ZP_F1_MAX_ROWS`).
+pub const FUSED1_MAX_ROWS: u32 = 16;
+/// Shortest base row (bytes) that batch-1 launches give to `zp_fused1_*`: on an H100 it was
+/// as fast or faster than the general kernel on rows of 4096 and 11008 bytes and slower on
+/// rows of 576 and 1536 (docs/ZIPPER.md, "The batch-1 fused kernel").
+pub const FUSED1_MIN_ROW_BYTES: usize = 4096;
+
 /// A packed weight on the device.
 pub struct DeviceZipperWeight {
     name: String,
@@ -41,6 +50,9 @@ pub struct DeviceZipperWeight {
     huf_dt: CudaSlice<u16>,
     huf_log: u32,
     dict_id: u32,
+    /// Tile buffer of the batch-1 kernel (`zp_fused1_*`): room for the largest frame content
+    /// with the frame staged behind it, at most `max_tile_bytes`.
+    fused1_cap: u32,
 }
 
 /// Entries of the decoding table uploaded for a weight without a dictionary (never read).
@@ -110,6 +122,24 @@ impl DeviceZipperWeight {
         self.base_len
     }
 
+    /// Whether batch-1 launches of this weight take the batch-1 fused kernel (`zp_fused1_*`,
+    /// see [`Gpu::set_batch1_fused_kernel`]) when X and the base are 16-byte aligned: tiles
+    /// are literal frames (a literal dictionary), weights are not rounded, tiles have at most
+    /// [`FUSED1_MAX_ROWS`] rows, and rows of at least [`FUSED1_MIN_ROW_BYTES`] bytes are read as
+    /// 16-byte vectors (a multiple of 16 bytes; INT4 groups of a multiple of 32 columns).
+    pub fn batch1_fused_kernel_applies(&self) -> bool {
+        let s = &self.shape;
+        let row_bytes = self.base_len / s.rows.max(1) as usize;
+        let cols_per_vector = if s.bits == 8 { 16 } else { 32 };
+        self.huf_log != 0
+            && s.flags & (FLAG_ROUND_F16 | FLAG_ROUND_BF16) == 0
+            && s.max_tile_rows <= FUSED1_MAX_ROWS
+            && row_bytes >= FUSED1_MIN_ROW_BYTES
+            && row_bytes % 16 == 0
+            && s.cols % cols_per_vector == 0
+            && (s.bits == 8 || s.group % 32 == 0)
+    }
+
     /// The resident base on the device (None when it is streamed).
     pub fn base_device(&self) -> Option<&CudaSlice<u8>> {
         self.base.as_ref()
@@ -126,6 +156,27 @@ fn upload<T: DeviceRepr + Default + Clone + Unpin>(stream: &Arc<CudaStream>, v: 
     }
 }
 
+/// The batch-1 kernel's tile buffer for `w`: the largest tile frame's content plus the largest
+/// frame (staged behind the content) and 32 bytes of alignment, rounded to 16 and at most
+/// `max_tile_bytes`; `max_tile_bytes` when a frame header does not give its content size (such
+/// a frame fails in the kernel anyway). A frame streamed later with more content than this gets
+/// TILE_FRAME_UNCHECKED.
+fn fused1_tile_buffer(w: &PackedWeight, max_tile_bytes: u32) -> u32 {
+    let mut content = 0u64;
+    let mut frame = 0u64;
+    for pair in w.tile_offsets.windows(2) {
+        let f = &w.delta[pair[0] as usize..pair[1] as usize];
+        match crate::format::parse_frame_header(f) {
+            Ok(Some(h)) if h.content_size.is_some() => {
+                content = content.max(h.content_size.unwrap_or(0));
+                frame = frame.max(f.len() as u64);
+            }
+            _ => return max_tile_bytes,
+        }
+    }
+    (content + frame + 32).next_multiple_of(16).min(u64::from(max_tile_bytes)) as u32
+}
+
 /// Decoder workspace slots and per-tile results of the fused kernel; one can serve any number
 /// of layers launched one after another on one stream.
 pub struct ZipperWorkspace {
@@ -140,7 +191,9 @@ impl ZipperWorkspace {
     pub fn new(gpu: &Gpu, slots: usize, tiles: usize) -> crate::Result<Self> {
         let stride = super::decode::workspace_slot_size() as usize;
         let nslots = slots.max(1);
-        let slots_buf = gpu.stream().alloc_zeros::<u8>(nslots * stride).ctx("allocating the decoder workspace")?;
+        // The slots, then one lock word per slot (zp_fused1_*), all zero.
+        let slots_buf =
+            gpu.stream().alloc_zeros::<u8>(nslots * stride + 4 * nslots).ctx("allocating the decoder workspace")?;
         let results = gpu.stream().alloc_zeros::<cz_item_result>(tiles.max(1)).ctx("allocating tile results")?;
         Ok(Self { slots: slots_buf, nslots, results })
     }
@@ -201,6 +254,7 @@ impl Gpu {
         keep: Residency,
     ) -> Result<DeviceZipperWeight> {
         let shape = KernelShape::of(w)?;
+        let fused1_cap = fused1_tile_buffer(w, shape.max_tile_bytes);
         let (dt, huf_log, dict_id) = if w.dict.is_empty() {
             (vec![0u16; NO_DICT_TABLE_ENTRIES], 0, 0)
         } else {
@@ -224,6 +278,7 @@ impl Gpu {
             huf_dt: upload(stream, &dt)?,
             huf_log,
             dict_id,
+            fused1_cap,
         })
     }
 
@@ -335,6 +390,14 @@ impl Gpu {
         if parts.base_only && s.flags & (FLAG_ROUND_F16 | FLAG_ROUND_BF16) == 0 {
             return self.zipper_gemv_base(stream, &w.name, s, &base_view, &w.scales, x, batch, y, results);
         }
+        if !parts.base_only
+            && batch == 1
+            && w.batch1_fused_kernel_applies()
+            && self.batch1_fused_kernel()
+            && self.zipper_fused1(stream, w, &base_view, &delta_view, x, y, slots, nslots, results)?
+        {
+            return Ok(());
+        }
         // Other base-only launches (weights rounded to f16 / bf16) run the kernels without the
         // decoder (fewer registers) and without the tile buffer in shared memory.
         let name = match (s.bits, parts.base_only) {
@@ -438,6 +501,107 @@ impl Gpu {
         // used after it.
         unsafe { self.launch_ex(&f, stream, grid, BLOCK, smem as u32, &mut params, self.programmatic_launch()) }?;
         Ok(())
+    }
+
+    /// The batch-1 fused layer (`zp_fused1_int8` / `zp_fused1_int4`) for a weight with a literal
+    /// dictionary, no rounding and at most [`FUSED1_MAX_ROWS`] rows a tile (the caller checked
+    /// those, the views' lengths and batch 1); false, without launching, when its rows or X
+    /// cannot be read as 16-byte vectors.
+    #[allow(clippy::too_many_arguments)]
+    fn zipper_fused1(
+        &self,
+        stream: &Arc<CudaStream>,
+        w: &DeviceZipperWeight,
+        base_view: &CudaView<'_, u8>,
+        delta_view: &CudaView<'_, u8>,
+        x: &CudaView<'_, f32>,
+        y: &mut CudaViewMut<'_, f32>,
+        slots: &mut CudaSlice<u8>,
+        nslots: usize,
+        results: &mut CudaViewMut<'_, cz_item_result>,
+    ) -> Result<bool> {
+        let s = &w.shape;
+        let bad = |m: String| ZipperError::InvalidArgument(format!("{}: {m}", w.name));
+        let (xp, _g0) = x.device_ptr(stream);
+        let (bp, _g2) = base_view.device_ptr(stream);
+        if bp % 16 != 0 || xp % 16 != 0 {
+            return Ok(false);
+        }
+        let tiles = s.tiles as usize;
+        let stride = super::decode::workspace_slot_size() as usize;
+        if results.len() < tiles || nslots == 0 || slots.len() < nslots * stride + 4 * nslots {
+            return Err(bad(format!(
+                "{} results for {tiles} tiles, {} workspace bytes for {nslots} slots and their locks",
+                results.len(),
+                slots.len()
+            )));
+        }
+        let f = self.function(Module::Zipper, if s.bits == 8 { "zp_fused1_int8" } else { "zp_fused1_int4" })?;
+        let cap = w.fused1_cap;
+        let static_smem = f.shared_size_bytes().ctx("reading the fused kernel's static shared memory")?;
+        let limit = self.props.max_shared_per_block_optin.saturating_sub(static_smem.max(0) as usize);
+        if cap as usize > limit {
+            return Ok(false);
+        }
+        f.set_attribute(
+            sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            i32::try_from(limit).map_err(|_| bad("shared memory size".into()))?,
+        )
+        .ctx("setting the fused kernel's shared memory")?;
+        let (stride, nslots32, dict_len) = (stride as u64, nslots as u32, w.dict_len as u64);
+        let (yp, _g1) = y.device_ptr_mut(stream);
+        let (sp, _g3) = w.scales.device_ptr(stream);
+        let (dp, _g4) = delta_view.device_ptr(stream);
+        let (op, _g5) = w.offsets.device_ptr(stream);
+        let (tp, _g6) = w.tile_rows.device_ptr(stream);
+        let (wp, _g7) = slots.device_ptr_mut(stream);
+        let lp = wp + stride * nslots as u64;
+        let (hp, _g8) = w.huf_dt.device_ptr(stream);
+        let (cp, _g9) = w.dict.device_ptr(stream);
+        let (rp, _g10) = results.device_ptr_mut(stream);
+        let mut params = [
+            param(&xp),
+            param(&yp),
+            param(&s.rows),
+            param(&s.cols),
+            param(&bp),
+            param(&sp),
+            param(&s.spr),
+            param(&s.group),
+            param(&dp),
+            param(&op),
+            param(&tp),
+            param(&s.tiles),
+            param(&s.flags),
+            param(&cap),
+            param(&wp),
+            param(&stride),
+            param(&lp),
+            param(&nslots32),
+            param(&hp),
+            param(&w.huf_log),
+            param(&w.dict_id),
+            param(&cp),
+            param(&dict_len),
+            param(&rp),
+        ];
+        // SAFETY: the kernel's host contract holds: `w` was uploaded from a weight that
+        // KernelShape::of checked (base rows × row_bytes, scales rows × spr, tiles + 1 offsets
+        // from 0 to the delta's length and row starts from 0 to rows, strictly increasing, no
+        // tile over max_tile_rows <= ZP_F1_MAX_ROWS rows), and the base and delta read here have
+        // exactly that weight's lengths (checked by the caller); batch is 1, x holds cols and y
+        // rows floats (checked by the caller); the rows, X and the columns allow 16-byte vectors
+        // (checked above); nslots workspace slots of `stride` >= cz_decode_workspace_size()
+        // bytes, then nslots lock words, lie inside `slots` (checked above; zeroed at
+        // allocation and left at zero by every launch); results hold >= tiles entries; huf_dt
+        // holds the dictionary's full decoding table (huf_log != 0, from the reference build's
+        // reader); dict holds dict_len bytes; blockDim is ZP_F1_BLOCK; the dynamic shared
+        // memory is `cap` bytes, within the opt-in limit and set as the function's maximum
+        // above. Programmatic launches are allowed by the kernel's contract: before
+        // griddepcontrol.wait it reads only frames, the table and weight rows; X, Y, results,
+        // locks and the workspace after it.
+        unsafe { self.launch_ex(&f, stream, s.tiles, FUSED1_BLOCK, cap, &mut params, self.programmatic_launch()) }?;
+        Ok(true)
     }
 
     /// `y = x · baseᵀ` for a pack without rounding, two rows per warp (`zp_gemv_int8` /
