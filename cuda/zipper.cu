@@ -1279,10 +1279,11 @@ ZP_GEMV_KERNEL(zp_gemv_int4, 4, false, 2)
 ZP_GEMV_KERNEL(zp_gemv1_int8, 8, true, 4)
 ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 
-// Kernels zp_fused1_int8 / zp_fused1_int4: the fused layer at batch 1 for layers with a literal
-// dictionary (huf_log != 0), no round_to and vector rows (zp_vector_rows, cols a multiple of a
-// vector's columns, X 16-byte aligned), shaped like the batch-1 GEMV (zp_gemv1_split) with one
-// more warp that decodes.
+// Kernels zp_fused1_int8 / zp_fused1_int4 (built for three blocks per multiprocessor) and
+// zp_fused1_int8_2 / zp_fused1_int4_2 (two, with more registers): the fused layer at batch 1
+// for layers with a literal dictionary (huf_log != 0), no round_to and vector rows
+// (zp_vector_rows, cols a multiple of a vector's columns, X 16-byte aligned), shaped like the
+// batch-1 GEMV (zp_gemv1_split) with one more warp that decodes.
 //   grid mapping: block b takes tiles b, b + gridDim.x, ... (any grid); each tile's rows of Y are
 //                 written by that block only, once (no atomics on Y, no global scratch for the
 //                 delta). blockDim.x == ZP_F1_BLOCK: warps 0..ZP_F1_COMPUTE-1 compute the base
@@ -1310,9 +1311,6 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 #define ZP_F1_COMPUTE 8                         // computing warps
 #define ZP_F1_BLOCK (32 * (ZP_F1_COMPUTE + 1))  // threads per block
 #define ZP_F1_MAX_ROWS 16                       // most rows of a tile
-#ifndef ZP_F1_MIN_BLOCKS
-#define ZP_F1_MIN_BLOCKS 3
-#endif
 template <int BITS>
 __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
                                           uint32_t cols, const uint8_t* __restrict__ base,
@@ -1474,8 +1472,8 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
     if (!waited) zp_pdl_wait();
 }
 
-#define ZP_FUSED1_KERNEL(NAME, BITS)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(ZP_F1_BLOCK, ZP_F1_MIN_BLOCKS)                                      \
+#define ZP_FUSED1_KERNEL(NAME, BITS, MB)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(ZP_F1_BLOCK, MB)                                      \
         NAME(const float* X, float* Y, uint32_t rows, uint32_t cols, const uint8_t* base, const float* scales,        \
              uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,                       \
              const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t cap, uint8_t* workspace,            \
@@ -1485,8 +1483,12 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                         workspace, ws_stride, locks, nslots, huf_dt, huf_log, dict_id, dict, dict_size, results);    \
     }
 
-ZP_FUSED1_KERNEL(zp_fused1_int8, 8)
-ZP_FUSED1_KERNEL(zp_fused1_int4, 4)
+// Three blocks per multiprocessor (72 registers), and two (more registers for the decoding
+// warp: its tile's chain is shorter, but fewer tiles run at once).
+ZP_FUSED1_KERNEL(zp_fused1_int8, 8, 3)
+ZP_FUSED1_KERNEL(zp_fused1_int4, 4, 3)
+ZP_FUSED1_KERNEL(zp_fused1_int8_2, 8, 2)
+ZP_FUSED1_KERNEL(zp_fused1_int4_2, 4, 2)
 
 // Reads `words` 16-byte words (a bandwidth probe): each thread sums its words and writes one
 // value per block so the loads cannot be removed. Grid-stride, any grid.

@@ -515,10 +515,19 @@ fn chained_base_gemvs_read_the_previous_output_with_and_without_programmatic_lau
     }
 }
 
-/// Y of `w` at batch 1 through the workspace `ws` (2 decoder slots), with the batch-1 fused
-/// kernel on or off.
-fn forward_batch1(g: &Gpu, w: &cuzstd::zipper::PackedWeight, x: &[f32], fused1: bool) -> Result<Vec<f32>, String> {
+/// The handle of the tests that switch the batch-1 fused kernel off and on (not the other
+/// tests' handle, whose launches must not see the switch), and the lock those switches hold.
+fn gpu_b1() -> &'static (Gpu, std::sync::Mutex<()>) {
+    static GPU: std::sync::OnceLock<(Gpu, std::sync::Mutex<()>)> = std::sync::OnceLock::new();
+    GPU.get_or_init(|| (Gpu::new(0).expect("the GPU zipper tests need a CUDA device"), std::sync::Mutex::new(())))
+}
+
+/// Y of `w` at batch 1 on gpu_b1() through a workspace of 2 decoder slots, with the batch-1
+/// fused kernel on or off.
+fn forward_batch1(w: &cuzstd::zipper::PackedWeight, x: &[f32], fused1: bool) -> Result<Vec<f32>, String> {
     use cuzstd::gpu::zipper::ZipperWorkspace;
+    let (g, lock) = gpu_b1();
+    let _switch = lock.lock().unwrap_or_else(|e| e.into_inner());
     let s = g.stream().clone();
     let d = g.zipper_upload(w).map_err(|e| e.to_string())?;
     let mut ws = ZipperWorkspace::new(g, 2, w.tiles()).unwrap();
@@ -532,15 +541,12 @@ fn forward_batch1(g: &Gpu, w: &cuzstd::zipper::PackedWeight, x: &[f32], fused1: 
     Ok(s.clone_dtoh(&dy).unwrap())
 }
 
-/// Batch 1 on rows of 4096 bytes or more (the batch-1 fused kernel, `zp_fused1_*`): Y against
-/// X·Ŵᵀ and the general kernel, tiles of 16 rows and fewer, INT8 and INT4, densities 0, 1 % and
-/// 5 %; damaged frames give the reference build's error; frames that are not literal frames
-/// (plain libzstd tiles) are decoded by the full decoder in a locked workspace slot, also when
-/// every block of the launch needs one of the two slots at once.
+/// Batch 1 on rows of 4096 bytes or more (the batch-1 fused kernel, `zp_fused1_*`, here its
+/// two-block build for few tiles): Y against X·Ŵᵀ and the general kernel, tiles of 16 rows and
+/// fewer, INT8 and INT4, densities 0, 1 % and 5 %.
 #[test]
 fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
-    use cuzstd::zipper::frame;
-    let g = Gpu::new(0).expect("the GPU zipper tests need a CUDA device");
+    let g = &gpu_b1().0;
     let kinds = [BaseKind::Int8, BaseKind::Int4 { group: 32 }, BaseKind::Int4 { group: 128 }];
     for &(rows, cols, tile_rows) in &[(40usize, 4096usize, 16usize), (37, 4608, 16), (21, 8192, 4), (10, 12288, 3)] {
         for kind in kinds {
@@ -551,19 +557,44 @@ fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
                 let long = kind.row_bytes(cols) >= 4096;
                 assert_eq!(g.zipper_upload(&w).unwrap().batch1_fused_kernel_applies(), long, "{tag}");
                 let x = inputs(1, cols, 77);
-                let y = forward_batch1(&g, &w, &x, true).unwrap_or_else(|e| panic!("{tag}: {e}"));
+                let y = forward_batch1(&w, &x, true).unwrap_or_else(|e| panic!("{tag}: {e}"));
                 check(&y, &reconstruct(&w), &x, rows, cols, 1, REL, &tag);
-                let y_general = forward_batch1(&g, &w, &x, false).unwrap();
+                let y_general = forward_batch1(&w, &x, false).unwrap();
                 for (i, (a, b)) in y.iter().zip(&y_general).enumerate() {
                     assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{tag}: row {i}: {a} vs general kernel {b}");
                 }
             }
         }
     }
+}
+
+/// More tiles than two blocks per multiprocessor run at once: the batch-1 fused kernel's
+/// three-block build, against X·Ŵᵀ.
+#[test]
+fn batch_one_kernel_three_block_build_for_many_tiles() {
+    let g = &gpu_b1().0;
+    let many = 2 * g.props().multiprocessors as usize + 36;
+    let w = pack("m.weight", 4 * many, 4096, BaseKind::Int8, Mode::Density(0.01), 4, TileLayout::Planes);
+    assert_eq!(w.tiles(), many);
+    let x = inputs(1, 4096, 9);
+    let y = forward_batch1(&w, &x, true).unwrap();
+    check(&y, &reconstruct(&w), &x, 4 * many, 4096, 1, REL, &format!("{many} tiles"));
+}
+
+/// A layer of the batch-1 fused kernel's shape (40×4096 INT8, 1 %, tiles of 8 rows) and its input.
+fn long_row_layer() -> (cuzstd::zipper::PackedWeight, Vec<f32>) {
     let w = pack("blk.9.ffn_up.weight", 40, 4096, BaseKind::Int8, Mode::Density(0.01), 8, TileLayout::Planes);
-    let x = inputs(1, 4096, 5);
-    let good = forward_batch1(&g, &w, &x, true).unwrap();
-    // Bit flips: the reference build's verdict, the tile named, no Y change without an error.
+    (w, inputs(1, 4096, 5))
+}
+
+/// Bit flips in the tiles of a batch-1 fused layer: the reference build's verdict, the tile named,
+/// no change of Y without an error.
+#[test]
+fn batch_one_kernel_reports_damaged_frames_like_the_reference_build() {
+    let g = &gpu_b1().0;
+    let (w, x) = long_row_layer();
+    assert!(g.zipper_upload(&w).unwrap().batch1_fused_kernel_applies());
+    let good = forward_batch1(&w, &x, true).unwrap();
     let mut rng = StdRng::seed_from_u64(21);
     let mut caught = 0;
     for _ in 0..40 {
@@ -572,7 +603,7 @@ fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
         let mut bad = w.clone();
         bad.delta[at] ^= 1 << rng.random_range(0..8);
         let cpu = reference_forward(&bad, &x, 1).map_err(|e| e.to_string());
-        match forward_batch1(&g, &bad, &x, true) {
+        match forward_batch1(&bad, &x, true) {
             Err(e) => {
                 assert!(e.contains("blk.9.ffn_up.weight") && e.contains(&format!("tile {t}")), "{e}");
                 assert_eq!(cpu, Err(e), "flip at byte {at}");
@@ -585,7 +616,16 @@ fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
         }
     }
     assert!(caught >= 30, "only {caught} of 40 bit flips were caught");
-    // Tiles as plain libzstd frames: one, then all of them (every block wants a slot).
+}
+
+/// Tiles of a batch-1 fused layer as plain libzstd frames (not literal frames): decoded by the
+/// full decoder in a workspace slot taken under its lock, one tile and then every tile (each
+/// block of the launch wants one of the workspace's two slots).
+#[test]
+fn batch_one_kernel_decodes_plain_zstd_tiles_in_locked_workspace_slots() {
+    use cuzstd::zipper::frame;
+    let (w, x) = long_row_layer();
+    let good = forward_batch1(&w, &x, true).unwrap();
     let payloads: Vec<Vec<u8>> = (0..w.tiles())
         .map(|t| {
             let f = &w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize];
@@ -604,7 +644,7 @@ fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
             }
             z.tile_offsets.push(z.delta.len() as u64);
         }
-        let y = forward_batch1(&g, &z, &x, true).unwrap_or_else(|e| panic!("{} zstd tiles: {e}", replaced.len()));
+        let y = forward_batch1(&z, &x, true).unwrap_or_else(|e| panic!("{} zstd tiles: {e}", replaced.len()));
         for (i, (a, b)) in y.iter().zip(&good).enumerate() {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{} zstd tiles: row {i}: {a} vs {b}", replaced.len());
         }
