@@ -1146,6 +1146,53 @@ __device__ __forceinline__ void zp_gemv_rows(const float* __restrict__ X, float*
         }
 }
 
+#define ZP_SK_ROWS 4
+// One warp's share of a batch-1 product over ZP_SK_ROWS weight rows (rows[i], 16-byte vector
+// rows): the sums over the vectors [vb, ve) of each row times X, reduced over the warp (every
+// lane gets them; INT8 sums are left unscaled, INT4 ones carry their group scales). One vector
+// of each row is in flight per lane; the first ones are loaded before zp_pdl_wait, which is
+// called then unless *waited (and *waited set).
+template <int BITS>
+__device__ __forceinline__ void zp_split_row_sums(const float* __restrict__ X, const uint8_t* __restrict__ base,
+                                                  uint32_t row_bytes, const float* __restrict__ scales, uint32_t spr,
+                                                  uint32_t group, const uint32_t (&rows)[ZP_SK_ROWS], uint32_t vb,
+                                                  uint32_t ve, bool* waited, float (&sum)[ZP_SK_ROWS]) {
+    constexpr int RB = ZP_SK_ROWS;
+    constexpr uint32_t CPV = BITS == 8 ? 16 : 32;  // columns per 16-byte vector
+    const uint32_t lane = threadIdx.x & 31u;
+    const uint4* q[RB];
+    const float* sr[RB];
+#pragma unroll
+    for (int i = 0; i < RB; i++) {
+        q[i] = reinterpret_cast<const uint4*>(base + (uint64_t)rows[i] * row_bytes);
+        sr[i] = scales + (uint64_t)rows[i] * spr;
+        sum[i] = 0.f;
+    }
+    uint32_t v = vb + lane;
+    uint4 wv[RB];
+    if (v < ve) {
+#pragma unroll
+        for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
+    }
+    if (!*waited) {
+        zp_pdl_wait();
+        *waited = true;
+    }
+    while (v < ve) {
+        float d[RB];
+        zp_vector_dot_rows<BITS, RB, true>(wv, X + (uint64_t)v * CPV, d);
+#pragma unroll
+        for (int i = 0; i < RB; i++) sum[i] += BITS == 8 ? d[i] : d[i] * __ldg(sr[i] + v * CPV / group);
+        v += 32;
+        if (v < ve) {
+#pragma unroll
+            for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < RB; i++) sum[i] = zp_warp_sum(sum[i]);
+}
+
 // Batch-1 GEMV with the columns split between the block's 8 warps (see the kernels' contract
 // below): every warp keeps one 16-byte vector of each of the block's ZP_SK_ROWS rows in flight
 // per lane, so short and long rows alike put 8 · ZP_SK_ROWS loads per lane position in flight
@@ -1156,7 +1203,6 @@ __device__ __forceinline__ void zp_gemv_rows(const float* __restrict__ X, float*
 // no kernel writes), so under a programmatic launch they are on their way while the previous
 // kernel ends; X is read and Y written only after the wait. Later vectors are loaded after the
 // previous ones are used, as before (one vector per row in flight per lane).
-#define ZP_SK_ROWS 4
 template <int BITS>
 __device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
                                                uint32_t cols, const uint8_t* __restrict__ base, uint32_t row_bytes,
@@ -1169,41 +1215,14 @@ __device__ __forceinline__ void zp_gemv1_split(const float* __restrict__ X, floa
     const uint32_t vb = nv * w / (ZP_BLOCK_GEMV / 32), ve = nv * (w + 1) / (ZP_BLOCK_GEMV / 32);
     bool waited = false;
     for (uint32_t r0 = blockIdx.x * RB; r0 < rows; r0 += gridDim.x * RB) {
-        const uint4* q[RB];
-        const float* sr[RB];
-        float acc[RB];
+        uint32_t rs[RB];
 #pragma unroll
-        for (int i = 0; i < RB; i++) {
-            const uint32_t r = min(r0 + i, rows - 1);  // rows past the last repeat it (not written)
-            q[i] = reinterpret_cast<const uint4*>(base + (uint64_t)r * row_bytes);
-            sr[i] = scales + (uint64_t)r * spr;
-            acc[i] = 0.f;
-        }
-        uint32_t v = vb + lane;
-        uint4 wv[RB];
-        if (v < ve) {
+        for (int i = 0; i < RB; i++) rs[i] = min(r0 + i, rows - 1);  // rows past the last repeat it (not written)
+        float sum[RB];
+        zp_split_row_sums<BITS>(X, base, row_bytes, scales, spr, group, rs, vb, ve, &waited, sum);
+        if (lane == 0) {
 #pragma unroll
-            for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
-        }
-        if (!waited) {
-            zp_pdl_wait();
-            waited = true;
-        }
-        while (v < ve) {
-            float d[RB];
-            zp_vector_dot_rows<BITS, RB, true>(wv, X + (uint64_t)v * CPV, d);
-#pragma unroll
-            for (int i = 0; i < RB; i++) acc[i] += BITS == 8 ? d[i] : d[i] * __ldg(sr[i] + v * CPV / group);
-            v += 32;
-            if (v < ve) {
-#pragma unroll
-                for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
-            }
-        }
-#pragma unroll
-        for (int i = 0; i < RB; i++) {
-            const float t = zp_warp_sum(acc[i]);
-            if (lane == 0) part[w][i] = t;
+            for (int i = 0; i < RB; i++) part[w][i] = sum[i];
         }
         __syncthreads();
         if (threadIdx.x < RB && r0 + threadIdx.x < rows) {
@@ -1383,41 +1402,15 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
             // Base products of the tile's rows, ZP_SK_ROWS at a time (rows past the tile's last
             // repeat it and are not kept).
             for (uint32_t g0 = 0; g0 < m; g0 += RB) {
-                const uint4* q[RB];
-                const float* sr[RB];
-                float acc[RB];
+                uint32_t rs[RB];
 #pragma unroll
-                for (int i = 0; i < RB; i++) {
-                    const uint32_t r = r0 + min(g0 + i, m - 1);
-                    q[i] = reinterpret_cast<const uint4*>(base + (uint64_t)r * row_bytes);
-                    sr[i] = scales + (uint64_t)r * spr;
-                    acc[i] = 0.f;
-                }
-                uint32_t v = vb + lane;
-                uint4 wv[RB];
-                if (v < ve) {
+                for (int i = 0; i < RB; i++) rs[i] = r0 + min(g0 + i, m - 1);
+                float sum[RB];
+                zp_split_row_sums<BITS>(X, base, row_bytes, scales, spr, group, rs, vb, ve, &waited, sum);
+                if (lane == 0) {
 #pragma unroll
-                    for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
-                }
-                if (!waited) {
-                    zp_pdl_wait();
-                    waited = true;
-                }
-                while (v < ve) {
-                    float d[RB];
-                    zp_vector_dot_rows<BITS, RB, true>(wv, X + (uint64_t)v * CPV, d);
-#pragma unroll
-                    for (int i = 0; i < RB; i++) acc[i] += BITS == 8 ? d[i] : d[i] * __ldg(sr[i] + v * CPV / group);
-                    v += 32;
-                    if (v < ve) {
-#pragma unroll
-                        for (int i = 0; i < RB; i++) wv[i] = zp_ld_stream(q[i] + v);
-                    }
-                }
-#pragma unroll
-                for (int i = 0; i < RB; i++) {
-                    const float s = zp_warp_sum(acc[i]);
-                    if (lane == 0 && g0 + i < m) part[warp][g0 + i] = s;
+                    for (int i = 0; i < RB; i++)
+                        if (g0 + i < m) part[warp][g0 + i] = sum[i];
                 }
             }
         }
