@@ -505,8 +505,9 @@ impl Gpu {
 
     /// The batch-1 fused layer (`zp_fused1_int8` / `zp_fused1_int4`) for a weight with a literal
     /// dictionary, no rounding and at most [`FUSED1_MAX_ROWS`] rows a tile (the caller checked
-    /// those, the views' lengths and batch 1); false, without launching, when its rows or X
-    /// cannot be read as 16-byte vectors.
+    /// those, [`DeviceZipperWeight::batch1_fused_kernel_applies`], the views' lengths and batch
+    /// 1); false, without launching, when X or the base is not 16-byte aligned or the tile
+    /// buffer does not fit the device's shared memory.
     #[allow(clippy::too_many_arguments)]
     fn zipper_fused1(
         &self,
