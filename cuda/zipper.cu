@@ -789,6 +789,15 @@ __device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags
     return 0xffffffffu;
 }
 
+// A tile's result: its status and detail, and its decoded size when the status is OK.
+__device__ __forceinline__ void zp_tile_result(cz_item_result* r, uint32_t st, uint32_t detail, uint64_t size) {
+    cz_item_result res;
+    res.status = st;
+    res.detail = detail;
+    res.size = st == CZ_STATUS_OK ? size : 0;
+    *r = res;
+}
+
 // All 32 lanes of one warp, after a tile's decode with status *st and `written` content bytes:
 // row_start[0 .. m] gets each row's first entry (the counts summed with a warp scan) and the
 // entry count is returned; *st becomes TILE_SIZE_MISMATCH when the content is not exactly
@@ -1017,13 +1026,7 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
             }
         }
         ZP_TL(6);
-        if (threadIdx.x == 0) {
-            cz_item_result res;
-            res.status = st;
-            res.detail = detail;
-            res.size = st == CZ_STATUS_OK ? s_size : 0;
-            results[t] = res;
-        }
+        if (threadIdx.x == 0) zp_tile_result(results + t, st, detail, s_size);
         __syncthreads();  // shared memory is reused by the next tile
     }
 }
@@ -1250,13 +1253,8 @@ __device__ __forceinline__ void zp_gemv_q(const float* __restrict__ X, float* __
         zp_pdl_wait();
     }
     const uint64_t nthreads = (uint64_t)gridDim.x * blockDim.x;
-    for (uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; t < tiles; t += nthreads) {
-        cz_item_result res;
-        res.status = CZ_STATUS_OK;
-        res.detail = 0;
-        res.size = 0;
-        results[t] = res;
-    }
+    for (uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x; t < tiles; t += nthreads)
+        zp_tile_result(results + t, CZ_STATUS_OK, 0, 0);
     if (BATCH1 && vec) return;
     const uint64_t nwarps = nthreads / 32;
     constexpr int GV = ZP_GV;
@@ -1453,13 +1451,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                 Y[r0 + threadIdx.x] = s_y[threadIdx.x];
             }
         }
-        if (threadIdx.x == 0) {
-            cz_item_result res;
-            res.status = st;
-            res.detail = detail;
-            res.size = st == CZ_STATUS_OK ? s_size : 0;
-            results[t] = res;
-        }
+        if (threadIdx.x == 0) zp_tile_result(results + t, st, detail, s_size);
         __syncthreads();  // shared memory is reused by the next tile
     }
     if (!waited) zp_pdl_wait();
