@@ -789,7 +789,7 @@ CZ_HD inline bool cz_literal_group(const uint8_t* src, size_t size, size_t* ip, 
     return true;
 }
 
-#if defined(CZ_DEVICE)
+#if defined(__CUDACC__)
 // cz_literal_group for a whole warp, slot = lane: the same result in every lane (and the same
 // as cz_literal_group's for that slot), with the literal headers read in parallel: lane l parses
 // block l / 4 of the group (the four lanes of a block alike), and the blocks' content offsets
@@ -975,5 +975,149 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
     *written = (size_t)h.content_size;
     return true;
 }
+
+#if defined(__CUDACC__)
+// Folds stripes [s0, s1) of p (32 bytes each) into lane l's XXH64 accumulator v (lanes 0..3 of
+// a warp; the others keep v) and returns s1. The warp's writes to p must be visible (synced).
+__device__ CZ_FORCEINLINE uint64_t cz_xxh64_lanes(uint64_t& v, const uint8_t* p, uint64_t s0, uint64_t s1) {
+    const uint32_t lane = threadIdx.x & 31u;
+    if (lane < 4) {
+        for (uint64_t i = s0; i < s1; i++) v = cz_xxh64_round(v, cz_read_le64(p + 32 * i + 8 * lane));
+    }
+    return s1;
+}
+
+// Moves past the next group of up to CZ_LITERAL_GROUP blocks of a literal frame without
+// decoding it, all 32 lanes of a warp alike: the block walk of cz_literal_group_warp
+// (cz_literal_block_step) and its content count (lane j parses block j's literal header with
+// cz_parse_literals_header), fewer of its checks. Where cz_literal_group_warp succeeds from the
+// same *ip, *op and *blocks, this ends at the same *ip, *op, *blocks and *last; false when a
+// check fails.
+__device__ inline bool cz_literal_group_skip(const uint8_t* src, size_t size, size_t* ip, uint64_t* op,
+                                             size_t block_max, uint32_t* blocks, bool* last) {
+    const uint32_t lane = threadIdx.x & 31u;
+    size_t p = *ip;
+    uint32_t nb = 0, b0 = 0, bh = 0;
+    bool end = false;
+    for (uint32_t j = 0; j < CZ_LITERAL_GROUP && !end; j++) {
+        uint32_t at = 0, h = 0;
+        if (!cz_literal_block_step(src, size, &p, block_max, blocks, &at, &h)) return false;
+        if (j == lane) {
+            b0 = at;
+            bh = h;
+        }
+        nb++;
+        end = (h & 1) != 0;
+    }
+    uint32_t n = 0;
+    bool bad = false;
+    if (lane < nb) {
+        n = bh >> 3;
+        if (((bh >> 1) & 3) == CZ_BLOCK_COMPRESSED) {
+            cz_literals_header lh;
+            bad = cz_parse_literals_header(src + b0, n, block_max, &lh) != CZ_STATUS_OK;
+            n = bad ? 0u : (uint32_t)lh.n;
+        }
+    }
+    if (__any_sync(CZ_TEAM_FULL_MASK, bad)) return false;
+    *ip = p;
+    *op += __reduce_add_sync(CZ_TEAM_FULL_MASK, n);
+    *last = end;
+    return true;
+}
+
+// cz_decode_literal_frame by `warps` warps of a block at once: warp k (0 <= k < warps) decodes
+// groups k, k + warps, ... of the frame's blocks (cz_literal_group_warp, its streams and runs)
+// and moves past the others (cz_literal_group_skip); then the warps meet at named barrier `bar`
+// (32 * warps threads; 0 < bar < 16, warps > 1) and warp 0 checks the content checksum (the
+// stripes of its first group's content hashed before the barrier, the rest after). Every
+// lane of the warps calls with the same arguments but k; verdicts[0 .. warps) is shared memory
+// that no other code uses until the warps have returned. Warp 0's result is the frame's, as
+// cz_decode_literal_frame's (with *written); the other warps' result is only whether the
+// parts decoded. Reads src[0 .. size) and dt only; writes dst[0 .. content size) only.
+__device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t size, uint8_t* dst,
+                                                     size_t dst_capacity, const uint16_t* dt, unsigned log,
+                                                     uint32_t dict_id, uint32_t k, uint32_t warps, uint32_t bar,
+                                                     uint32_t* verdicts, size_t* written) {
+    const cz_team team = cz_team_warp();
+    bool ok = size >= 4 && size < 0xFFFFFFFFull && !cz_is_skippable_magic(cz_read_le32(src));
+    uint64_t v = cz_xxh64_lane_init(0, team.lane & 3u), hashed = 0;  // warp 0's checksum: stripes [0, hashed)
+    cz_frame_header h;
+    ok = ok && cz_parse_frame_header(src, size, &h) == CZ_STATUS_OK;
+    ok = ok && h.single_segment && (h.dict_id == 0 || h.dict_id == dict_id) &&
+         h.content_size != CZ_CONTENT_SIZE_UNKNOWN && h.content_size <= dst_capacity;
+    if (ok) {
+        const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
+        bool last = false;
+        size_t ip = h.header_size;
+        uint64_t op = 0;
+        uint32_t blocks = 0;
+        const bool sum = k == 0 && h.checksum && h.content_size >= 32;
+        for (uint32_t g = 0; ok && !last; g++) {
+            if (g % warps != k) {
+                CZ_PROF_BEGIN(literal_skip);
+                ok = cz_literal_group_skip(src, size, &ip, &op, block_max, &blocks, &last);
+                CZ_PROF_END(literal_skip, team);
+                continue;
+            }
+            cz_literal_part p;
+            CZ_PROF_BEGIN(literal_walk);
+            if (!cz_literal_group_warp(src, size, &ip, &op, h.content_size, block_max, log != 0, &blocks, team.lane, &p,
+                                       &last)) {
+                ok = false;
+                break;
+            }
+            CZ_PROF_END(literal_walk, team);
+            CZ_PROF_BEGIN(literal_streams);
+            const bool good = p.kind != 2 || cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+            CZ_PROF_END(literal_streams, team);
+            CZ_PROF_BEGIN(literal_runs);
+            uint32_t runs = cz_team_ballot(team, p.kind < 2);
+            while (runs) {
+                const unsigned l = cz_lowbit32(runs);
+                runs &= runs - 1;
+                const uint32_t kind = cz_team_shfl32(team, p.kind, l), at = cz_team_shfl32(team, p.at, l);
+                const uint32_t out = cz_team_shfl32(team, p.out, l), n = cz_team_shfl32(team, p.n, l);
+                if (kind == 0) {
+                    cz_team_copy(team, dst + out, src + at, n);
+                } else {
+                    cz_team_fill(team, dst + out, src[at], n);
+                }
+            }
+            CZ_PROF_END(literal_runs, team);
+            ok = !cz_team_ballot(team, !good);
+            if (g == 0 && sum) {
+                __syncwarp();  // the lanes' streams are in dst
+                hashed = cz_xxh64_lanes(v, dst, 0, op / 32);
+            }
+        }
+        ok = ok && op == h.content_size && size - ip == (h.checksum ? CZ_CHECKSUM_SIZE : 0u);
+    }
+    if (team.lane == 0) verdicts[k] = ok ? 1u : 0u;
+    asm volatile("bar.sync %0, %1;" ::"r"(bar), "r"(32 * warps) : "memory");
+    for (uint32_t i = 0; i < warps; i++) ok = ok && verdicts[i] != 0;
+    if (!ok || k != 0) return ok;
+    CZ_PROF_BEGIN(checksum);
+    bool sum_ok = true;
+    if (h.checksum) {
+        uint64_t x;
+        if (h.content_size < 32) {
+            x = cz_xxh64(dst, h.content_size, 0);
+        } else {
+            const uint64_t stripes = h.content_size / 32;
+            cz_xxh64_lanes(v, dst, hashed, stripes);
+            const uint64_t v1 = cz_team_shfl64(team, v, 0), v2 = cz_team_shfl64(team, v, 1);
+            const uint64_t v3 = cz_team_shfl64(team, v, 2), v4 = cz_team_shfl64(team, v, 3);
+            x = cz_xxh64_finish(cz_xxh64_converge(v1, v2, v3, v4) + h.content_size, dst + 32 * stripes,
+                                h.content_size);
+        }
+        sum_ok = (uint32_t)x == cz_read_le32(src + size - CZ_CHECKSUM_SIZE);
+    }
+    CZ_PROF_END(checksum, team);
+    if (!sum_ok) return false;
+    *written = (size_t)h.content_size;
+    return true;
+}
+#endif
 
 #endif  // CUZSTD_FRAME_DECODE_CUH
