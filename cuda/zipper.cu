@@ -290,55 +290,64 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
 
 // Copies `words` 16-byte words from `table` to `table_to` (may be 0) and the frame src[0 .. size)
 // to shared memory at stage (stage ≡ src mod 16) with all loads of each round of up to 256
-// words issued before any store, so that both copies cost one memory round trip: the bytes
-// before src's first 16-byte boundary and after its last one are loaded one per lane (fewer
-// than 16 each), the rest as 16-byte words. Called by all 32 lanes; synced.
+// words per warp issued before any store, so that both copies cost one memory round trip: the
+// bytes before src's first 16-byte boundary and after its last one are loaded one per lane
+// (fewer than 16 each), the rest as 16-byte words. Called by all 32 lanes of `parts` warps
+// (this one is `part`) with the same arguments; each warp is synced, and with parts > 1 the
+// caller syncs the warps before the copies are read.
 __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, uint4* table_to, uint32_t words,
-                                              const uint8_t* __restrict__ src, uint32_t size, uint8_t* stage) {
-    const uint32_t lane = threadIdx.x & 31u;
+                                              const uint8_t* __restrict__ src, uint32_t size, uint8_t* stage,
+                                              uint32_t part = 0, uint32_t parts = 1) {
+    const uint32_t lane = threadIdx.x & 31u, t = 32u * part + lane, stride = 32u * parts;
     const uint32_t head = min(size, (16u - (uint32_t)((uintptr_t)src & 15u)) & 15u);
     const uint32_t fw = (size - head) / 16, tail_at = head + 16 * fw, tail = size - tail_at;
-    const uint8_t hb = lane < head ? __ldg(src + lane) : 0;
-    const uint8_t tb = lane < tail ? __ldg(src + tail_at + lane) : 0;
+    const uint8_t hb = part == 0 && lane < head ? __ldg(src + lane) : 0;
+    const uint8_t tb = part == 0 && lane < tail ? __ldg(src + tail_at + lane) : 0;
     const uint4* from = reinterpret_cast<const uint4*>(src + head);
     uint4* to = reinterpret_cast<uint4*>(stage + head);
     const uint32_t total = words + fw;
-    for (uint32_t base = 0; base < total; base += 256) {
+    for (uint32_t base = 0; base < total; base += 8 * stride) {
         uint4 v[8];
 #pragma unroll
         for (int u = 0; u < 8; u++) {
-            const uint32_t i = base + lane + 32u * u;
+            const uint32_t i = base + t + stride * u;
             v[u] = i < words ? __ldg(table + i) : i < total ? __ldg(from + (i - words)) : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
         for (int u = 0; u < 8; u++) {
-            const uint32_t i = base + lane + 32u * u;
+            const uint32_t i = base + t + stride * u;
             if (i < words)
                 table_to[i] = v[u];
             else if (i < total)
                 to[i - words] = v[u];
         }
     }
-    if (lane < head) stage[lane] = hb;
-    if (lane < tail) stage[tail_at + lane] = tb;
+    if (part == 0 && lane < head) stage[lane] = hb;
+    if (part == 0 && lane < tail) stage[tail_at + lane] = tb;
     __syncwarp();
 }
 
 // The literal path of zp_decode_tile_layer: true when it gave the tile's outcome (*st OK with
 // *written bytes, or a header status), false when the frame needs the full decoder (another
 // frame form, or an error the literal path does not name). `huf`: the table's place in shared
-// memory (CZ_HUF_DTABLE_SIZE entries), filled when *table_ready is false.
+// memory (CZ_HUF_DTABLE_SIZE entries), filled when *table_ready is false. With warps > 1 the
+// call is made by that many warps (this one warp k, the same arguments otherwise), which share
+// the copies and the frame's block groups (cz_decode_literal_frame_warps, named barrier `bar`,
+// `verdicts` its shared words); warp 0's outcome is the tile's, the others' means nothing.
 __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                        const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                        uint16_t* huf, bool* table_ready, uint64_t* written,
-                                                       uint32_t* detail, uint32_t* st) {
+                                                       uint32_t* detail, uint32_t* st, uint32_t k = 0,
+                                                       uint32_t warps = 1, uint32_t bar = 0,
+                                                       uint32_t* verdicts = nullptr) {
     // 8 table entries per 16-byte word (huf_dt is padded).
     const uint32_t words = *table_ready ? 0u : ((1u << huf_log) + 7) / 8;
     const uint64_t mis = (uintptr_t)src & 15u;
     const bool staged = size + mis + 16 <= cap;
     const uint64_t at = staged ? (cap - size - mis) & ~(uint64_t)15 : 0;  // 16-byte aligned (dst is)
     zp_fetch_tile(reinterpret_cast<const uint4*>(huf_dt), reinterpret_cast<uint4*>(huf), words, src,
-                  staged ? (uint32_t)size : 0u, dst + at + mis);
+                  staged ? (uint32_t)size : 0u, dst + at + mis, k, warps);
+    if (warps > 1) asm volatile("bar.sync %0, %1;" ::"r"(bar), "r"(32 * warps) : "memory");
     *table_ready = true;
     ZP_TL(8);
     const uint8_t* from = staged ? dst + at + mis : src;
@@ -357,7 +366,10 @@ __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint6
         from = src;
     }
     size_t w = 0;
-    if (cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, cz_team_warp(), &w)) {
+    if (warps > 1 ? cz_decode_literal_frame_warps(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, k, warps,
+                                                  bar, verdicts, &w)
+                  : cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, cz_team_warp(),
+                                            &w)) {
         *written = w;
         return true;
     }
@@ -1300,14 +1312,17 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 // zp_fused1_int8_2 / zp_fused1_int4_2 (two, with more registers): the fused layer at batch 1
 // for layers with a literal dictionary (huf_log != 0), no round_to and vector rows
 // (zp_vector_rows, cols a multiple of a vector's columns, X 16-byte aligned), shaped like the
-// batch-1 GEMV (zp_gemv1_split) with one more warp that decodes.
+// batch-1 GEMV (zp_gemv1_split) with two more warps that decode.
 //   grid mapping: block b takes tiles b, b + gridDim.x, ... (any grid); each tile's rows of Y are
 //                 written by that block only, once (no atomics on Y, no global scratch for the
 //                 delta). blockDim.x == ZP_F1_BLOCK: warps 0..ZP_F1_COMPUTE-1 compute the base
 //                 products of the tile's rows in groups of ZP_SK_ROWS, warp w over the w-th
 //                 share of each row's 16-byte vectors (partial sums in shared memory, added in
-//                 a fixed order); warp ZP_F1_COMPUTE decodes the tile's literal frame into shared
-//                 memory (zp_decode_tile_literal) and computes its row starts. After a block
+//                 a fixed order); warps ZP_F1_COMPUTE and ZP_F1_COMPUTE + 1 decode the tile's
+//                 literal frame into shared memory together (zp_decode_tile_literal: the table
+//                 and frame copies split between them, the frame's first group of 8 blocks
+//                 decoded by the first, the second by the second, and so on), and the first
+//                 checks the checksum and computes the row starts. After a block
 //                 barrier every warp takes rows: checks and converts their columns
 //                 (zp_row_columns) and adds their sparse dot with X (read from global memory);
 //                 after a second barrier the tile's rows of Y are written when every entry
@@ -1322,12 +1337,14 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 TILE_FRAME_UNCHECKED.
 //   reads/writes/statuses: as zp_linear_* with batch 1 (tiles of at most ZP_F1_MAX_ROWS rows).
 //   launch:       may be launched with programmatic stream serialization (sm_90+): the
-//                 decoding warp reads its first tile's frame and the table before zp_pdl_wait,
+//                 decoding warps read their first tile's frame and the table before zp_pdl_wait,
 //                 the computing warps their first weight vectors; X, Y, results, locks and
 //                 the workspace are touched after it.
-#define ZP_F1_COMPUTE 8                         // computing warps
-#define ZP_F1_BLOCK (32 * (ZP_F1_COMPUTE + 1))  // threads per block
-#define ZP_F1_MAX_ROWS 16                       // most rows of a tile
+#define ZP_F1_COMPUTE 8                                    // computing warps
+#define ZP_F1_DECODE 2                                     // decoding warps
+#define ZP_F1_BLOCK (32 * (ZP_F1_COMPUTE + ZP_F1_DECODE))  // threads per block
+#define ZP_F1_MAX_ROWS 16                                  // most rows of a tile
+#define ZP_F1_DECODE_BAR 1                                 // named barrier of the decoding warps
 template <int BITS>
 __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
                                           uint32_t cols, const uint8_t* __restrict__ base,
@@ -1343,7 +1360,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
     __shared__ float part[ZP_F1_COMPUTE][ZP_F1_MAX_ROWS];
     __shared__ float s_y[ZP_F1_MAX_ROWS];
     __shared__ uint32_t row_start[ZP_F1_MAX_ROWS + 1];
-    __shared__ uint32_t s_status, s_detail, s_bad;
+    __shared__ uint32_t s_status, s_detail, s_bad, s_verdicts[ZP_F1_DECODE];
     __shared__ uint64_t s_size;
     constexpr int RB = ZP_SK_ROWS;
     constexpr uint32_t CPV = BITS == 8 ? 16 : 32;  // columns per 16-byte vector
@@ -1353,48 +1370,59 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
     const uint32_t nv = cols / CPV;
     const uint32_t vb = nv * warp / ZP_F1_COMPUTE, ve = nv * (warp + 1) / ZP_F1_COMPUTE;
     bool waited = false, table_ready = false;
+    ZP_TL_START;
     zp_pdl_allow();
     for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
         const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
-        if (warp == ZP_F1_COMPUTE) {
+        if (warp >= ZP_F1_COMPUTE) {
+            // The decoding warps (k = 0 .. ZP_F1_DECODE - 1) share the frame; warp k = 0 does the rest.
+            const uint32_t k = warp - ZP_F1_COMPUTE;
             const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
             uint64_t written = 0;
             uint32_t st, detail = 0;
-            if (!zp_decode_tile_literal(delta + off, size, tile, cap, huf_dt, huf_log, dict_id, s_huf, &table_ready,
-                                        &written, &detail, &st)) {
-                if (!waited) {
-                    zp_pdl_wait();  // the workspace and locks may still be in use by the previous kernel
-                    waited = true;
-                }
-                uint32_t slot = blockIdx.x % nslots;
-                if (lane == 0) {
-                    while (atomicCAS(locks + slot, 0u, 1u) != 0u) {
-                        slot = slot + 1 == nslots ? 0 : slot + 1;
-                        __nanosleep(256);
+            const bool took = zp_decode_tile_literal(delta + off, size, tile, cap, huf_dt, huf_log, dict_id, s_huf,
+                                                     &table_ready, &written, &detail, &st, k, ZP_F1_DECODE,
+                                                     ZP_F1_DECODE_BAR, s_verdicts);
+            if (k != 0) {
+                table_ready = true;  // s_huf only ever holds the dictionary's table in this kernel
+            } else {
+                if (!took) {
+                    if (!waited) {
+                        zp_pdl_wait();  // the workspace and locks may still be in use by the previous kernel
+                        waited = true;
                     }
-                    __threadfence();
+                    uint32_t slot = blockIdx.x % nslots;
+                    if (lane == 0) {
+                        while (atomicCAS(locks + slot, 0u, 1u) != 0u) {
+                            slot = slot + 1 == nslots ? 0 : slot + 1;
+                            __nanosleep(256);
+                        }
+                        __threadfence();
+                    }
+                    slot = __shfl_sync(0xffffffffu, slot, 0);
+                    __syncwarp();
+                    cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)slot * ws_stride);
+                    st = zp_decode_tile(delta + off, size, tile, cap, dict, dict_size, ws, nullptr, &written, &detail);
+                    table_ready = true;  // the full decoder used the workspace's tables, not s_huf
+                    __syncwarp();
+                    if (lane == 0) {
+                        __threadfence();
+                        atomicExch(locks + slot, 0u);
+                    }
                 }
-                slot = __shfl_sync(0xffffffffu, slot, 0);
+                st = __shfl_sync(0xffffffffu, st, 0);
+                detail = __shfl_sync(0xffffffffu, detail, 0);
+                written = __shfl_sync(0xffffffffu, written, 0);
                 __syncwarp();
-                cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)slot * ws_stride);
-                st = zp_decode_tile(delta + off, size, tile, cap, dict, dict_size, ws, nullptr, &written, &detail);
-                table_ready = true;  // the full decoder used the workspace's tables, not s_huf
-                __syncwarp();
+                ZP_TL(2);
+                zp_tile_row_starts(tile, flags, m, written, row_start, &st);
+                ZP_TL(7);
                 if (lane == 0) {
-                    __threadfence();
-                    atomicExch(locks + slot, 0u);
+                    s_status = st;
+                    s_detail = detail;
+                    s_size = written;
+                    s_bad = 0xffffffffu;
                 }
-            }
-            st = __shfl_sync(0xffffffffu, st, 0);
-            detail = __shfl_sync(0xffffffffu, detail, 0);
-            written = __shfl_sync(0xffffffffu, written, 0);
-            __syncwarp();
-            zp_tile_row_starts(tile, flags, m, written, row_start, &st);
-            if (lane == 0) {
-                s_status = st;
-                s_detail = detail;
-                s_size = written;
-                s_bad = 0xffffffffu;
             }
         } else {
             // Base products of the tile's rows, ZP_SK_ROWS at a time (rows past the tile's last
@@ -1411,8 +1439,10 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                         if (g0 + i < m) part[warp][g0 + i] = sum[i];
                 }
             }
+            ZP_TL(4);
         }
         __syncthreads();
+        ZP_TL(5);
         uint32_t st = s_status, detail = s_detail;
         if (st == CZ_STATUS_OK) {
             if (!waited) {
@@ -1421,7 +1451,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
             }
             const uint32_t n = row_start[m];
             const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
-            for (uint32_t i = warp; i < m; i += ZP_F1_COMPUTE + 1) {
+            for (uint32_t i = warp; i < m; i += ZP_F1_COMPUTE + ZP_F1_DECODE) {
                 const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
                 uint32_t why = CZ_STATUS_OK;
                 const uint32_t bad = zp_row_columns(tile, flags, m, n, cols, e0, e1, &why);
@@ -1452,13 +1482,14 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
             }
         }
         if (threadIdx.x == 0) zp_tile_result(results + t, st, detail, s_size);
+        ZP_TL(6);
         __syncthreads();  // shared memory is reused by the next tile
     }
     if (!waited) zp_pdl_wait();
 }
 
 #define ZP_FUSED1_KERNEL(NAME, BITS, MB)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(ZP_F1_BLOCK, MB)                                      \
+    extern "C" __global__ void __launch_bounds__(ZP_F1_BLOCK, MB)                                                      \
         NAME(const float* X, float* Y, uint32_t rows, uint32_t cols, const uint8_t* base, const float* scales,        \
              uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,                       \
              const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t cap, uint8_t* workspace,            \
@@ -1468,8 +1499,8 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                         workspace, ws_stride, locks, nslots, huf_dt, huf_log, dict_id, dict, dict_size, results);    \
     }
 
-// Three blocks per multiprocessor (72 registers), and two (more registers for the decoding
-// warp: its tile's chain is shorter, but fewer tiles run at once).
+// Three blocks per multiprocessor (64 registers), and two (96 registers: each tile's decode is
+// shorter, but fewer tiles run at once).
 ZP_FUSED1_KERNEL(zp_fused1_int8, 8, 3)
 ZP_FUSED1_KERNEL(zp_fused1_int4, 4, 3)
 ZP_FUSED1_KERNEL(zp_fused1_int8_2, 8, 2)

@@ -569,33 +569,52 @@ fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
 }
 
 /// More tiles than two blocks per multiprocessor run at once: the batch-1 fused kernel's
-/// three-block build, against X·Ŵᵀ.
+/// three-block build, against X·Ŵᵀ, with tiles of 4 rows (frames of one group of blocks) and 16
+/// (two groups, one for each decoding warp).
 #[test]
 fn batch_one_kernel_three_block_build_for_many_tiles() {
     let g = &gpu_b1().0;
     let many = 2 * g.props().multiprocessors as usize + 36;
-    let w = pack("m.weight", 4 * many, 4096, BaseKind::Int8, Mode::Density(0.01), 4, TileLayout::Planes);
-    assert_eq!(w.tiles(), many);
-    let x = inputs(1, 4096, 9);
-    let y = forward_batch1(&w, &x, true).unwrap();
-    check(&y, &reconstruct(&w), &x, 4 * many, 4096, 1, REL, &format!("{many} tiles"));
+    for tile_rows in [4, 16] {
+        let rows = tile_rows * many;
+        let w = pack("m.weight", rows, 4096, BaseKind::Int8, Mode::Density(0.01), tile_rows, TileLayout::Planes);
+        assert_eq!(w.tiles(), many);
+        let x = inputs(1, 4096, 9);
+        let y = forward_batch1(&w, &x, true).unwrap();
+        check(&y, &reconstruct(&w), &x, rows, 4096, 1, REL, &format!("{many} tiles of {tile_rows} rows"));
+    }
 }
 
-/// A layer of the batch-1 fused kernel's shape (40×4096 INT8, 1 %, tiles of 8 rows) and its input.
-fn long_row_layer() -> (cuzstd::zipper::PackedWeight, Vec<f32>) {
-    let w = pack("blk.9.ffn_up.weight", 40, 4096, BaseKind::Int8, Mode::Density(0.01), 8, TileLayout::Planes);
+/// A layer of the batch-1 fused kernel's shape (40×4096 INT8, 1 %, tiles of `tile_rows` rows:
+/// 8 give frames of one group of blocks, 16 of two) and its input.
+fn long_row_layer(tile_rows: usize) -> (cuzstd::zipper::PackedWeight, Vec<f32>) {
+    let w = pack("blk.9.ffn_up.weight", 40, 4096, BaseKind::Int8, Mode::Density(0.01), tile_rows, TileLayout::Planes);
     (w, inputs(1, 4096, 5))
 }
 
-/// Bit flips in the tiles of a batch-1 fused layer: the reference build's verdict, the tile named,
-/// no change of Y without an error.
+/// Bit flips in the tiles of a batch-1 fused layer, frames of one and of two block groups (the
+/// second group decoded by the second decoding warp): the reference build's verdict, the tile
+/// named, no change of Y without an error.
 #[test]
 fn batch_one_kernel_reports_damaged_frames_like_the_reference_build() {
+    for tile_rows in [8, 16] {
+        damaged_frames_batch_one(tile_rows);
+    }
+}
+
+fn damaged_frames_batch_one(tile_rows: usize) {
     let g = &gpu_b1().0;
-    let (w, x) = long_row_layer();
+    let (w, x) = long_row_layer(tile_rows);
     assert!(g.zipper_upload(&w).unwrap().batch1_fused_kernel_applies());
+    // Frames of 2 KiB of content or more hold two groups of 8 blocks (cz_literal_frame_blocks).
+    let content = |t: usize| {
+        let f = &w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize];
+        cuzstd::zipper::frame::inspect_tile(f, w.max_tile_bytes).unwrap()
+    };
+    let two_groups = (0..w.tiles()).filter(|&t| content(t) >= 2048).count();
+    assert_eq!(two_groups > 0, tile_rows == 16, "tiles of {tile_rows}: {two_groups} frames of two groups");
     let good = forward_batch1(&w, &x, true).unwrap();
-    let mut rng = StdRng::seed_from_u64(21);
+    let mut rng = StdRng::seed_from_u64(21 + tile_rows as u64);
     let mut caught = 0;
     for _ in 0..40 {
         let t = rng.random_range(0..w.tiles());
@@ -606,16 +625,16 @@ fn batch_one_kernel_reports_damaged_frames_like_the_reference_build() {
         match forward_batch1(&bad, &x, true) {
             Err(e) => {
                 assert!(e.contains("blk.9.ffn_up.weight") && e.contains(&format!("tile {t}")), "{e}");
-                assert_eq!(cpu, Err(e), "flip at byte {at}");
+                assert_eq!(cpu, Err(e), "tiles of {tile_rows}: flip at byte {at}");
                 caught += 1;
             }
             Ok(y) => {
-                assert_eq!(y, good, "a flip at byte {at} of tile {t} changed Y without an error");
-                assert!(cpu.is_ok(), "flip at byte {at}: the reference build rejects it");
+                assert_eq!(y, good, "tiles of {tile_rows}: a flip at byte {at} of tile {t} changed Y without an error");
+                assert!(cpu.is_ok(), "tiles of {tile_rows}: flip at byte {at}: the reference build rejects it");
             }
         }
     }
-    assert!(caught >= 30, "only {caught} of 40 bit flips were caught");
+    assert!(caught >= 30, "tiles of {tile_rows}: only {caught} of 40 bit flips were caught");
 }
 
 /// Tiles of a batch-1 fused layer as plain libzstd frames (not literal frames): decoded by the
@@ -624,7 +643,7 @@ fn batch_one_kernel_reports_damaged_frames_like_the_reference_build() {
 #[test]
 fn batch_one_kernel_decodes_plain_zstd_tiles_in_locked_workspace_slots() {
     use cuzstd::zipper::frame;
-    let (w, x) = long_row_layer();
+    let (w, x) = long_row_layer(8);
     let good = forward_batch1(&w, &x, true).unwrap();
     let payloads: Vec<Vec<u8>> = (0..w.tiles())
         .map(|t| {

@@ -588,7 +588,8 @@ CZ_HD inline uint32_t cz_encode_frame(cz_team t, const uint8_t* src, uint64_t sr
 // content is cut into blocks of 4 streams so that up to CZ_LITERAL_FRAME_STREAMS streams can be
 // decoded at once. These are plain zstd frames: libzstd decodes them with the dictionary.
 
-#define CZ_LITERAL_FRAME_STREAMS 32        // the content is cut into at most this many streams
+#define CZ_LITERAL_FRAME_STREAMS 64        // the content is cut into at most this many streams
+#define CZ_LITERAL_ONE_GROUP_BELOW 2048    // frames of less content keep to 8 blocks (32 streams)
 #define CZ_LITERAL_BLOCK_MIN 96            // a block holds at least this much (unless the frame is smaller)
 #define CZ_LITERAL_4_STREAMS_FROM 64       // Huffman-coded blocks of at least this many literals use 4 streams
 // Small blocks of 4 streams let a warp decode small tiles with short streams: on H100, 16-row
@@ -597,11 +598,14 @@ CZ_HD inline uint32_t cz_encode_frame(cz_team t, const uint8_t* src, uint64_t sr
 // grew by 10 % (docs/ZIPPER.md, "Tile encoding").
 #define CZ_LITERAL_DICT_CONTENT 8          // dictionary content: 8 zero bytes (repeat offsets 1, 4, 8 lie inside it)
 
-// Blocks of a literal frame of n content bytes: n / CZ_LITERAL_BLOCK_MIN, within
-// 1 .. CZ_LITERAL_FRAME_STREAMS / 4, and enough that none exceeds CZ_BLOCK_SIZE_MAX.
+// Blocks of a literal frame of n content bytes: n / CZ_LITERAL_BLOCK_MIN, within 1 .. 8 below
+// CZ_LITERAL_ONE_GROUP_BELOW bytes (one group of a decoding warp's 32 lanes) and 1 ..
+// CZ_LITERAL_FRAME_STREAMS / 4 from there (two groups, which two warps decode at once), and
+// enough that none exceeds CZ_BLOCK_SIZE_MAX.
 CZ_HD CZ_FORCEINLINE uint32_t cz_literal_frame_blocks(uint32_t n) {
     uint32_t b = n / CZ_LITERAL_BLOCK_MIN;
-    if (b > CZ_LITERAL_FRAME_STREAMS / 4) b = CZ_LITERAL_FRAME_STREAMS / 4;
+    const uint32_t most = n < CZ_LITERAL_ONE_GROUP_BELOW ? 8u : CZ_LITERAL_FRAME_STREAMS / 4;
+    if (b > most) b = most;
     if (b < 1) b = 1;
     const uint32_t need = (uint32_t)(((uint64_t)n + CZ_BLOCK_SIZE_MAX - 1) / CZ_BLOCK_SIZE_MAX);
     return b > need ? b : need;

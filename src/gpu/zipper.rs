@@ -21,8 +21,8 @@ use crate::llm::Linear;
 use crate::zipper::kernel::{check_results, KernelShape, BLOCK, FLAG_BASE_ONLY, FLAG_ROUND_BF16, FLAG_ROUND_F16};
 use crate::zipper::{PackedWeight, Result, ZipperError, ZipperLinear};
 
-/// Threads per block of `zp_fused1_*` (`ZP_F1_BLOCK`: 8 computing warps and a decoding one).
-const FUSED1_BLOCK: u32 = 288;
+/// Threads per block of `zp_fused1_*` (`ZP_F1_BLOCK`: 8 computing warps and 2 decoding ones).
+const FUSED1_BLOCK: u32 = 320;
 /// Most rows of a tile `zp_fused1_*` takes (`ZP_F1_MAX_ROWS`).
 pub const FUSED1_MAX_ROWS: u32 = 16;
 /// Shortest base row (bytes) that batch-1 launches give to `zp_fused1_*`: on an H100 it was

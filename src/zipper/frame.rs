@@ -174,6 +174,31 @@ mod tests {
     /// Literal frames and their dictionary are plain zstd: libzstd decodes them with the
     /// dictionary and refuses them without it or with another layer's.
     #[test]
+    fn literal_frames_have_one_block_group_below_2_kib_and_two_from_there() {
+        // Blocks of a frame, from its block headers (an RLE block holds one byte).
+        let blocks = |f: &[u8]| {
+            let h = crate::format::parse_frame_header(f).unwrap().unwrap();
+            let (mut at, mut n) = (h.header_len, 0usize);
+            loop {
+                let b = u32::from_le_bytes([f[at], f[at + 1], f[at + 2], 0]);
+                at += 3 + if (b >> 1) & 3 == 1 { 1 } else { (b >> 3) as usize };
+                n += 1;
+                if b & 1 == 1 {
+                    return n;
+                }
+            }
+        };
+        for n in [1usize, 95, 96, 500, 767, 768, 2047, 2048, 2700, 5000, 70_000] {
+            let p: Vec<u8> = (0..n as u32).map(|i| (i.wrapping_mul(2654435761) >> 26) as u8).collect();
+            let counts = byte_counts([p.as_slice()]);
+            let f = compress_tile_literal(&p, &counts, 40000).unwrap();
+            let most = if n < 2048 { 8 } else { 16 };
+            assert_eq!(blocks(&f), (n / 96).clamp(1, most), "{n} bytes");
+            assert_eq!(decompress_tile(&f, n, &literal_dictionary(&counts, 40000)).unwrap(), p, "{n} bytes");
+        }
+    }
+
+    #[test]
     fn literal_frames_decode_with_libzstd_and_need_their_dictionary() {
         let payloads: Vec<Vec<u8>> = (0..6u32)
             .map(|k| {
