@@ -20,7 +20,7 @@
 #include <vector>
 #include <cuda_runtime.h>
 
-#define ZP_TL_SLOTS 16
+#define ZP_TL_SLOTS 32
 #define ZP_TL_MAXB 4096
 __device__ long long g_tl[ZP_TL_MAXB * ZP_TL_SLOTS];
 // Slot 15: clock64 at the block's start; 14: globaltimer at its start; 13: globaltimer at
@@ -44,13 +44,16 @@ __device__ long long g_tl[ZP_TL_MAXB * ZP_TL_SLOTS];
             g_tl[blockIdx.x * ZP_TL_SLOTS + 13] = gt;                                                   \
         }                                                                                               \
     }
-enum { CZP_literal_parts = 9, CZP_checksum = 10, CZP_literal_walk = 11, CZP_literal_streams = 12, CZP_streams_by_hand = 16, CZP_literals, CZP_seq_tables, CZP_seq_decode,
-       CZP_seq_exec, CZP_raw_rle, CZP_huf_table, CZP_hw_fse };
+enum { CZP_literal_parts = 9, CZP_checksum = 10, CZP_literal_walk = 11, CZP_literal_streams = 12, CZP_literal_skip = 3,
+       CZP_literal_runs = 0, CZP_streams_by_hand = 32, CZP_literals, CZP_seq_tables, CZP_seq_decode, CZP_seq_exec,
+       CZP_raw_rle, CZP_huf_table, CZP_hw_fse };
 #ifdef __CUDA_ARCH__
 #define CZ_PROF_BEGIN(p) long long cz_prof_t_##p = clock64();
+// Durations of the literal decode's phases, in slots 0 .. 15 for the first decoding warp of
+// zp_fused1 (any warp of zp_linear) and 16 .. 31 for the second (warp ZP_F1_COMPUTE + 1 = 9).
 #define CZ_PROF_END(p, t)                                                                               \
-    if ((t).lane == 0 && CZP_##p < ZP_TL_SLOTS && blockIdx.x < ZP_TL_MAXB)                               \
-        g_tl[blockIdx.x * ZP_TL_SLOTS + CZP_##p] = clock64() - cz_prof_t_##p;
+    if ((t).lane == 0 && CZP_##p < 16 && blockIdx.x < ZP_TL_MAXB)                                        \
+        g_tl[blockIdx.x * ZP_TL_SLOTS + CZP_##p + ((threadIdx.x >> 5) == 9 ? 16 : 0)] = clock64() - cz_prof_t_##p;
 #else
 #define CZ_PROF_BEGIN(p)
 #define CZ_PROF_END(p, t)
@@ -279,21 +282,22 @@ int main(int argc, char** argv) {
            bytes / tb / 1e3, tf0, tc, tc / tb);
 
     // Timeline of one launch (after the timed ones: weights of copy 0 are cold again).
+    auto timeline = [&](const char* what, auto&& launch, uint32_t nblocks) {
     std::vector<long long> zero(ZP_TL_MAXB * ZP_TL_SLOTS, 0);
     CK(cudaMemcpyToSymbol(g_tl, zero.data(), zero.size() * 8));
-    fused(0, flags);
+    launch(0);
     CK(cudaDeviceSynchronize());
     std::vector<long long> tl(ZP_TL_MAXB * ZP_TL_SLOTS);
     CK(cudaMemcpyFromSymbol(tl.data(), g_tl, tl.size() * 8));
     const char* names[] = {"X staged", "header parsed", "tile decoded", "tile prepared", "base done (last warp)",
                            "block sync", "Y written", "row starts", "table + frame fetched"};
-    const uint32_t nb = std::min<uint32_t>(slots, ZP_TL_MAXB);
+    const uint32_t nb = std::min<uint32_t>(nblocks, ZP_TL_MAXB);
     long long g0 = tl[14], g1 = 0;
     for (uint32_t b = 0; b < nb; b++) {
         g0 = std::min(g0, tl[b * ZP_TL_SLOTS + 14]);
         g1 = std::max(g1, tl[b * ZP_TL_SLOTS + 13]);
     }
-    printf("timeline, cycles from each block's start (mean / max over %u blocks):\n", nb);
+    printf("%s timeline, cycles from each block's start (mean / max over %u blocks):\n", what, nb);
     for (int k = 0; k <= 8; k++) {
         double sum = 0;
         long long mx = 0;
@@ -306,14 +310,61 @@ int main(int argc, char** argv) {
     }
     const char* durations[] = {"literal parts", "checksum", "literal walk", "literal streams"};
     for (int k = 9; k <= 12; k++) {
-        double sum = 0;
-        for (uint32_t b = 0; b < nb; b++) sum += tl[b * ZP_TL_SLOTS + k];
-        printf("  %-22s %9.0f (duration)\n", durations[k - 9], sum / nb);
+        double sum = 0, sum2 = 0;
+        for (uint32_t b = 0; b < nb; b++) sum += tl[b * ZP_TL_SLOTS + k], sum2 += tl[b * ZP_TL_SLOTS + 16 + k];
+        printf("  %-22s %9.0f %9.0f (durations: first / second decoding warp)\n", durations[k - 9], sum / nb, sum2 / nb);
+    }
+    if (std::string(what).find("fused1") != std::string::npos) {
+        const char* more[] = {"literal runs", "literal skip"};
+        const int at[] = {0, 3};
+        for (int i = 0; i < 2; i++) {
+            double sum = 0, sum2 = 0;
+            for (uint32_t b = 0; b < nb; b++) sum += tl[b * ZP_TL_SLOTS + at[i]], sum2 += tl[b * ZP_TL_SLOTS + 16 + at[i]];
+            printf("  %-22s %9.0f %9.0f (durations: first / second decoding warp)\n", more[i], sum / nb, sum2 / nb);
+        }
     }
     long long s0 = 0, s1 = 0;
     for (uint32_t b = 0; b < nb; b++) s1 = std::max(s1, tl[b * ZP_TL_SLOTS + 14] - g0);
     for (uint32_t b = 0; b < nb; b++) s0 += tl[b * ZP_TL_SLOTS + 14] - g0;
     printf("  block starts: mean %.0f ns, last %lld ns after the first; last block end %lld ns\n", (double)s0 / nb, s1,
            g1 - g0);
+    };
+    timeline("zp_linear", [&](int c) { fused(c, flags); }, slots);
+
+    // The batch-1 fused kernel's builds (grid: one block per tile; tile buffer as
+    // src/gpu/zipper.rs sizes it; lock words after the workspace slots).
+    uint64_t most_content = 0, most_frame = 0;
+    for (uint32_t t = 0; t < tiles; t++) {
+        cz_frame_header fh;
+        if (cz_parse_frame_header(delta.data() + off[t], off[t + 1] - off[t], &fh) != CZ_STATUS_OK) return 1;
+        most_content = std::max<uint64_t>(most_content, fh.content_size);
+        most_frame = std::max<uint64_t>(most_frame, off[t + 1] - off[t]);
+    }
+    const uint32_t cap1 = (uint32_t)std::min<uint64_t>((most_content + most_frame + 32 + 15) & ~15ull, max_tile_bytes);
+    uint8_t* dWs1;
+    CK(cudaMalloc(&dWs1, slots * ws_stride + 4 * slots));
+    CK(cudaMemset(dWs1 + slots * ws_stride, 0, 4 * slots));
+    uint32_t* dLocks = (uint32_t*)(dWs1 + slots * ws_stride);
+    struct F1 { const char* name; void (*k)(const float*, float*, uint32_t, uint32_t, const uint8_t*, const float*, uint32_t, uint32_t, const uint8_t*, const uint64_t*, const uint32_t*, uint32_t, uint32_t, uint32_t, uint8_t*, uint64_t, uint32_t*, uint32_t, const uint16_t*, uint32_t, uint32_t, const uint8_t*, uint64_t, cz_item_result*); uint32_t block; };
+    const F1 builds[] = {
+        {int4 ? "zp_fused1_int4" : "zp_fused1_int8", int4 ? zp_fused1_int4 : zp_fused1_int8, ZP_F1_BLOCK},
+        {int4 ? "zp_fused1_int4_2" : "zp_fused1_int8_2", int4 ? zp_fused1_int4_2 : zp_fused1_int8_2, ZP_F1_BLOCK},
+    };
+    for (const F1& b1 : builds) {
+        cudaFuncAttributes a1;
+        CK(cudaFuncGetAttributes(&a1, b1.k));
+        CK(cudaFuncSetAttribute(b1.k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - (int)a1.sharedSizeBytes));
+        printf("%s: %d registers, local %zu, tile buffer %u bytes, grid %u x %u\n", b1.name, a1.numRegs,
+               (size_t)a1.localSizeBytes, cap1, tiles, b1.block);
+        auto launch1 = [&](int c) {
+            b1.k<<<tiles, b1.block, cap1>>>(dX, dY, rows, cols, dbase[c], dS, spr, group, ddelta[c], dOff, dRows, tiles,
+                                           flags, cap1, dWs1, ws_stride, dLocks, slots, dDt, log, dict_id, dDict,
+                                           dict.size(), dRes);
+        };
+        const float t1 = timeit(launch1);
+        check(b1.name, ref);
+        printf("(c) %s %.2f us | (c)/(b) %.2f\n", b1.name, t1, t1 / tb);
+        timeline(b1.name, launch1, tiles);
+    }
     return 0;
 }
