@@ -7,8 +7,9 @@
 //! * `literal` (default): the weight has one zstd-format dictionary holding a Huffman table
 //!   built from all its tiles' bytes ([`literal_dictionary`]); each tile is a frame of blocks
 //!   without sequences whose literals use that table (treeless), cut into up to 32 Huffman
-//!   streams (`cz_encode_literal_frame`, our encoder's reference build). The fused kernel
-//!   decodes such a frame with a table built once per layer, one stream per lane.
+//!   streams below 2 KiB of content and up to 64 from there (`cz_encode_literal_frame`, our
+//!   encoder's reference build). The fused kernel decodes such a frame with a table built once
+//!   per layer, one stream per lane (the batch-1 kernel: the two groups of 32 in two warps).
 //! * `zstd`: libzstd at a level, no dictionary (LZ matches and a Huffman table per frame: a
 //!   better ratio, a much slower decode in the fused kernel).
 //!
