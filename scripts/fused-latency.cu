@@ -4,13 +4,15 @@
 // exceed 4x the L2 cache, median of 31 samples), beside the base GEMV zp_gemv1_* (case (b))
 // and the fused kernel with ZP_BASE_ONLY; then one launch with the kernel's ZP_TL timeline hooks
 // (clock64 per block and phase, cuda/zipper.cu) and the CZ_PROF hooks of the literal-frame
-// decode. Y is checked against a CPU computation from the container (tiles decoded by the
-// host build of cz_decode_literal_frame).
+// decode. Then the same (timing, check, timeline, and each decoding warp's phase durations) for
+// the batch-1 kernel's builds zp_fused1_* (one block per tile). Y is checked against a CPU
+// computation from the container (tiles decoded by the host build of cz_decode_literal_frame).
 //
 //   NV=<pip site-packages>/nvidia/cu13
 //   $NV/bin/nvcc -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -I$NV/include \
 //       -L$NV/lib -lcudart_static -o fused-latency scripts/fused-latency.cu
-//   ./fused-latency CONTAINER.zp        (a container of `cuzstd zipper pack --tile-codec literal`)
+//   ./fused-latency CONTAINER.zp        (a container of `cuzstd zipper pack --tile-codec literal`;
+//                                        scripts/zipper-shapes.py writes inputs of the benchmark shapes)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
