@@ -1313,9 +1313,9 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 // for layers with a literal dictionary (huf_log != 0), no round_to and vector rows
 // (zp_vector_rows, cols a multiple of a vector's columns, X 16-byte aligned), shaped like the
 // batch-1 GEMV (zp_gemv1_split) with two more warps that decode.
-//   grid mapping: block b takes tiles b, b + gridDim.x, ... (any grid); each tile's rows of Y are
-//                 written by that block only, once (no atomics on Y, no global scratch for the
-//                 delta). blockDim.x == ZP_F1_BLOCK: warps 0..ZP_F1_COMPUTE-1 compute the base
+//   grid mapping: block b takes tile b (grid >= tiles; blocks past the last tile do nothing);
+//                 each tile's rows of Y are written by its block only, once (no atomics on Y, no
+//                 global scratch for the delta). blockDim.x == ZP_F1_BLOCK: warps 0..ZP_F1_COMPUTE-1 compute the base
 //                 products of the tile's rows in groups of ZP_SK_ROWS, warp w over the w-th
 //                 share of each row's 16-byte vectors (partial sums in shared memory, added in
 //                 a fixed order); warps ZP_F1_COMPUTE and ZP_F1_COMPUTE + 1 decode the tile's
@@ -1372,7 +1372,10 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
     bool waited = false, table_ready = false;
     ZP_TL_START;
     zp_pdl_allow();
-    for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+    // One tile per block: a loop over several tiles kept the decoding warps' values live through
+    // the computing warps' loop, and ptxas then spilled the loaded weight vectors.
+    if (blockIdx.x < tiles) {
+        const uint32_t t = blockIdx.x;
         const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
         if (warp >= ZP_F1_COMPUTE) {
             // The decoding warps (k = 0 .. ZP_F1_DECODE - 1) share the frame; warp k = 0 does the rest.
@@ -1383,9 +1386,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
             const bool took = zp_decode_tile_literal(delta + off, size, tile, cap, huf_dt, huf_log, dict_id, s_huf,
                                                      &table_ready, &written, &detail, &st, k, ZP_F1_DECODE,
                                                      ZP_F1_DECODE_BAR, s_verdicts);
-            if (k != 0) {
-                table_ready = true;  // s_huf only ever holds the dictionary's table in this kernel
-            } else {
+            if (k == 0) {
                 if (!took) {
                     if (!waited) {
                         zp_pdl_wait();  // the workspace and locks may still be in use by the previous kernel
@@ -1403,7 +1404,6 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                     __syncwarp();
                     cz_decode_workspace* ws = reinterpret_cast<cz_decode_workspace*>(workspace + (uint64_t)slot * ws_stride);
                     st = zp_decode_tile(delta + off, size, tile, cap, dict, dict_size, ws, nullptr, &written, &detail);
-                    table_ready = true;  // the full decoder used the workspace's tables, not s_huf
                     __syncwarp();
                     if (lane == 0) {
                         __threadfence();
@@ -1483,7 +1483,6 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
         }
         if (threadIdx.x == 0) zp_tile_result(results + t, st, detail, s_size);
         ZP_TL(6);
-        __syncthreads();  // shared memory is reused by the next tile
     }
     if (!waited) zp_pdl_wait();
 }
