@@ -1308,8 +1308,7 @@ ZP_GEMV_KERNEL(zp_gemv_int4, 4, false, 2)
 ZP_GEMV_KERNEL(zp_gemv1_int8, 8, true, 4)
 ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 
-// Kernels zp_fused1_int8 / zp_fused1_int4 (built for three blocks per multiprocessor) and
-// zp_fused1_int8_2 / zp_fused1_int4_2 (two, with more registers): the fused layer at batch 1
+// Kernels zp_fused1_int8 / zp_fused1_int4 (three blocks per multiprocessor): the fused layer at batch 1
 // for layers with a literal dictionary (huf_log != 0), no round_to and vector rows
 // (zp_vector_rows, cols a multiple of a vector's columns, X 16-byte aligned), shaped like the
 // batch-1 GEMV (zp_gemv1_split) with two more warps that decode.
@@ -1498,12 +1497,10 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                         workspace, ws_stride, locks, nslots, huf_dt, huf_log, dict_id, dict, dict_size, results);    \
     }
 
-// Three blocks per multiprocessor (64 registers), and two (96 registers: each tile's decode is
-// shorter, but fewer tiles run at once).
+// Three blocks per multiprocessor (64 registers). A two-block build (96 registers) was slower
+// on every Llama-7B shape of docs/ZIPPER.md once the kernel took one tile per block.
 ZP_FUSED1_KERNEL(zp_fused1_int8, 8, 3)
 ZP_FUSED1_KERNEL(zp_fused1_int4, 4, 3)
-ZP_FUSED1_KERNEL(zp_fused1_int8_2, 8, 2)
-ZP_FUSED1_KERNEL(zp_fused1_int4_2, 4, 2)
 
 // Reads `words` 16-byte words (a bandwidth probe): each thread sums its words and writes one
 // value per block so the loads cannot be removed. Grid-stride, any grid.

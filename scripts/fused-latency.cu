@@ -350,7 +350,6 @@ int main(int argc, char** argv) {
     struct F1 { const char* name; void (*k)(const float*, float*, uint32_t, uint32_t, const uint8_t*, const float*, uint32_t, uint32_t, const uint8_t*, const uint64_t*, const uint32_t*, uint32_t, uint32_t, uint32_t, uint8_t*, uint64_t, uint32_t*, uint32_t, const uint16_t*, uint32_t, uint32_t, const uint8_t*, uint64_t, cz_item_result*); uint32_t block; };
     const F1 builds[] = {
         {int4 ? "zp_fused1_int4" : "zp_fused1_int8", int4 ? zp_fused1_int4 : zp_fused1_int8, ZP_F1_BLOCK},
-        {int4 ? "zp_fused1_int4_2" : "zp_fused1_int8_2", int4 ? zp_fused1_int4_2 : zp_fused1_int8_2, ZP_F1_BLOCK},
     };
     for (const F1& b1 : builds) {
         cudaFuncAttributes a1;

@@ -541,9 +541,9 @@ fn forward_batch1(w: &cuzstd::zipper::PackedWeight, x: &[f32], fused1: bool) -> 
     Ok(s.clone_dtoh(&dy).unwrap())
 }
 
-/// Batch 1 on rows of 4096 bytes or more (the batch-1 fused kernel, `zp_fused1_*`, here its
-/// two-block build for few tiles): Y against X·Ŵᵀ and the general kernel, tiles of 16 rows and
-/// fewer, INT8 and INT4, densities 0, 1 % and 5 %.
+/// Batch 1 on rows of 4096 bytes or more (the batch-1 fused kernel, `zp_fused1_*`, here with few
+/// tiles): Y against X·Ŵᵀ and the general kernel, tiles of 16 rows and fewer, INT8 and INT4,
+/// densities 0, 1 % and 5 %.
 #[test]
 fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
     let g = &gpu_b1().0;
@@ -568,11 +568,11 @@ fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
     }
 }
 
-/// More tiles than two blocks per multiprocessor run at once: the batch-1 fused kernel's
-/// three-block build, against X·Ŵᵀ, with tiles of 4 rows (frames of one group of blocks) and 16
+/// More tiles than the GPU holds at two blocks per multiprocessor (the batch-1 fused kernel, one
+/// block per tile), against X·Ŵᵀ, with tiles of 4 rows (frames of one group of blocks) and 16
 /// (two groups, one for each decoding warp).
 #[test]
-fn batch_one_kernel_three_block_build_for_many_tiles() {
+fn batch_one_kernel_for_many_tiles() {
     let g = &gpu_b1().0;
     let many = 2 * g.props().multiprocessors as usize + 36;
     for tile_rows in [4, 16] {

@@ -537,16 +537,7 @@ impl Gpu {
                 slots.len()
             )));
         }
-        // Tiles that fit one wave at two blocks per multiprocessor take the two-block build
-        // (more registers: a shorter decode per tile); more tiles take the three-block build
-        // (more tiles at once). On an H100 (docs/ZIPPER.md) each was the faster one there.
-        let one_wave_at_two = s.tiles as usize <= 2 * self.props.multiprocessors as usize;
-        let name = match (s.bits, one_wave_at_two) {
-            (8, false) => "zp_fused1_int8",
-            (8, true) => "zp_fused1_int8_2",
-            (_, false) => "zp_fused1_int4",
-            (_, true) => "zp_fused1_int4_2",
-        };
+        let name = if s.bits == 8 { "zp_fused1_int8" } else { "zp_fused1_int4" };
         let f = self.function(Module::Zipper, name)?;
         let cap = w.fused1_cap;
         let static_smem = f.shared_size_bytes().ctx("reading the fused kernel's static shared memory")?;
