@@ -673,6 +673,23 @@ typedef struct cz_literal_part {
     uint32_t n;     // bytes of content
 } cz_literal_part;
 
+// The raw and RLE runs among the parts p of a team's lanes (hundreds of bytes each): the whole
+// team copies each one in turn (dst[out ..) from src[at ..), or filled with src[at]).
+CZ_HD CZ_FORCEINLINE void cz_literal_runs(cz_team team, const cz_literal_part* p, const uint8_t* src, uint8_t* dst) {
+    uint32_t runs = cz_team_ballot(team, p->kind < 2);
+    while (runs) {
+        const unsigned l = cz_lowbit32(runs);
+        runs &= runs - 1;
+        const uint32_t kind = cz_team_shfl32(team, p->kind, l), at = cz_team_shfl32(team, p->at, l);
+        const uint32_t out = cz_team_shfl32(team, p->out, l), n = cz_team_shfl32(team, p->n, l);
+        if (kind == 0) {
+            cz_team_copy(team, dst + out, src + at, n);
+        } else {
+            cz_team_fill(team, dst + out, src[at], n);
+        }
+    }
+}
+
 // Reads the header of the next block of a literal frame at src[*p] (the frame's ++*blocks-th),
 // checks it (size within block_max and the frame, a type other than reserved, a compressed block
 // of at least 2 bytes) and moves *p past the block; *start gets the block's first byte after its
@@ -789,6 +806,27 @@ CZ_HD inline bool cz_literal_group(const uint8_t* src, size_t size, size_t* ip, 
     return true;
 }
 
+// The block headers of the next group of up to CZ_LITERAL_GROUP blocks of a literal frame from
+// src[*p] (cz_literal_block_step each; a short chain: each block's start follows from the
+// previous header alone): *p moves past the group, *nb counts its blocks, *end tells whether the
+// last one ends the frame, and block `mine` of the group (if there is one) gives its first byte
+// after the header (*b0) and its header (*bh). False when a check fails.
+CZ_HD CZ_FORCEINLINE bool cz_literal_group_headers(const uint8_t* src, size_t size, size_t* p, size_t block_max,
+                                                   uint32_t* blocks, uint32_t mine, uint32_t* nb, uint32_t* b0,
+                                                   uint32_t* bh, bool* end) {
+    for (uint32_t j = 0; j < CZ_LITERAL_GROUP && !*end; j++) {
+        uint32_t at = 0, h = 0;
+        if (!cz_literal_block_step(src, size, p, block_max, blocks, &at, &h)) return false;
+        if (j == mine) {
+            *b0 = at;
+            *bh = h;
+        }
+        ++*nb;
+        *end = (h & 1) != 0;
+    }
+    return true;
+}
+
 #if defined(__CUDACC__)
 // cz_literal_group for a whole warp, slot = lane: the same result in every lane (and the same
 // as cz_literal_group's for that slot), with the literal headers read in parallel: lane l parses
@@ -801,16 +839,7 @@ __device__ inline bool cz_literal_group_warp(const uint8_t* src, size_t size, si
     size_t p = *ip;
     uint32_t nb = 0, b0 = 0, bh = 0;
     bool end = false;
-    for (uint32_t j = 0; j < CZ_LITERAL_GROUP && !end; j++) {
-        uint32_t at = 0, h = 0;
-        if (!cz_literal_block_step(src, size, &p, block_max, blocks, &at, &h)) return false;
-        if (j == mine) {
-            b0 = at;
-            bh = h;
-        }
-        nb++;
-        end = (h & 1) != 0;
-    }
+    if (!cz_literal_group_headers(src, size, &p, block_max, blocks, mine, &nb, &b0, &bh, &end)) return false;
     // This lane's block.
     bool bad = false;
     uint32_t n = 0;
@@ -945,19 +974,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
             CZ_PROF_BEGIN(literal_streams);
             if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
             CZ_PROF_END(literal_streams, team);
-            // Raw and RLE runs (hundreds of bytes each): the whole team copies each one.
-            uint32_t runs = cz_team_ballot(team, p.kind < 2);
-            while (runs) {
-                const unsigned l = cz_lowbit32(runs);
-                runs &= runs - 1;
-                const uint32_t kind = cz_team_shfl32(team, p.kind, l), at = cz_team_shfl32(team, p.at, l);
-                const uint32_t out = cz_team_shfl32(team, p.out, l), n = cz_team_shfl32(team, p.n, l);
-                if (kind == 0) {
-                    cz_team_copy(team, dst + out, src + at, n);
-                } else {
-                    cz_team_fill(team, dst + out, src[at], n);
-                }
-            }
+            cz_literal_runs(team, &p, src, dst);
         }
         ip = ip_next;
         op = op_next;
@@ -999,16 +1016,7 @@ __device__ inline bool cz_literal_group_skip(const uint8_t* src, size_t size, si
     size_t p = *ip;
     uint32_t nb = 0, b0 = 0, bh = 0;
     bool end = false;
-    for (uint32_t j = 0; j < CZ_LITERAL_GROUP && !end; j++) {
-        uint32_t at = 0, h = 0;
-        if (!cz_literal_block_step(src, size, &p, block_max, blocks, &at, &h)) return false;
-        if (j == lane) {
-            b0 = at;
-            bh = h;
-        }
-        nb++;
-        end = (h & 1) != 0;
-    }
+    if (!cz_literal_group_headers(src, size, &p, block_max, blocks, lane, &nb, &b0, &bh, &end)) return false;
     uint32_t n = 0;
     bool bad = false;
     if (lane < nb) {
@@ -1072,18 +1080,7 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
             const bool good = p.kind != 2 || cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
             CZ_PROF_END(literal_streams, team);
             CZ_PROF_BEGIN(literal_runs);
-            uint32_t runs = cz_team_ballot(team, p.kind < 2);
-            while (runs) {
-                const unsigned l = cz_lowbit32(runs);
-                runs &= runs - 1;
-                const uint32_t kind = cz_team_shfl32(team, p.kind, l), at = cz_team_shfl32(team, p.at, l);
-                const uint32_t out = cz_team_shfl32(team, p.out, l), n = cz_team_shfl32(team, p.n, l);
-                if (kind == 0) {
-                    cz_team_copy(team, dst + out, src + at, n);
-                } else {
-                    cz_team_fill(team, dst + out, src[at], n);
-                }
-            }
+            cz_literal_runs(team, &p, src, dst);
             CZ_PROF_END(literal_runs, team);
             ok = !cz_team_ballot(team, !good);
             if (g == 0 && sum) {
