@@ -5,9 +5,12 @@
 //   Ŵ[r][c] = f32(q[r][c]) · scale[r][c / group] + Δ[r][c], rounded to f16/bf16 when the pack
 //   asks for it (round_to, lossless packs).
 //
-// Kernels zp_linear_int8 / zp_linear_int4
+// Kernels zp_linear_int8 / zp_linear_int4 (and their one-tile-per-block builds zp_linear1_*)
 //   grid mapping: block b takes tiles b, b + gridDim.x, ...; each tile's rows are written by
-//                 that block only (no atomics, no global scratch for the delta).
+//                 that block only (no atomics, no global scratch for the delta). The `1` builds
+//                 (zp_linear1_*) and zp_base_* take tile b only: their grid covers every tile
+//                 (without the loop over tiles ptxas keeps the kernel's values in registers:
+//                 48 bytes of spills against 448).
 //                 blockDim.x == ZP_BLOCK (256: warps 0 and 1 decode, warps 2..7 compute;
 //                 layers with a literal dictionary (huf_log != 0) and base-only launches:
 //                 warp 0 decodes, warps 1..7 compute).
@@ -836,7 +839,7 @@ __device__ __forceinline__ uint32_t zp_tile_row_starts(const uint8_t* tile, uint
     return n;
 }
 
-template <int BITS, bool FUSED>
+template <int BITS, bool FUSED, bool ONE>
 __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __restrict__ Y, uint32_t batch, uint32_t rows,
                           uint32_t cols, const uint8_t* __restrict__ base, const float* __restrict__ scales,
                           uint32_t spr, uint32_t group, const uint8_t* __restrict__ delta,
@@ -881,7 +884,7 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
         zp_compute_sync(w_first);
     }
     ZP_TL(0);
-    for (uint32_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+    for (uint32_t t = blockIdx.x; t < tiles; t = ONE ? tiles : t + gridDim.x) {
         const uint32_t r0 = tile_rows[t], m = tile_rows[t + 1] - r0;
         if (warp == 0 && base_only) {
             for (uint32_t i = lane; i <= m; i += 32) row_start[i] = 0;
@@ -1043,7 +1046,7 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
     }
 }
 
-#define ZP_KERNEL(NAME, BITS, FUSED, MIN_BLOCKS)                                                                      \
+#define ZP_KERNEL(NAME, BITS, FUSED, ONE, MIN_BLOCKS)                                                                 \
     extern "C" __global__ void __launch_bounds__(ZP_BLOCK, MIN_BLOCKS)                                                          \
         NAME(const float* X, float* Y, uint32_t batch, uint32_t rows, uint32_t cols, const uint8_t* base,              \
              const float* scales, uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,    \
@@ -1051,15 +1054,17 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
              uint32_t max_tile_rows, uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,                          \
              const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id, const uint8_t* dict, uint64_t dict_size,       \
              cz_item_result* results) {                                                                                \
-        zp_linear<BITS, FUSED>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows,      \
+        zp_linear<BITS, FUSED, ONE>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, \
                                tiles, flags, max_tile_bytes, max_tile_rows, x_rows, workspace, ws_stride, huf_dt,      \
                                huf_log, dict_id, dict, dict_size, results);                                            \
     }
 
-ZP_KERNEL(zp_linear_int8, 8, true, 2)
-ZP_KERNEL(zp_linear_int4, 4, true, 2)
-ZP_KERNEL(zp_base_int8, 8, false, 2)
-ZP_KERNEL(zp_base_int4, 4, false, 2)
+ZP_KERNEL(zp_linear_int8, 8, true, false, 2)
+ZP_KERNEL(zp_linear_int4, 4, true, false, 2)
+ZP_KERNEL(zp_linear1_int8, 8, true, true, 2)
+ZP_KERNEL(zp_linear1_int4, 4, true, true, 2)
+ZP_KERNEL(zp_base_int8, 8, false, true, 2)
+ZP_KERNEL(zp_base_int4, 4, false, true, 2)
 
 // Kernels zp_gemv_int8 / zp_gemv_int4 (any batch) and zp_gemv1_int8 / zp_gemv1_int4 (batch 1,
 // fewer registers): Y = X · baseᵀ (the base alone, no rounding) for base-only launches of

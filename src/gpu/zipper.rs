@@ -400,11 +400,16 @@ impl Gpu {
         }
         // Other base-only launches (weights rounded to f16 / bf16) run the kernels without the
         // decoder (fewer registers) and without the tile buffer in shared memory.
-        let name = match (s.bits, parts.base_only) {
-            (8, false) => "zp_linear_int8",
-            (_, false) => "zp_linear_int4",
-            (8, true) => "zp_base_int8",
-            (_, true) => "zp_base_int4",
+        // A block per tile when the workspace has a slot for every tile: the `1` builds, which
+        // take one tile each (without the loop over tiles they spill far less).
+        let one = s.tiles as usize <= nslots;
+        let name = match (s.bits, parts.base_only, one) {
+            (8, false, false) => "zp_linear_int8",
+            (_, false, false) => "zp_linear_int4",
+            (8, false, true) => "zp_linear1_int8",
+            (_, false, true) => "zp_linear1_int4",
+            (8, true, _) => "zp_base_int8",
+            (_, true, _) => "zp_base_int4",
         };
         let base_shape;
         let s = if parts.base_only {
@@ -485,7 +490,8 @@ impl Gpu {
         // weight's lengths (resident copies, or streamed views checked above); x holds batch ×
         // cols and y batch × rows floats (checked above); for the fused kernels grid <=
         // nslots workspace slots of `stride` >= cz_decode_workspace_size() bytes inside
-        // `slots` (the base kernels read no workspace); results hold >= tiles
+        // `slots` (the base kernels read no workspace); the one-tile kernels (zp_linear1_*,
+        // zp_base_*) get grid == tiles (zp_linear1_* only when tiles <= nslots); results hold >= tiles
         // entries (checked above); huf_dt holds the dictionary's full decoding table
         // (HUF_DTABLE_ENTRIES, huf_log <= 12, from the reference build's reader) or, with
         // huf_log 0, is never read; dict holds dict_len bytes (the uploaded dictionary);
