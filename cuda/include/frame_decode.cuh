@@ -922,6 +922,23 @@ __device__ inline bool cz_literal_group_warp(const uint8_t* src, size_t size, si
 }
 #endif
 
+// The header checks of a literal frame src[0 .. size) (size < 2^32): one zstd frame, single
+// segment, a content size of at most dst_capacity, no dictionary or the one with ID dict_id.
+// True with *h the parsed header when they pass.
+CZ_HD CZ_FORCEINLINE bool cz_literal_frame_header(const uint8_t* src, size_t size, size_t dst_capacity,
+                                                  uint32_t dict_id, cz_frame_header* h) {
+    if (size < 4 || size >= 0xFFFFFFFFull || cz_is_skippable_magic(cz_read_le32(src))) return false;
+    if (cz_parse_frame_header(src, size, h) != CZ_STATUS_OK) return false;
+    return h->single_segment && (h->dict_id == 0 || h->dict_id == dict_id) &&
+           h->content_size != CZ_CONTENT_SIZE_UNKNOWN && h->content_size <= dst_capacity;
+}
+
+// Whether a literal frame with header h whose last block ends at src[ip] after op content bytes
+// ends as it must: all its content, then only the checksum (when it has one).
+CZ_HD CZ_FORCEINLINE bool cz_literal_frame_ends(const cz_frame_header* h, size_t size, size_t ip, uint64_t op) {
+    return op == h->content_size && size - ip == (h->checksum ? CZ_CHECKSUM_SIZE : 0u);
+}
+
 // Decodes the literal frame src[0 .. size) into dst[0 .. dst_capacity) with the Huffman
 // decoding table dt (log bits; log 0: no table) of the dictionary whose ID is dict_id. True
 // when src is exactly one single-segment literal frame with a content size within
@@ -935,12 +952,8 @@ __device__ inline bool cz_literal_group_warp(const uint8_t* src, size_t size, si
 CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity,
                                           const uint16_t* dt, unsigned log, uint32_t dict_id, cz_team team,
                                           size_t* written) {
-    if (size < 4 || size >= 0xFFFFFFFFull || cz_is_skippable_magic(cz_read_le32(src))) return false;
     cz_frame_header h;
-    if (cz_parse_frame_header(src, size, &h) != CZ_STATUS_OK) return false;
-    if (!h.single_segment || (h.dict_id != 0 && h.dict_id != dict_id) || h.content_size == CZ_CONTENT_SIZE_UNKNOWN ||
-        h.content_size > dst_capacity)
-        return false;
+    if (!cz_literal_frame_header(src, size, dst_capacity, dict_id, &h)) return false;
     const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
     bool ok = true, last = false;
     size_t ip = h.header_size;
@@ -981,7 +994,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
         blocks = blocks_next;
     }
     CZ_PROF_END(literal_parts, team);
-    if (op != h.content_size || size - ip != (h.checksum ? CZ_CHECKSUM_SIZE : 0u)) return false;
+    if (!cz_literal_frame_ends(&h, size, ip, op)) return false;
     if (cz_team_ballot(team, !ok)) return false;
     cz_team_sync(team);
     CZ_PROF_BEGIN(checksum);
@@ -1048,12 +1061,9 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
                                                      uint32_t dict_id, uint32_t k, uint32_t warps, uint32_t bar,
                                                      uint32_t* verdicts, size_t* written) {
     const cz_team team = cz_team_warp();
-    bool ok = size >= 4 && size < 0xFFFFFFFFull && !cz_is_skippable_magic(cz_read_le32(src));
     uint64_t v = cz_xxh64_lane_init(0, team.lane & 3u), hashed = 0;  // warp 0's checksum: stripes [0, hashed)
     cz_frame_header h;
-    ok = ok && cz_parse_frame_header(src, size, &h) == CZ_STATUS_OK;
-    ok = ok && h.single_segment && (h.dict_id == 0 || h.dict_id == dict_id) &&
-         h.content_size != CZ_CONTENT_SIZE_UNKNOWN && h.content_size <= dst_capacity;
+    bool ok = cz_literal_frame_header(src, size, dst_capacity, dict_id, &h);
     if (ok) {
         const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
         bool last = false;
@@ -1088,7 +1098,7 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
                 hashed = cz_xxh64_lanes(v, dst, 0, op / 32);
             }
         }
-        ok = ok && op == h.content_size && size - ip == (h.checksum ? CZ_CHECKSUM_SIZE : 0u);
+        ok = ok && cz_literal_frame_ends(&h, size, ip, op);
     }
     if (team.lane == 0) verdicts[k] = ok ? 1u : 0u;
     asm volatile("bar.sync %0, %1;" ::"r"(bar), "r"(32 * warps) : "memory");
