@@ -337,12 +337,14 @@ __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, u
 // call is made by that many warps (this one warp k, the same arguments otherwise), which share
 // the copies and the frame's block groups (cz_decode_literal_frame_warps, named barrier `bar`,
 // `verdicts` its shared words); warp 0's outcome is the tile's, the others' means nothing.
+// `later` (warps > 1, warp 0's): the content checksum is left to the caller as that function
+// says (an OK outcome is then OK only if cz_literal_sum_check passes).
 __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                        const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                        uint16_t* huf, bool* table_ready, uint64_t* written,
                                                        uint32_t* detail, uint32_t* st, uint32_t k = 0,
                                                        uint32_t warps = 1, uint32_t bar = 0,
-                                                       uint32_t* verdicts = nullptr) {
+                                                       uint32_t* verdicts = nullptr, cz_literal_sum* later = nullptr) {
     // 8 table entries per 16-byte word (huf_dt is padded).
     const uint32_t words = *table_ready ? 0u : ((1u << huf_log) + 7) / 8;
     const uint64_t mis = (uintptr_t)src & 15u;
@@ -370,7 +372,7 @@ __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint6
     }
     size_t w = 0;
     if (warps > 1 ? cz_decode_literal_frame_warps(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, k, warps,
-                                                  bar, verdicts, &w)
+                                                  bar, verdicts, &w, later)
                   : cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, cz_team_warp(),
                                             &w)) {
         *written = w;
@@ -763,16 +765,22 @@ __device__ __forceinline__ void zp_stage_x(const float* __restrict__ X, uint32_t
 // One row's entries [e0, e1) of a prepared tile, by a warp (all 32 lanes, same arguments): checks
 // them and rewrites their gap-coded columns as absolute columns in place (a warp scan of gap + 1
 // per 32 entries). Returns the first bad entry (column >= cols first, then a value that is not
-// finite, as zp_tile_prepare_serial) with its status in *why, or 0xffffffff.
+// finite, as zp_tile_prepare_serial) with its status in *why, or 0xffffffff. With DOT the tile
+// is only read: when no entry is bad, every lane gets the row's sparse dot with the batch-1
+// input X (cols floats) in *dot (each lane's entries j ≡ lane mod 32 in order, then a warp sum).
+template <bool DOT = false>
 __device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags, uint32_t m, uint32_t n,
-                                                   uint32_t cols, uint32_t e0, uint32_t e1, uint32_t* why) {
+                                                   uint32_t cols, uint32_t e0, uint32_t e1, uint32_t* why,
+                                                   const float* __restrict__ X = nullptr, float* dot = nullptr) {
     const uint32_t lane = threadIdx.x & 31u;
     const bool planes = (flags & ZP_LAYOUT_PLANES) != 0;
     const uint32_t step = planes ? 1u : 2u;
     uint8_t* gl = tile + 2 * m;
     uint8_t* gh = gl + (planes ? n : 1u);
-    const uint8_t* vh = tile + 2 * m + 2 * n + (planes ? n : 1u);  // values' high bytes (sign, exponent)
+    const uint8_t* vl = tile + 2 * m + 2 * n;  // values' low bytes
+    const uint8_t* vh = vl + (planes ? n : 1u);  // values' high bytes (sign, exponent)
     uint32_t carry = 0;  // the previous entry's column + 1
+    float d = 0.f;
     for (uint32_t j0 = e0; j0 < e1; j0 += 32) {
         const uint32_t j = j0 + lane;
         const bool in = j < e1;
@@ -795,12 +803,15 @@ __device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags
             *why = __shfl_sync(0xffffffffu, mine, first);
             return j0 + (uint32_t)first;
         }
-        if (in) {
+        if (DOT) {
+            if (in) d += __ldg(X + c) * zp_f16_to_f32((uint16_t)(vl[j * step] | (hi << 8)));
+        } else if (in) {
             gl[j * step] = (uint8_t)c;
             gh[j * step] = (uint8_t)(c >> 8);
         }
         carry += __shfl_sync(0xffffffffu, v, 31);
     }
+    if (DOT) *dot = zp_warp_sum(d);
     return 0xffffffffu;
 }
 
@@ -1326,11 +1337,14 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 literal frame into shared memory together (zp_decode_tile_literal: the table
 //                 and frame copies split between them, the frame's first group of 8 blocks
 //                 decoded by the first, the second by the second, and so on), and the first
-//                 checks the checksum and computes the row starts. After a block
-//                 barrier every warp takes rows: checks and converts their columns
-//                 (zp_row_columns) and adds their sparse dot with X (read from global memory);
-//                 after a second barrier the tile's rows of Y are written when every entry
-//                 was good.
+//                 computes the row starts. After a block barrier the first decoding warp
+//                 checks the content checksum while every other warp takes rows: checks their
+//                 columns and adds their sparse dot with X (read from global memory) in one
+//                 pass that only reads the tile (zp_row_columns<true>, the checking warp
+//                 hashes the same bytes); after a second barrier the tile's rows of Y are
+//                 written when the checksum matched and every entry was good (a mismatch is
+//                 the tile's status, CHECKSUM_MISMATCH at the frame's last block, as the full
+//                 decoder gives it).
 //   fallback:     a frame the literal path does not take (and any error it does not name) is
 //                 decoded by cz_decode_all (zp_decode_tile) in a workspace slot taken under a
 //                 lock: slot s of workspace[s * ws_stride ..) is held while locks[s] is 1
@@ -1347,7 +1361,7 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 #define ZP_F1_COMPUTE 8                                    // computing warps
 #define ZP_F1_DECODE 2                                     // decoding warps
 #define ZP_F1_BLOCK (32 * (ZP_F1_COMPUTE + ZP_F1_DECODE))  // threads per block
-#define ZP_F1_MAX_ROWS 16                                  // most rows of a tile
+#define ZP_F1_MAX_ROWS 32                                  // most rows of a tile
 #define ZP_F1_DECODE_BAR 1                                 // named barrier of the decoding warps
 template <int BITS>
 __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
@@ -1364,7 +1378,8 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
     __shared__ float part[ZP_F1_COMPUTE][ZP_F1_MAX_ROWS];
     __shared__ float s_y[ZP_F1_MAX_ROWS];
     __shared__ uint32_t row_start[ZP_F1_MAX_ROWS + 1];
-    __shared__ uint32_t s_status, s_detail, s_bad, s_verdicts[ZP_F1_DECODE];
+    __shared__ uint32_t s_status, s_detail, s_bad, s_sum, s_verdicts[ZP_F1_DECODE];
+    __shared__ cz_literal_sum s_sums[4];  // the checksum left to after the first block barrier
     __shared__ uint64_t s_size;
     constexpr int RB = ZP_SK_ROWS;
     constexpr uint32_t CPV = BITS == 8 ? 16 : 32;  // columns per 16-byte vector
@@ -1387,10 +1402,15 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
             const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
             uint64_t written = 0;
             uint32_t st, detail = 0;
+            cz_literal_sum sum;
             const bool took = zp_decode_tile_literal(delta + off, size, tile, cap, huf_dt, huf_log, dict_id, s_huf,
                                                      &table_ready, &written, &detail, &st, k, ZP_F1_DECODE,
-                                                     ZP_F1_DECODE_BAR, s_verdicts);
+                                                     ZP_F1_DECODE_BAR, s_verdicts, &sum);
             if (k == 0) {
+                // The checksum is checked after the block barrier (kept in shared memory: live in
+                // registers through the computing warps' loop it would crowd their loads).
+                const bool sum_pending = took && st == CZ_STATUS_OK;
+                if (sum_pending && lane < 4) s_sums[lane] = sum;
                 if (!took) {
                     if (!waited) {
                         zp_pdl_wait();  // the workspace and locks may still be in use by the previous kernel
@@ -1426,6 +1446,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                     s_detail = detail;
                     s_size = written;
                     s_bad = 0xffffffffu;
+                    s_sum = sum_pending ? 1u : 0u;  // 1: to check, 2: mismatch
                 }
             }
         } else {
@@ -1448,27 +1469,37 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
         __syncthreads();
         ZP_TL(5);
         uint32_t st = s_status, detail = s_detail;
-        if (st == CZ_STATUS_OK) {
+        // The rows go to every warp but the first decoding one, which checks the checksum
+        // meanwhile: its verdict comes first (a mismatch is the tile's status whatever the
+        // rows found, as when the full decoder names it).
+        constexpr uint32_t RW = ZP_F1_COMPUTE + ZP_F1_DECODE - 1;  // warps that take rows
+        const uint32_t rw = warp < ZP_F1_COMPUTE ? warp : warp - 1;
+        if (warp == ZP_F1_COMPUTE) {
+            if (s_sum == 1u) {
+                cz_literal_sum sum = s_sums[lane & 3u];
+                if (!cz_literal_sum_check(&sum, tile) && lane == 0) s_sum = 2u;
+            }
+            if (!waited) {
+                zp_pdl_wait();  // this warp writes the tile's result below
+                waited = true;
+            }
+        } else if (st == CZ_STATUS_OK) {
             if (!waited) {
                 zp_pdl_wait();  // X is read below
                 waited = true;
             }
             const uint32_t n = row_start[m];
-            const uint32_t gaps = 2 * m, vals = 2 * m + 2 * n;
-            for (uint32_t i = warp; i < m; i += ZP_F1_COMPUTE + ZP_F1_DECODE) {
-                const uint32_t e0 = row_start[i], e1 = row_start[i + 1];
+            for (uint32_t i = rw; i < m; i += RW) {
+                // Columns checked and the dot taken in one pass, the tile only read (the
+                // checking warp may still be hashing it).
                 uint32_t why = CZ_STATUS_OK;
-                const uint32_t bad = zp_row_columns(tile, flags, m, n, cols, e0, e1, &why);
+                float d = 0.f;
+                const uint32_t bad = zp_row_columns<true>(tile, flags, m, n, cols, row_start[i], row_start[i + 1], &why,
+                                                          X, &d);
                 if (bad != 0xffffffffu) {
                     if (lane == 0) atomicMin(&s_bad, (bad << 1) | (why == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
                     continue;
                 }
-                float d = 0.f;
-                for (uint32_t j = e0 + lane; j < e1; j += 32) {
-                    const uint32_t c = zp_tile_word(tile, flags, gaps, n, j);
-                    d += __ldg(X + c) * zp_f16_to_f32((uint16_t)zp_tile_word(tile, flags, vals, n, j));
-                }
-                d = zp_warp_sum(d);
                 if (lane == 0) {
                     float b = 0.f;
 #pragma unroll
@@ -1476,7 +1507,14 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                     s_y[i] = (BITS == 8 ? b * __ldg(scales + (uint64_t)(r0 + i) * spr) : b) + d;
                 }
             }
-            __syncthreads();
+        }
+        __syncthreads();
+        uint64_t written = s_size;
+        if (s_sum == 2u) {
+            st = CZ_STATUS_CHECKSUM_MISMATCH;
+            detail = s_sums[0].blocks - 1;
+            written = 0;
+        } else if (st == CZ_STATUS_OK) {
             const uint32_t bad = s_bad;
             if (bad != 0xffffffffu) {
                 st = (bad & 1u) ? CZ_STATUS_TILE_VALUE_NOT_FINITE : CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
@@ -1485,7 +1523,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                 Y[r0 + threadIdx.x] = s_y[threadIdx.x];
             }
         }
-        if (threadIdx.x == 0) zp_tile_result(results + t, st, detail, s_size);
+        if (threadIdx.x == 32 * ZP_F1_COMPUTE) zp_tile_result(results + t, st, detail, written);
         ZP_TL(6);
     }
     if (!waited) zp_pdl_wait();

@@ -568,17 +568,18 @@ fn batch_one_kernel_for_long_rows_matches_x_times_w_and_the_general_kernel() {
     }
 }
 
-/// More tiles than the GPU holds at two blocks per multiprocessor (the batch-1 fused kernel, one
-/// block per tile), against X·Ŵᵀ, with tiles of 4 rows (frames of one group of blocks) and 16
-/// (two groups, one for each decoding warp).
+/// More tiles than the GPU holds at three blocks per multiprocessor (the batch-1 fused kernel,
+/// one block per tile), against X·Ŵᵀ, with tiles of 4 rows (frames of one group of blocks) and
+/// 16 (two groups, one for each decoding warp); and tiles of the kernel's most rows, 32.
 #[test]
 fn batch_one_kernel_for_many_tiles() {
     let g = &gpu_b1().0;
-    let many = 2 * g.props().multiprocessors as usize + 36;
-    for tile_rows in [4, 16] {
+    let mp = g.props().multiprocessors as usize;
+    for (tile_rows, many) in [(4, 3 * mp + 36), (16, 3 * mp + 36), (32, mp + 5)] {
         let rows = tile_rows * many;
         let w = pack("m.weight", rows, 4096, BaseKind::Int8, Mode::Density(0.01), tile_rows, TileLayout::Planes);
         assert_eq!(w.tiles(), many);
+        assert!(g.zipper_upload(&w).unwrap().batch1_fused_kernel_applies(), "tiles of {tile_rows} rows");
         let x = inputs(1, 4096, 9);
         let y = forward_batch1(&w, &x, true).unwrap();
         check(&y, &reconstruct(&w), &x, rows, 4096, 1, REL, &format!("{many} tiles of {tile_rows} rows"));
@@ -635,6 +636,27 @@ fn damaged_frames_batch_one(tile_rows: usize) {
         }
     }
     assert!(caught >= 30, "tiles of {tile_rows}: only {caught} of 40 bit flips were caught");
+}
+
+/// A tile whose content decodes but whose checksum field does not match: the batch-1 kernel
+/// checks the checksum while the other warps take the tile's rows, and the mismatch must still
+/// be the tile's error (the reference build's, CHECKSUM_MISMATCH at the frame's last block),
+/// for frames of one and of two block groups, in the first, a middle and the last tile.
+#[test]
+fn batch_one_kernel_names_a_checksum_mismatch_found_while_rows_are_taken() {
+    for tile_rows in [8, 16] {
+        let (w, x) = long_row_layer(tile_rows);
+        for t in [0, w.tiles() / 2, w.tiles() - 1] {
+            let mut bad = w.clone();
+            let last = w.tile_offsets[t + 1] as usize - 1; // the checksum field's top byte
+            bad.delta[last] ^= 0x10;
+            let cpu = reference_forward(&bad, &x, 1).map_err(|e| e.to_string());
+            let e = forward_batch1(&bad, &x, true).expect_err("a checksum mismatch must be an error");
+            assert!(e.contains("CHECKSUM_MISMATCH") && e.contains(&format!("tile {t}")), "tiles of {tile_rows}: {e}");
+            assert_eq!(cpu, Err(e.clone()), "tiles of {tile_rows}, tile {t}");
+            assert_eq!(forward_batch1(&bad, &x, false), Err(e), "tiles of {tile_rows}, tile {t}: general kernel");
+        }
+    }
 }
 
 /// Tiles of a batch-1 fused layer as plain libzstd frames (not literal frames): decoded by the

@@ -1047,6 +1047,33 @@ __device__ inline bool cz_literal_group_skip(const uint8_t* src, size_t size, si
     return true;
 }
 
+// The content checksum of a literal frame decoded by cz_decode_literal_frame_warps, while
+// it is being checked: lanes 0..3 of the checking warp hold their XXH64 accumulators `v` over
+// the content's 32-byte stripes [0, hashed); `want` is the frame's checksum field, `blocks`
+// the frame's block count (a mismatch is reported at its last block, as cz_decode_all does).
+typedef struct cz_literal_sum {
+    uint64_t v, hashed, content;
+    uint32_t want, blocks;
+} cz_literal_sum;
+
+// Whether the content dst[0 .. s->content) matches s's checksum: the stripes from s->hashed
+// on are folded in by lanes 0..3, the rest as XXH64 ends. All 32 lanes of the warp that holds
+// s call it; the content must be visible to them.
+__device__ inline bool cz_literal_sum_check(cz_literal_sum* s, const uint8_t* dst) {
+    const cz_team team = cz_team_warp();
+    uint64_t x;
+    if (s->content < 32) {
+        x = cz_xxh64(dst, s->content, 0);
+    } else {
+        const uint64_t stripes = s->content / 32;
+        cz_xxh64_lanes(s->v, dst, s->hashed, stripes);
+        const uint64_t v1 = cz_team_shfl64(team, s->v, 0), v2 = cz_team_shfl64(team, s->v, 1);
+        const uint64_t v3 = cz_team_shfl64(team, s->v, 2), v4 = cz_team_shfl64(team, s->v, 3);
+        x = cz_xxh64_finish(cz_xxh64_converge(v1, v2, v3, v4) + s->content, dst + 32 * stripes, s->content);
+    }
+    return (uint32_t)x == s->want;
+}
+
 // cz_decode_literal_frame by `warps` warps of a block at once: warp k (0 <= k < warps) decodes
 // groups k, k + warps, ... of the frame's blocks (cz_literal_group_warp, its streams and runs)
 // and moves past the others (cz_literal_group_skip); then the warps meet at named barrier `bar`
@@ -1055,13 +1082,21 @@ __device__ inline bool cz_literal_group_skip(const uint8_t* src, size_t size, si
 // lane of the warps calls with the same arguments but k; verdicts[0 .. warps) is shared memory
 // that no other code uses until the warps have returned. Warp 0's result is the frame's, as
 // cz_decode_literal_frame's (with *written); the other warps' result is only whether the
-// parts decoded. Reads src[0 .. size) and dt only; writes dst[0 .. content size) only.
+// parts decoded. With `later` (warp 0's, not null) the checksum is not checked here: warp 0
+// returns true with *written when every part decoded, the frame has a checksum and *later
+// holds it (cz_literal_sum_check then gives the frame's verdict: a mismatch makes it
+// cz_decode_all's CHECKSUM_MISMATCH at block later->blocks - 1). Reads src[0 .. size) and dt
+// only; writes dst[0 .. content size) only.
 __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t size, uint8_t* dst,
                                                      size_t dst_capacity, const uint16_t* dt, unsigned log,
                                                      uint32_t dict_id, uint32_t k, uint32_t warps, uint32_t bar,
-                                                     uint32_t* verdicts, size_t* written) {
+                                                     uint32_t* verdicts, size_t* written,
+                                                     cz_literal_sum* later = nullptr) {
     const cz_team team = cz_team_warp();
-    uint64_t v = cz_xxh64_lane_init(0, team.lane & 3u), hashed = 0;  // warp 0's checksum: stripes [0, hashed)
+    cz_literal_sum sum;
+    sum.v = cz_xxh64_lane_init(0, team.lane & 3u);  // warp 0's checksum: stripes [0, sum.hashed)
+    sum.hashed = 0;
+    sum.blocks = 0;
     cz_frame_header h;
     bool ok = cz_literal_frame_header(src, size, dst_capacity, dict_id, &h);
     if (ok) {
@@ -1069,19 +1104,18 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
         bool last = false;
         size_t ip = h.header_size;
         uint64_t op = 0;
-        uint32_t blocks = 0;
-        const bool sum = k == 0 && h.checksum && h.content_size >= 32;
+        const bool hash = k == 0 && h.checksum && h.content_size >= 32;
         for (uint32_t g = 0; ok && !last; g++) {
             if (g % warps != k) {
                 CZ_PROF_BEGIN(literal_skip);
-                ok = cz_literal_group_skip(src, size, &ip, &op, block_max, &blocks, &last);
+                ok = cz_literal_group_skip(src, size, &ip, &op, block_max, &sum.blocks, &last);
                 CZ_PROF_END(literal_skip, team);
                 continue;
             }
             cz_literal_part p;
             CZ_PROF_BEGIN(literal_walk);
-            if (!cz_literal_group_warp(src, size, &ip, &op, h.content_size, block_max, log != 0, &blocks, team.lane, &p,
-                                       &last)) {
+            if (!cz_literal_group_warp(src, size, &ip, &op, h.content_size, block_max, log != 0, &sum.blocks,
+                                       team.lane, &p, &last)) {
                 ok = false;
                 break;
             }
@@ -1093,9 +1127,9 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
             cz_literal_runs(team, &p, src, dst);
             CZ_PROF_END(literal_runs, team);
             ok = !cz_team_ballot(team, !good);
-            if (g == 0 && sum) {
+            if (g == 0 && hash) {
                 __syncwarp();  // the lanes' streams are in dst
-                hashed = cz_xxh64_lanes(v, dst, 0, op / 32);
+                sum.hashed = cz_xxh64_lanes(sum.v, dst, 0, op / 32);
             }
         }
         ok = ok && cz_literal_frame_ends(&h, size, ip, op);
@@ -1104,24 +1138,20 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
     asm volatile("bar.sync %0, %1;" ::"r"(bar), "r"(32 * warps) : "memory");
     for (uint32_t i = 0; i < warps; i++) ok = ok && verdicts[i] != 0;
     if (!ok || k != 0) return ok;
-    CZ_PROF_BEGIN(checksum);
-    bool sum_ok = true;
     if (h.checksum) {
-        uint64_t x;
-        if (h.content_size < 32) {
-            x = cz_xxh64(dst, h.content_size, 0);
+        sum.content = h.content_size;
+        sum.want = cz_read_le32(src + size - CZ_CHECKSUM_SIZE);
+        if (later) {
+            *later = sum;
         } else {
-            const uint64_t stripes = h.content_size / 32;
-            cz_xxh64_lanes(v, dst, hashed, stripes);
-            const uint64_t v1 = cz_team_shfl64(team, v, 0), v2 = cz_team_shfl64(team, v, 1);
-            const uint64_t v3 = cz_team_shfl64(team, v, 2), v4 = cz_team_shfl64(team, v, 3);
-            x = cz_xxh64_finish(cz_xxh64_converge(v1, v2, v3, v4) + h.content_size, dst + 32 * stripes,
-                                h.content_size);
+            CZ_PROF_BEGIN(checksum);
+            const bool sum_ok = cz_literal_sum_check(&sum, dst);
+            CZ_PROF_END(checksum, team);
+            if (!sum_ok) return false;
         }
-        sum_ok = (uint32_t)x == cz_read_le32(src + size - CZ_CHECKSUM_SIZE);
+    } else if (later) {
+        return false;
     }
-    CZ_PROF_END(checksum, team);
-    if (!sum_ok) return false;
     *written = (size_t)h.content_size;
     return true;
 }

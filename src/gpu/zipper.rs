@@ -24,7 +24,7 @@ use crate::zipper::{PackedWeight, Result, ZipperError, ZipperLinear};
 /// Threads per block of `zp_fused1_*` (`ZP_F1_BLOCK`: 8 computing warps and 2 decoding ones).
 const FUSED1_BLOCK: u32 = 320;
 /// Most rows of a tile `zp_fused1_*` takes (`ZP_F1_MAX_ROWS`).
-pub const FUSED1_MAX_ROWS: u32 = 16;
+pub const FUSED1_MAX_ROWS: u32 = 32;
 /// Shortest base row (bytes) that batch-1 launches give to `zp_fused1_*`: on an H100 it was
 /// as fast or faster than the general kernel on rows of 4096 and 11008 bytes and slower on
 /// rows of 576 and 1536 (docs/ZIPPER.md, "The batch-1 fused kernel").
