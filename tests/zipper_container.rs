@@ -574,3 +574,18 @@ fn layouts_and_options_are_recorded() {
         assert!(tile::max_entries_per_row(100) >= 1);
     }
 }
+
+/// A weight that would have more tiles than `max_tiles` gets taller ones (a multiple of 8
+/// rows), and the container's row bound follows, so the file loads.
+#[test]
+fn tall_weights_get_taller_tiles_within_the_container_bound() {
+    let mut w = Writer::new();
+    w.tensor(UP, Dtype::F16, vec![400, 16], f16_bytes(&values(6400, 9))).unwrap();
+    w.tensor(Q, Dtype::F16, vec![40, 16], f16_bytes(&values(640, 10))).unwrap();
+    let o = PackOptions { tile_rows: 2, max_tiles: 100, ..PackOptions::default() };
+    let (bytes, _) = pack_bytes(w.to_bytes(), "tall.safetensors", &o).unwrap();
+    let f = load_all(bytes).unwrap();
+    assert_eq!(f.meta.tile_rows, 8);
+    let (up, q) = (f.weight(UP).unwrap(), f.weight(Q).unwrap());
+    assert_eq!((up.tiles(), q.tiles()), (50, 20)); // 400 rows in tiles of 8; 40 keep tiles of 2
+}

@@ -19,7 +19,7 @@ use super::delta::DeltaMode;
 use super::frame::TileCodec;
 use super::pack::{pack_file, PackOptions, PackReport, TensorReport};
 use super::quant::BaseKind;
-use super::tile::{TileLayout, DEFAULT_MAX_TILE_BYTES, DEFAULT_TILE_ROWS};
+use super::tile::{TileLayout, DEFAULT_MAX_TILES, DEFAULT_MAX_TILE_BYTES, DEFAULT_TILE_ROWS};
 use super::ZipperError;
 
 #[derive(Parser, Debug)]
@@ -50,6 +50,10 @@ enum Command {
         /// Most rows per tile.
         #[arg(long, default_value_t = DEFAULT_TILE_ROWS)]
         tile_rows: usize,
+        /// A weight that would have more tiles than this gets taller ones (at most 32 rows,
+        /// the batch-1 GPU kernel's limit; 0: keep --tile-rows).
+        #[arg(long, default_value_t = DEFAULT_MAX_TILES)]
+        max_tiles: usize,
         /// Most bytes of a tile's decompressed delta (a GPU block's shared memory).
         #[arg(long, default_value_t = DEFAULT_MAX_TILE_BYTES)]
         max_tile_bytes: usize,
@@ -103,6 +107,7 @@ fn run(cli: Cli) -> Result<(), ZipperError> {
             density,
             lossless,
             tile_rows,
+            max_tiles,
             max_tile_bytes,
             layout,
             tile_codec,
@@ -114,6 +119,7 @@ fn run(cli: Cli) -> Result<(), ZipperError> {
                 kind: BaseKind::parse(&base, Some(group))?,
                 mode: if lossless { DeltaMode::Lossless } else { DeltaMode::TopK { density: density / 100.0 } },
                 tile_rows,
+                max_tiles,
                 max_tile_bytes,
                 layout: TileLayout::parse(&layout).expect("clap checked"),
                 level,
@@ -171,7 +177,7 @@ fn row(r: &TensorReport) -> String {
 /// Prints the pack report: per tensor and in total.
 pub fn print_report(report: &PackReport, o: &PackOptions, quiet: bool) {
     println!(
-        "zipper pack: base {}{}, {}, tile rows {}, tile bound {} B, layout {}, tile codec {}",
+        "zipper pack: base {}{}, {}, tile rows {}{}, tile bound {} B, layout {}, tile codec {}",
         o.kind.name(),
         match o.kind {
             BaseKind::Int4 { group } => format!(" (group {group})"),
@@ -182,6 +188,7 @@ pub fn print_report(report: &PackReport, o: &PackOptions, quiet: bool) {
             DeltaMode::TopK { density } => format!("density {}%", density * 100.0),
         },
         o.tile_rows,
+        if o.max_tiles > 0 { format!(" (taller past {} tiles a weight)", o.max_tiles) } else { String::new() },
         o.max_tile_bytes,
         o.layout.name(),
         match o.codec {

@@ -19,7 +19,9 @@ use super::delta::{self, DeltaMode, HalfKind, SparseDelta};
 use super::frame::{self, TileCodec};
 use super::quant::{Base, BaseKind};
 use super::safetensors::{Dtype, SafeTensors};
-use super::tile::{self, TileLayout, DEFAULT_MAX_TILE_BYTES, DEFAULT_TILE_ROWS, MAX_COLS, MAX_TILE_BYTES_LIMIT};
+use super::tile::{
+    self, TileLayout, DEFAULT_MAX_TILES, DEFAULT_MAX_TILE_BYTES, DEFAULT_TILE_ROWS, MAX_COLS, MAX_TILE_BYTES_LIMIT,
+};
 use super::{tensor_err, Result, ZipperError};
 use crate::gguf::{GgmlType, Gguf};
 
@@ -29,6 +31,9 @@ pub struct PackOptions {
     pub kind: BaseKind,
     pub mode: DeltaMode,
     pub tile_rows: usize,
+    /// A weight whose tiles of `tile_rows` rows would be more than this gets taller tiles
+    /// ([`tile::rows_per_tile`]; 0: never).
+    pub max_tiles: usize,
     pub max_tile_bytes: usize,
     pub layout: TileLayout,
     /// zstd level of the frames (codec `zstd`).
@@ -44,6 +49,7 @@ impl Default for PackOptions {
             kind: BaseKind::Int8,
             mode: DeltaMode::TopK { density: 0.01 },
             tile_rows: DEFAULT_TILE_ROWS,
+            max_tiles: DEFAULT_MAX_TILES,
             max_tile_bytes: DEFAULT_MAX_TILE_BYTES,
             layout: TileLayout::Planes,
             level: frame::DEFAULT_LEVEL,
@@ -305,7 +311,7 @@ type Tiles = (Vec<u8>, Vec<u64>, Vec<u32>);
 /// Plans the tiles and compresses each as one frame; returns (frames, offsets, row starts),
 /// the payload bytes before compression and the literal dictionary (empty for codec `zstd`).
 fn encode_tiles(name: &str, delta: &SparseDelta, o: &PackOptions) -> Result<(Tiles, u64, Vec<u8>)> {
-    let starts = tile::plan(delta, o.tile_rows, o.max_tile_bytes)
+    let starts = tile::plan(delta, tile::rows_per_tile(delta.rows(), o.tile_rows, o.max_tiles), o.max_tile_bytes)
         .map_err(|r| tensor_err(name, format!("row {r} does not fit a tile of {} bytes", o.max_tile_bytes)))?;
     let payloads: Vec<Vec<u8>> = (0..starts.len() - 1)
         .into_par_iter()
@@ -457,6 +463,15 @@ pub fn pack_bytes(source: Vec<u8>, file_name: &str, o: &PackOptions) -> Result<(
             }
         }
     }
+    // The container's row bound: the tallest tile (tiles may have grown past o.tile_rows).
+    let tallest = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Packed(w) => w.tile_rows.windows(2).map(|r| (r[1] - r[0]) as usize).max(),
+            Item::Plain(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
     let opts = ContainerOptions {
         kind: o.kind,
         lossless: o.lossless(),
@@ -464,7 +479,7 @@ pub fn pack_bytes(source: Vec<u8>, file_name: &str, o: &PackOptions) -> Result<(
             DeltaMode::TopK { density } => density,
             DeltaMode::Lossless => 0.0,
         },
-        tile_rows: o.tile_rows,
+        tile_rows: o.tile_rows.max(tallest),
         max_tile_bytes: o.max_tile_bytes,
         layout: o.layout,
         level: o.level,

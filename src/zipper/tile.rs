@@ -27,6 +27,24 @@ pub const MAX_TILE_BYTES_LIMIT: usize = 227 * 1024;
 pub const MAX_COLS: usize = 1 << 16;
 /// Default rows per tile.
 pub const DEFAULT_TILE_ROWS: usize = 16;
+/// Default bound on a weight's tiles before they grow taller ([`rows_per_tile`]): the batch-1
+/// fused kernel runs a block per tile, three per multiprocessor, so an H100 (132
+/// multiprocessors) holds 396 tiles at once; a weight with more runs its blocks in two waves,
+/// and the second wave's decode latency adds to the layer's time (docs/ZIPPER.md).
+pub const DEFAULT_MAX_TILES: usize = 384;
+/// The most rows a tile grows to under a tile bound: the batch-1 fused kernel's limit
+/// (`FUSED1_MAX_ROWS`).
+pub const MAX_GROWN_TILE_ROWS: usize = 32;
+
+/// Rows per tile for a weight of `rows` rows: `tile_rows`, or when that makes more than
+/// `max_tiles` tiles (0: no bound) the fewest rows, a multiple of 8, that make at most
+/// `max_tiles`, capped at [`MAX_GROWN_TILE_ROWS`] (and never fewer than `tile_rows`).
+pub fn rows_per_tile(rows: usize, tile_rows: usize, max_tiles: usize) -> usize {
+    if max_tiles == 0 || rows.div_ceil(tile_rows.max(1)) <= max_tiles {
+        return tile_rows;
+    }
+    rows.div_ceil(max_tiles).next_multiple_of(8).min(MAX_GROWN_TILE_ROWS).max(tile_rows)
+}
 
 /// Byte order of a tile's payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,5 +254,20 @@ mod tests {
         assert_eq!(plan(&d, 16, 14).unwrap(), vec![0, 2, 3]);
         assert_eq!(plan(&d, 16, 13).unwrap_err(), 2);
         assert_eq!(plan(&SparseDelta { row_ptr: vec![0], ..Default::default() }, 4, 64).unwrap(), vec![0]);
+    }
+
+    #[test]
+    fn tiles_grow_taller_only_past_the_tile_bound() {
+        // Llama-7B's 4096 rows keep 16-row tiles (256); 11008 rows would make 688, so 32 (344).
+        assert_eq!(rows_per_tile(4096, 16, DEFAULT_MAX_TILES), 16);
+        assert_eq!(rows_per_tile(11008, 16, DEFAULT_MAX_TILES), 32);
+        assert_eq!(rows_per_tile(16 * 384, 16, 384), 16);
+        assert_eq!(rows_per_tile(16 * 384 + 1, 16, 384), 24); // a multiple of 8
+                                                              // Capped at the batch-1 kernel's 32 rows (more tiles than the bound then), never
+                                                              // below tile_rows, and no bound at 0.
+        assert_eq!(rows_per_tile(28672, 16, 384), MAX_GROWN_TILE_ROWS);
+        assert_eq!(rows_per_tile(1 << 20, 64, 384), 64);
+        assert_eq!(rows_per_tile(11008, 16, 0), 16);
+        assert_eq!(rows_per_tile(0, 16, 384), 16);
     }
 }

@@ -92,7 +92,8 @@ pub fn pack_codec(
         Mode::Density(d) => DeltaMode::TopK { density: d },
         Mode::Lossless => DeltaMode::Lossless,
     };
-    let o = PackOptions { kind, mode, tile_rows, layout, codec, ..PackOptions::default() };
+    // Exactly the tiles asked for (no taller tiles past the default tile bound).
+    let o = PackOptions { kind, mode, tile_rows, max_tiles: 0, layout, codec, ..PackOptions::default() };
     pack_matrix(name, &w, rows, cols, HalfKind::F16, "F16", &o).expect("pack").0
 }
 
