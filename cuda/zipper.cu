@@ -1479,6 +1479,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                 cz_literal_sum sum = s_sums[lane & 3u];
                 if (!cz_literal_sum_check(&sum, tile) && lane == 0) s_sum = 2u;
             }
+            ZP_TL(18);
             if (!waited) {
                 zp_pdl_wait();  // this warp writes the tile's result below
                 waited = true;
@@ -1507,8 +1508,10 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                     s_y[i] = (BITS == 8 ? b * __ldg(scales + (uint64_t)(r0 + i) * spr) : b) + d;
                 }
             }
+            ZP_TL(17);
         }
         __syncthreads();
+        ZP_TL(20);
         uint64_t written = s_size;
         if (s_sum == 2u) {
             st = CZ_STATUS_CHECKSUM_MISMATCH;

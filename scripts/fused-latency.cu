@@ -26,7 +26,7 @@
 #define ZP_TL_MAXB 4096
 __device__ long long g_tl[ZP_TL_MAXB * ZP_TL_SLOTS];
 // Slot 15: clock64 at the block's start; 14: globaltimer at its start; 13: globaltimer at
-// phase 6; slot 4 keeps the latest compute warp; 9 / 10: CZ_PROF durations.
+// phase 6; slots 4 and 17 keep the latest warp; 9 / 10: CZ_PROF durations.
 #define ZP_TL_START                                                                                     \
     if (threadIdx.x == 0 && blockIdx.x < ZP_TL_MAXB) {                                                  \
         long long gt;                                                                                   \
@@ -36,8 +36,8 @@ __device__ long long g_tl[ZP_TL_MAXB * ZP_TL_SLOTS];
     }
 #define ZP_TL(k)                                                                                        \
     if ((threadIdx.x & 31u) == 0 && blockIdx.x < ZP_TL_MAXB) {                                          \
-        if ((k) == 4)                                                                                   \
-            atomicMax(&g_tl[blockIdx.x * ZP_TL_SLOTS + 4], clock64());                                  \
+        if ((k) == 4 || (k) == 17)                                                                      \
+            atomicMax(&g_tl[blockIdx.x * ZP_TL_SLOTS + (k)], clock64());                                \
         else                                                                                            \
             g_tl[blockIdx.x * ZP_TL_SLOTS + (k)] = clock64();                                           \
         if ((k) == 6) {                                                                                 \
@@ -317,6 +317,14 @@ int main(int argc, char** argv) {
         printf("  %-22s %9.0f %9.0f (durations: first / second decoding warp)\n", durations[k - 9], sum / nb, sum2 / nb);
     }
     if (std::string(what).find("fused1") != std::string::npos) {
+        // The tail after the block barrier (slots 17, 18, 20: free in the second warp's range).
+        const char* tail[] = {"rows done (last warp)", "checksum checked", "second barrier"};
+        const int tat[] = {17, 18, 20};
+        for (int i = 0; i < 3; i++) {
+            double sum = 0;
+            for (uint32_t b = 0; b < nb; b++) sum += tl[b * ZP_TL_SLOTS + tat[i]] - tl[b * ZP_TL_SLOTS + 15];
+            printf("  %-22s %9.0f\n", tail[i], sum / nb);
+        }
         const char* more[] = {"literal runs", "literal skip"};
         const int at[] = {0, 3};
         for (int i = 0; i < 2; i++) {
