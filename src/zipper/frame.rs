@@ -172,8 +172,8 @@ mod tests {
         assert_eq!(decompress_tile(&empty, 0, &[]).unwrap(), Vec::<u8>::new());
     }
 
-    /// Literal frames and their dictionary are plain zstd: libzstd decodes them with the
-    /// dictionary and refuses them without it or with another layer's.
+    /// Literal frames hold one group of at most 8 blocks below 2 KiB of content and up to 16
+    /// blocks (two groups, one per decoding warp of the batch-1 kernel) from there.
     #[test]
     fn literal_frames_have_one_block_group_below_2_kib_and_two_from_there() {
         // Blocks of a frame, from its block headers (an RLE block holds one byte).
@@ -199,6 +199,8 @@ mod tests {
         }
     }
 
+    /// Literal frames and their dictionary are plain zstd: libzstd decodes them with the
+    /// dictionary and refuses them without it or with another layer's.
     #[test]
     fn literal_frames_decode_with_libzstd_and_need_their_dictionary() {
         let payloads: Vec<Vec<u8>> = (0..6u32)
