@@ -115,33 +115,37 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_seq_check(uint64_t lit_at, uint64_t ll, uint64_
     return CZ_STATUS_OK;
 }
 
-// Bytes per lane the batch copies load before they store (memory-level parallelism).
-#define CZ_EXEC_UNROLL 4
+// Bytes a lane copies per step of a warp's batch copies (each sequence's literals and match
+// are cut into units of this many, so that one lookup of a unit's sequence serves them all),
+// and the units per lane loaded before they are stored (memory-level parallelism).
+#define CZ_EXEC_UNIT 4
+#define CZ_EXEC_UNROLL 2
 
 template <unsigned N>
 struct cz_count {
     static constexpr unsigned value = N;
 };
 
-// Runs copy(count, t0) over t0 = 0, width, .. below total: CZ_EXEC_UNROLL rounds of the
-// team's width at a time while more than one is left, the last one alone (every lane of a
-// team runs all the rounds it is given, used or not, and most batches' copies are short).
-template <class Copy>
+// Runs copy(count, t0) over t0 = 0, width, .. below total: UNROLL rounds of the team's
+// width at a time while more than one is left, the last one alone (every lane of a team
+// runs all the rounds it is given, used or not, and most batches' copies are short).
+template <unsigned UNROLL, class Copy>
 CZ_HD CZ_FORCEINLINE void cz_exec_rounds(unsigned width, uint32_t total, Copy copy) {
     uint32_t t0 = 0;
-    for (; t0 < total && total - t0 > width; t0 += CZ_EXEC_UNROLL * width)
-        copy(cz_count<CZ_EXEC_UNROLL>(), t0);
+    for (; t0 < total && total - t0 > width; t0 += UNROLL * width)
+        copy(cz_count<UNROLL>(), t0);
     for (; t0 < total; t0 += width) copy(cz_count<1>(), t0);
 }
 
 // Executes `cnt` decoded sequences, one per lane (lane j < cnt holds sequence j of the batch:
 // literal length ll, match length ml, offset off), as if executed one after another:
 // the first sequence (in order) that fails a check gives the status and nothing of the
-// batch is written then. Otherwise all literals are copied first (each lane a share of the
-// batch's bytes), then the matches in rounds: a round copies every match whose source
-// bytes are final (before the batch's first match, in literals, in the dictionary, or
-// written by a match of an earlier round); a match shorter than its offset repeats the
-// `offset` bytes before it (dst[i] = src[i % offset]), so it never reads its own output.
+// batch is written then. Otherwise all literals are copied first (each lane a unit of
+// CZ_EXEC_UNIT bytes of one sequence's at a time), then the matches in rounds: a round
+// copies every match whose source bytes are final (before the batch's first match, in
+// literals, in the dictionary, or written by a match of an earlier round); a match longer
+// than its offset repeats the `offset` bytes before it (dst[i] = src[i % offset]), so it
+// never reads its own output.
 // Positions inside a batch fit 32 bits (ll, ml < 2^18 each, 32 sequences).
 CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint32_t ml, uint32_t off,
                                     const uint8_t* lits, size_t nlits, size_t* lit_pos, cz_output* out) {
@@ -177,42 +181,52 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
 
     uint8_t* const base = out->base + out->pos;
     const unsigned last = tm.width - 1;
-    // Literals: byte t of the batch's literals goes to base[dlit(k) + t], k its sequence.
+    // Literals: the batch's literal bytes s = lit_rel_k + i (i < ll_k, k the sequence) go to
+    // base[s + dlit_k]; sequence k's are cut into ceil(ll_k / CZ_EXEC_UNIT) units, unit t
+    // holding s = a_k + CZ_EXEC_UNIT * t .. + CZ_EXEC_UNIT (below lit_incl_k).
     {
         const uint32_t total = cz_team_shfl32(tm, lit_incl, last);
-        const uint32_t dlit = out_rel - lit_rel;
+        const uint32_t units = (ll + CZ_EXEC_UNIT - 1) / CZ_EXEC_UNIT;
+        const uint32_t u_incl = cz_team_scan32(tm, units);
+        const uint32_t u_total = cz_team_shfl32(tm, u_incl, last);
+        const int32_t a = (int32_t)lit_rel - (int32_t)(CZ_EXEC_UNIT * (u_incl - units));
+        const int32_t dlit = (int32_t)out_rel - (int32_t)lit_rel;
         const uint8_t* ls = lits + *lit_pos;
-        // U rounds of the team's width from t0.
         auto copy = [&](auto count, uint32_t t0) {
             constexpr unsigned U = decltype(count)::value;
-            uint8_t v[U];
-            uint32_t d[U];
+            uint8_t v[U][CZ_EXEC_UNIT];
+            int32_t s0[U], e[U], dd[U];
             CZ_UNROLL
             for (unsigned u = 0; u < U; u++) {
                 const uint32_t t = t0 + u * tm.width + tm.lane;
-                const unsigned k = cz_team_find(tm, lit_incl, t);
-                d[u] = cz_team_shfl32(tm, dlit, k) + t;
-                v[u] = t < total ? ls[t] : 0;
+                const unsigned k = cz_team_find(tm, u_incl, t);
+                s0[u] = cz_team_shfl32(tm, (uint32_t)a, k) + (int32_t)(CZ_EXEC_UNIT * t);
+                const int32_t end = (int32_t)cz_team_shfl32(tm, lit_incl, k);  // (every lane shuffles)
+                e[u] = t < u_total ? end : 0;
+                dd[u] = (int32_t)cz_team_shfl32(tm, (uint32_t)dlit, k);
+                CZ_UNROLL
+                for (unsigned j = 0; j < CZ_EXEC_UNIT; j++) v[u][j] = s0[u] + (int32_t)j < e[u] ? ls[s0[u] + j] : 0;
             }
             // The literals may lie in the output ahead of their destination (the staged
             // decoder): every lane has loaded before any lane stores.
             cz_team_sync(tm);
             CZ_UNROLL
             for (unsigned u = 0; u < U; u++) {
-                const uint32_t t = t0 + u * tm.width + tm.lane;
-                if (t < total) base[d[u]] = v[u];
+                CZ_UNROLL
+                for (unsigned j = 0; j < CZ_EXEC_UNIT; j++)
+                    if (s0[u] + (int32_t)j < e[u]) base[s0[u] + (int32_t)j + dd[u]] = v[u][j];
             }
         };
-        cz_exec_rounds(tm.width, total, copy);
+        cz_exec_rounds<CZ_EXEC_UNROLL>(tm.width, u_total, copy);
         *lit_pos += total;
     }
     cz_team_sync(tm);
 
-    // Matches. Lane j reads base[a .. a + need) (a < -out->pos: the dictionary's end).
+    // Matches, in rounds of the matches whose source bytes are final. Lane j reads
+    // base[a .. a + need) (a < -out->pos: the dictionary's end).
     const uint32_t ms = out_rel + ll;
     const int64_t a = (int64_t)ms - (int64_t)off;
     const uint32_t need = off < ml ? off : ml;
-    const uint32_t period = off < ml ? off : 0xFFFFFFFFu;
     const int64_t first_ms = cz_team_shfl32(tm, ms, 0);  // (every lane must shuffle)
     const bool indep = !active || ml == 0 || a + (int64_t)need <= first_ms;
     uint32_t dep = 0;  // earlier lanes of the batch whose match output lane j reads
@@ -233,38 +247,48 @@ CZ_HD inline uint32_t cz_exec_batch(cz_team tm, unsigned cnt, uint32_t ll, uint3
     const uint8_t* const dict_end = out->dict + out->dict_size;
     uint32_t pending = cz_team_ballot(tm, active);
     while (pending) {
+        // Byte i of match k (i < ml_k) is base[ms_k + i] = base[ms_k - off_k + (i % off_k)]
+        // (a match longer than its offset repeats the offset's bytes); its units as above.
         const bool mine = (pending >> tm.lane) & 1u;
         const uint32_t ready = cz_team_ballot(tm, mine && (dep & pending) == 0);
-        const uint32_t len = (ready >> tm.lane) & 1u ? ml : 0;
-        const uint32_t m_incl = cz_team_scan32(tm, len);
-        const uint32_t m_excl = m_incl - len;
-        const uint32_t total = cz_team_shfl32(tm, m_incl, last);
+        const uint32_t units = (ready >> tm.lane) & 1u ? (ml + CZ_EXEC_UNIT - 1) / CZ_EXEC_UNIT : 0;
+        const uint32_t u_incl = cz_team_scan32(tm, units);
+        const uint32_t u_excl = u_incl - units;
+        const uint32_t u_total = cz_team_shfl32(tm, u_incl, last);
         auto copy = [&](auto count, uint32_t t0) {
             constexpr unsigned U = decltype(count)::value;
-            uint8_t v[U];
-            uint32_t d[U];
+            uint8_t v[U][CZ_EXEC_UNIT];
+            uint32_t d[U], n[U];
             CZ_UNROLL
             for (unsigned u = 0; u < U; u++) {
                 const uint32_t t = t0 + u * tm.width + tm.lane;
-                const unsigned k = cz_team_find(tm, m_incl, t);
-                const uint32_t i = t - cz_team_shfl32(tm, m_excl, k);
-                const uint32_t per = cz_team_shfl32(tm, period, k);
-                const uint32_t off_k = cz_team_shfl32(tm, off, k);
+                const unsigned k = cz_team_find(tm, u_incl, t);
+                const uint32_t i0 = CZ_EXEC_UNIT * (t - cz_team_shfl32(tm, u_excl, k));
                 const uint32_t ms_k = cz_team_shfl32(tm, ms, k);
-                d[u] = ms_k + i;
-                v[u] = 0;
-                if (t < total) {
-                    const int64_t p = (int64_t)ms_k - (int64_t)off_k + (int64_t)(i < per ? i : i % per);
-                    v[u] = p < -pos0 ? dict_end[p + pos0] : base[p];
+                const uint32_t ml_k = cz_team_shfl32(tm, ml, k);
+                const uint32_t off_k = cz_team_shfl32(tm, off, k);
+                d[u] = ms_k + i0;
+                n[u] = t < u_total ? (ml_k - i0 < CZ_EXEC_UNIT ? ml_k - i0 : CZ_EXEC_UNIT) : 0;
+                const int64_t src = (int64_t)ms_k - (int64_t)off_k;
+                uint32_t r = n[u] == 0 ? 0 : (i0 < off_k ? i0 : i0 % off_k);
+                CZ_UNROLL
+                for (unsigned j = 0; j < CZ_EXEC_UNIT; j++) {
+                    v[u][j] = 0;
+                    if (j < n[u]) {
+                        const int64_t p = src + r;
+                        v[u][j] = p < -pos0 ? dict_end[p + pos0] : base[p];
+                    }
+                    r = r + 1 == off_k ? 0 : r + 1;
                 }
             }
             CZ_UNROLL
             for (unsigned u = 0; u < U; u++) {
-                const uint32_t t = t0 + u * tm.width + tm.lane;
-                if (t < total) base[d[u]] = v[u];
+                CZ_UNROLL
+                for (unsigned j = 0; j < CZ_EXEC_UNIT; j++)
+                    if (j < n[u]) base[d[u] + j] = v[u][j];
             }
         };
-        cz_exec_rounds(tm.width, total, copy);
+        cz_exec_rounds<CZ_EXEC_UNROLL>(tm.width, u_total, copy);
         cz_team_sync(tm);
         pending &= ~ready;
     }
