@@ -115,7 +115,11 @@ __device__ __noinline__ cz_item_result cz_decode_item_fallback(const cz_batch_it
     return cz_decode_item(it, dict, dict_size, ws, max_window_size, cz_team_warp(), nullptr, seq_tables);
 }
 
-extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS)
+// Six blocks per multiprocessor (80 registers): the Huffman streams' waits on their table
+// entries are better hidden by more warps than helped by more registers
+// (docs/BENCHMARKS.md, "Execute copies in units of 4 bytes").
+#define CZ_LITERALS_MIN_BLOCKS 6
+extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_LITERALS_MIN_BLOCKS)
     cz_decode_staged_literals(const cz_batch_item* __restrict__ items, uint32_t n, uint64_t dict_size,
                               uint8_t* workspace, uint64_t ws_stride, uint64_t max_window_size) {
     __shared__ uint16_t huf_tables[CZ_DECODE_WARPS][CZ_HUF_DTABLE_SIZE];
