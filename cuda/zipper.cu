@@ -765,22 +765,16 @@ __device__ __forceinline__ void zp_stage_x(const float* __restrict__ X, uint32_t
 // One row's entries [e0, e1) of a prepared tile, by a warp (all 32 lanes, same arguments): checks
 // them and rewrites their gap-coded columns as absolute columns in place (a warp scan of gap + 1
 // per 32 entries). Returns the first bad entry (column >= cols first, then a value that is not
-// finite, as zp_tile_prepare_serial) with its status in *why, or 0xffffffff. With DOT the tile
-// is only read: when no entry is bad, every lane gets the row's sparse dot with the batch-1
-// input X (cols floats) in *dot (each lane's entries j ≡ lane mod 32 in order, then a warp sum).
-template <bool DOT = false>
+// finite, as zp_tile_prepare_serial) with its status in *why, or 0xffffffff.
 __device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags, uint32_t m, uint32_t n,
-                                                   uint32_t cols, uint32_t e0, uint32_t e1, uint32_t* why,
-                                                   const float* __restrict__ X = nullptr, float* dot = nullptr) {
+                                                   uint32_t cols, uint32_t e0, uint32_t e1, uint32_t* why) {
     const uint32_t lane = threadIdx.x & 31u;
     const bool planes = (flags & ZP_LAYOUT_PLANES) != 0;
     const uint32_t step = planes ? 1u : 2u;
     uint8_t* gl = tile + 2 * m;
     uint8_t* gh = gl + (planes ? n : 1u);
-    const uint8_t* vl = tile + 2 * m + 2 * n;  // values' low bytes
-    const uint8_t* vh = vl + (planes ? n : 1u);  // values' high bytes (sign, exponent)
+    const uint8_t* vh = tile + 2 * m + 2 * n + (planes ? n : 1u);  // values' high bytes (sign, exponent)
     uint32_t carry = 0;  // the previous entry's column + 1
-    float d = 0.f;
     for (uint32_t j0 = e0; j0 < e1; j0 += 32) {
         const uint32_t j = j0 + lane;
         const bool in = j < e1;
@@ -803,16 +797,81 @@ __device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags
             *why = __shfl_sync(0xffffffffu, mine, first);
             return j0 + (uint32_t)first;
         }
-        if (DOT) {
-            if (in) d += __ldg(X + c) * zp_f16_to_f32((uint16_t)(vl[j * step] | (hi << 8)));
-        } else if (in) {
+        if (in) {
             gl[j * step] = (uint8_t)c;
             gh[j * step] = (uint8_t)(c >> 8);
         }
         carry += __shfl_sync(0xffffffffu, v, 31);
     }
-    if (DOT) *dot = zp_warp_sum(d);
     return 0xffffffffu;
+}
+
+// R rows of a decoded tile at once by a warp (all 32 lanes, same arguments; their dependent
+// steps interleaved): row r's entries [e0[r], e1[r]) are checked as zp_row_columns checks them
+// (bad[r]: the row's first bad entry with its status in why[r], or 0xffffffff) and, the tile
+// only read, every lane gets the row's sparse dot with the batch-1 input X (cols floats) in
+// dot[r] when no entry of the row is bad (each lane's entries j ≡ lane mod 32 in order, then a
+// warp sum). An empty range is a row without entries.
+template <int R>
+__device__ __forceinline__ void zp_rows_dot(const uint8_t* tile, uint32_t flags, uint32_t m, uint32_t n,
+                                            uint32_t cols, const uint32_t (&e0)[R], const uint32_t (&e1)[R],
+                                            const float* __restrict__ X, uint32_t (&bad)[R], uint32_t (&why)[R],
+                                            float (&dot)[R]) {
+    const uint32_t lane = threadIdx.x & 31u;
+    const bool planes = (flags & ZP_LAYOUT_PLANES) != 0;
+    const uint32_t step = planes ? 1u : 2u;
+    const uint8_t* gl = tile + 2 * m;
+    const uint8_t* gh = gl + (planes ? n : 1u);
+    const uint8_t* vl = tile + 2 * m + 2 * n;    // values' low bytes
+    const uint8_t* vh = vl + (planes ? n : 1u);  // values' high bytes (sign, exponent)
+    uint32_t carry[R], most = 0;
+    float d[R];
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+        carry[r] = 0;  // the previous entry's column + 1
+        d[r] = 0.f;
+        bad[r] = 0xffffffffu;
+        why[r] = CZ_STATUS_OK;
+        most = max(most, e1[r] - e0[r]);
+    }
+    for (uint32_t j0 = 0; j0 < most; j0 += 32) {
+        uint32_t j[R], v[R], hi[R];
+        bool in[R];
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            j[r] = e0[r] + j0 + lane;
+            in[r] = bad[r] == 0xffffffffu && j[r] < e1[r];
+            v[r] = in[r] ? ((uint32_t)gl[j[r] * step] | ((uint32_t)gh[j[r] * step] << 8)) + 1u : 0u;
+            hi[r] = in[r] ? vh[j[r] * step] : 0u;
+        }
+        for (int o = 1; o < 32; o <<= 1) {
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                const uint32_t up = __shfl_up_sync(0xffffffffu, v[r], o);
+                if ((int)lane >= o) v[r] += up;
+            }
+        }
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const uint32_t c = carry[r] + v[r] - 1u;
+            uint32_t mine = CZ_STATUS_OK;
+            if (in[r] && c >= cols)
+                mine = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+            else if (in[r] && (hi[r] & 0x7cu) == 0x7cu)  // exponent all ones: infinity or NaN
+                mine = CZ_STATUS_TILE_VALUE_NOT_FINITE;
+            const unsigned mask = __ballot_sync(0xffffffffu, mine != CZ_STATUS_OK);
+            if (mask) {
+                const int first = __ffs(mask) - 1;
+                why[r] = __shfl_sync(0xffffffffu, mine, first);
+                bad[r] = e0[r] + j0 + (uint32_t)first;
+            } else if (in[r]) {
+                d[r] += __ldg(X + c) * zp_f16_to_f32((uint16_t)(vl[j[r] * step] | (hi[r] << 8)));
+            }
+            carry[r] += __shfl_sync(0xffffffffu, v[r], 31);
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < R; r++) dot[r] = zp_warp_sum(d[r]);
 }
 
 // A tile's result: its status and detail, and its decoded size when the status is OK.
@@ -1335,12 +1394,12 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 share of each row's 16-byte vectors (partial sums in shared memory, added in
 //                 a fixed order); warps ZP_F1_COMPUTE and ZP_F1_COMPUTE + 1 decode the tile's
 //                 literal frame into shared memory together (zp_decode_tile_literal: the table
-//                 and frame copies split between them, the frame's first group of 8 blocks
-//                 decoded by the first, the second by the second, and so on), and the first
-//                 computes the row starts. After a block barrier the first decoding warp
+//                 and frame copies split between them, each walks the frame's block chain, the
+//                 frame's first group of 8 blocks decoded by the first, the second by the
+//                 second, and so on), and the first computes the row starts. After a block barrier the first decoding warp
 //                 checks the content checksum while every other warp takes rows: checks their
 //                 columns and adds their sparse dot with X (read from global memory) in one
-//                 pass that only reads the tile (zp_row_columns<true>, the checking warp
+//                 pass that only reads the tile (zp_rows_dot, two rows at once; the checking warp
 //                 hashes the same bytes); after a second barrier the tile's rows of Y are
 //                 written when the checksum matched and every entry was good (a mismatch is
 //                 the tile's status, CHECKSUM_MISMATCH at the frame's last block, as the full
@@ -1490,22 +1549,35 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                 waited = true;
             }
             const uint32_t n = row_start[m];
-            for (uint32_t i = rw; i < m; i += RW) {
-                // Columns checked and the dot taken in one pass, the tile only read (the
-                // checking warp may still be hashing it).
-                uint32_t why = CZ_STATUS_OK;
-                float d = 0.f;
-                const uint32_t bad = zp_row_columns<true>(tile, flags, m, n, cols, row_start[i], row_start[i + 1], &why,
-                                                          X, &d);
-                if (bad != 0xffffffffu) {
-                    if (lane == 0) atomicMin(&s_bad, (bad << 1) | (why == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
-                    continue;
+            // Two rows at once (i and i + RW), their dependent steps interleaved.
+            constexpr int R = 2;
+            for (uint32_t i = rw; i < m; i += R * RW) {
+                uint32_t e0[R], e1[R], bad[R], why[R];
+                float scale[R], d[R];
+#pragma unroll
+                for (int r = 0; r < R; r++) {
+                    const uint32_t row = i + r * RW;
+                    // The row's scale is loaded first: its global-memory latency then passes
+                    // during the row's columns.
+                    scale[r] = BITS == 8 && row < m ? __ldg(scales + (uint64_t)(r0 + row) * spr) : 1.f;
+                    e0[r] = row < m ? row_start[row] : 0u;
+                    e1[r] = row < m ? row_start[row + 1] : 0u;
                 }
-                if (lane == 0) {
+                // Columns checked and the dots taken in one pass, the tile only read (the
+                // checking warp may still be hashing it).
+                zp_rows_dot<R>(tile, flags, m, n, cols, e0, e1, X, bad, why, d);
+#pragma unroll
+                for (int r = 0; r < R; r++) {
+                    const uint32_t row = i + r * RW;
+                    if (row >= m || lane != 0) continue;
+                    if (bad[r] != 0xffffffffu) {
+                        atomicMin(&s_bad, (bad[r] << 1) | (why[r] == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
+                        continue;
+                    }
                     float b = 0.f;
 #pragma unroll
-                    for (int k = 0; k < ZP_F1_COMPUTE; k++) b += part[k][i];
-                    s_y[i] = (BITS == 8 ? b * __ldg(scales + (uint64_t)(r0 + i) * spr) : b) + d;
+                    for (int k = 0; k < ZP_F1_COMPUTE; k++) b += part[k][row];
+                    s_y[row] = (BITS == 8 ? b * scale[r] : b) + d[r];
                 }
             }
             ZP_TL(17);

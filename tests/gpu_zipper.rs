@@ -691,3 +691,57 @@ fn batch_one_kernel_decodes_plain_zstd_tiles_in_locked_workspace_slots() {
         }
     }
 }
+
+/// `content` as one literal frame of `blocks` raw blocks of about equal size (single segment,
+/// content size, checksum, no dictionary ID): a frame the literal decoders take block by block.
+fn raw_block_frame(content: &[u8], blocks: usize) -> Vec<u8> {
+    let n = content.len();
+    assert!((256..65792).contains(&n) && blocks >= 1 && blocks <= n);
+    let mut f = 0xFD2F_B528u32.to_le_bytes().to_vec();
+    f.push((1 << 6) | (1 << 5) | (1 << 2)); // 2-byte content size, single segment, checksum
+    f.extend_from_slice(&((n - 256) as u16).to_le_bytes());
+    for b in 0..blocks {
+        let (s, e) = (n * b / blocks, n * (b + 1) / blocks);
+        let header = (((e - s) as u32) << 3) | u32::from(b + 1 == blocks); // raw block
+        f.extend_from_slice(&header.to_le_bytes()[..3]);
+        f.extend_from_slice(&content[s..e]);
+    }
+    f.extend_from_slice(&(xxhash_rust::xxh64::xxh64(content, 0) as u32).to_le_bytes());
+    f
+}
+
+/// The batch-1 kernel's decoding warps take literal frames of up to 32 blocks (each warp walks
+/// the block chain once, lane j keeping block j); frames of more blocks go to the full decoder.
+/// Tiles rewritten as frames of 1, 31, 32, 33 and 40 raw blocks must give the layer's Y.
+#[test]
+fn batch_one_kernel_takes_literal_frames_of_up_to_32_blocks_and_hands_on_longer_ones() {
+    use cuzstd::zipper::frame;
+    let (w, x) = long_row_layer(16);
+    let good = forward_batch1(&w, &x, true).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..w.tiles())
+        .map(|t| {
+            let f = &w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize];
+            frame::decompress_tile(f, w.max_tile_bytes, &w.dict).unwrap()
+        })
+        .collect();
+    for blocks in [1usize, 31, 32, 33, 40] {
+        let mut z = w.clone();
+        z.delta.clear();
+        z.tile_offsets = vec![0];
+        for p in &payloads {
+            let f = raw_block_frame(p, blocks);
+            assert_eq!(frame::decompress_tile(&f, w.max_tile_bytes, &w.dict).unwrap(), *p, "{blocks} blocks");
+            z.delta.extend_from_slice(&f);
+            z.tile_offsets.push(z.delta.len() as u64);
+        }
+        assert!(g_applies(&z), "{blocks} blocks");
+        let y = forward_batch1(&z, &x, true).unwrap_or_else(|e| panic!("frames of {blocks} raw blocks: {e}"));
+        for (i, (a, b)) in y.iter().zip(&good).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "frames of {blocks} raw blocks: row {i}: {a} vs {b}");
+        }
+    }
+}
+
+fn g_applies(w: &cuzstd::zipper::PackedWeight) -> bool {
+    gpu_b1().0.zipper_upload(w).unwrap().batch1_fused_kernel_applies()
+}

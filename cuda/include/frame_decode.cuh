@@ -828,6 +828,68 @@ CZ_HD CZ_FORCEINLINE bool cz_literal_group_headers(const uint8_t* src, size_t si
 }
 
 #if defined(__CUDACC__)
+// The part of slot k (< 4) of a literal frame's block whose header bh is at src[b0 - 3] (the
+// block inside the frame, as cz_literal_block_step checked): its checks (literal header, a
+// block that ends after its literals with Number_of_Sequences 0, treeless Huffman literals
+// only with a table), the block's content bytes in *n and, when this slot has a part, that
+// part in *q with `out` relative to the block's first content byte (a raw or RLE run is slot
+// 0's). False when a check fails.
+__device__ CZ_FORCEINLINE bool cz_literal_block_part(const uint8_t* src, uint32_t b0, uint32_t bh, uint32_t k,
+                                                     size_t block_max, bool have_table, uint32_t* n,
+                                                     cz_literal_part* q) {
+    const unsigned type = (bh >> 1) & 3;
+    const uint32_t bsize = bh >> 3;
+    if (type != CZ_BLOCK_COMPRESSED) {
+        *n = bsize;
+        if (k == 0) {
+            q->kind = type == CZ_BLOCK_RAW ? 0u : 1u;
+            q->at = b0;
+            q->len = type == CZ_BLOCK_RAW ? bsize : 1u;
+            q->n = bsize;
+        }
+        return true;
+    }
+    cz_literals_header lh;
+    // Exactly one byte after the literals: Number_of_Sequences 0.
+    if (cz_parse_literals_header(src + b0, bsize, block_max, &lh) != CZ_STATUS_OK || lh.section + 1 != bsize ||
+        src[b0 + bsize - 1] != 0)
+        return false;
+    *n = (uint32_t)lh.n;
+    const uint32_t s0 = b0 + (uint32_t)lh.hsize;
+    if (lh.type == CZ_LITERALS_RAW || lh.type == CZ_LITERALS_RLE) {
+        if (k == 0) {
+            q->kind = lh.type == CZ_LITERALS_RAW ? 0u : 1u;
+            q->at = s0;
+            q->len = lh.type == CZ_LITERALS_RAW ? *n : 1u;
+            q->n = *n;
+        }
+        return true;
+    }
+    if (lh.type != CZ_LITERALS_TREELESS || !have_table) return false;  // a new Huffman table, or treeless without one
+    if (lh.single) {
+        if (k == 0) {
+            q->kind = 2;
+            q->at = s0;
+            q->len = (uint32_t)lh.csize;
+            q->n = *n;
+        }
+        return true;
+    }
+    if (lh.csize < 10) return false;
+    const uint32_t l0 = cz_read_le16(src + s0), l1 = cz_read_le16(src + s0 + 2), l2 = cz_read_le16(src + s0 + 4);
+    const uint32_t seg = (*n + 3) / 4;
+    if (CZ_HUF_JUMP_TABLE_SIZE + l0 + l1 + l2 > lh.csize || 3 * seg > *n) return false;
+    q->kind = 2;
+    q->at = s0 + CZ_HUF_JUMP_TABLE_SIZE + (k > 0 ? l0 : 0) + (k > 1 ? l1 : 0) + (k > 2 ? l2 : 0);
+    q->len = k == 0   ? l0
+             : k == 1 ? l1
+             : k == 2 ? l2
+                      : (uint32_t)lh.csize - CZ_HUF_JUMP_TABLE_SIZE - l0 - l1 - l2;
+    q->out = k * seg;
+    q->n = k < 3 ? seg : *n - 3 * seg;
+    return true;
+}
+
 // cz_literal_group for a whole warp, slot = lane: the same result in every lane (and the same
 // as cz_literal_group's for that slot), with the literal headers read in parallel: lane l parses
 // block l / 4 of the group (the four lanes of a block alike), and the blocks' content offsets
@@ -846,62 +908,7 @@ __device__ inline bool cz_literal_group_warp(const uint8_t* src, size_t size, si
     cz_literal_part q;
     q.kind = 3;
     q.at = q.len = q.out = q.n = 0;
-    if (mine < nb) {
-        const unsigned type = (bh >> 1) & 3;
-        const uint32_t bsize = bh >> 3;
-        if (type != CZ_BLOCK_COMPRESSED) {
-            n = bsize;
-            if (k == 0) {
-                q.kind = type == CZ_BLOCK_RAW ? 0u : 1u;
-                q.at = b0;
-                q.len = type == CZ_BLOCK_RAW ? bsize : 1u;
-                q.n = bsize;
-            }
-        } else {
-            cz_literals_header lh;
-            bad = cz_parse_literals_header(src + b0, bsize, block_max, &lh) != CZ_STATUS_OK;
-            // Exactly one byte after the literals: Number_of_Sequences 0.
-            bad = bad || lh.section + 1 != bsize || src[b0 + bsize - 1] != 0;
-            if (!bad) {
-                n = (uint32_t)lh.n;
-                const uint32_t s0 = b0 + (uint32_t)lh.hsize;
-                if (lh.type == CZ_LITERALS_RAW || lh.type == CZ_LITERALS_RLE) {
-                    if (k == 0) {
-                        q.kind = lh.type == CZ_LITERALS_RAW ? 0u : 1u;
-                        q.at = s0;
-                        q.len = lh.type == CZ_LITERALS_RAW ? n : 1u;
-                        q.n = n;
-                    }
-                } else if (lh.type == CZ_LITERALS_TREELESS && have_table) {
-                    if (lh.single) {
-                        if (k == 0) {
-                            q.kind = 2;
-                            q.at = s0;
-                            q.len = (uint32_t)lh.csize;
-                            q.n = n;
-                        }
-                    } else if (lh.csize < 10) {
-                        bad = true;
-                    } else {
-                        const uint32_t l0 = cz_read_le16(src + s0), l1 = cz_read_le16(src + s0 + 2),
-                                       l2 = cz_read_le16(src + s0 + 4);
-                        const uint32_t seg = (n + 3) / 4;
-                        bad = CZ_HUF_JUMP_TABLE_SIZE + l0 + l1 + l2 > lh.csize || 3 * seg > n;
-                        q.kind = 2;
-                        q.at = s0 + CZ_HUF_JUMP_TABLE_SIZE + (k > 0 ? l0 : 0) + (k > 1 ? l1 : 0) + (k > 2 ? l2 : 0);
-                        q.len = k == 0   ? l0
-                                : k == 1 ? l1
-                                : k == 2 ? l2
-                                         : (uint32_t)lh.csize - CZ_HUF_JUMP_TABLE_SIZE - l0 - l1 - l2;
-                        q.out = k * seg;
-                        q.n = k < 3 ? seg : n - 3 * seg;
-                    }
-                } else {
-                    bad = true;  // a new Huffman table, or treeless without one
-                }
-            }
-        }
-    }
+    if (mine < nb) bad = !cz_literal_block_part(src, b0, bh, k, block_max, have_table, &n, &q);
     if (__any_sync(CZ_TEAM_FULL_MASK, bad)) return false;
     // Content offsets: block j starts after the sizes of blocks 0 .. j - 1 (held by lanes 4i).
     const uint32_t v = k == 0 ? n : 0u;
@@ -1017,33 +1024,58 @@ __device__ CZ_FORCEINLINE uint64_t cz_xxh64_lanes(uint64_t& v, const uint8_t* p,
     return s1;
 }
 
-// Moves past the next group of up to CZ_LITERAL_GROUP blocks of a literal frame without
-// decoding it, all 32 lanes of a warp alike: the block walk of cz_literal_group_warp
-// (cz_literal_block_step) and its content count (lane j parses block j's literal header with
-// cz_parse_literals_header), fewer of its checks. Where cz_literal_group_warp succeeds from the
-// same *ip, *op and *blocks, this ends at the same *ip, *op, *blocks and *last; false when a
-// check fails.
-__device__ inline bool cz_literal_group_skip(const uint8_t* src, size_t size, size_t* ip, uint64_t* op,
-                                             size_t block_max, uint32_t* blocks, bool* last) {
+#define CZ_LITERAL_WARP_MAX_BLOCKS 32  // cz_decode_literal_frame_warps leaves frames of more blocks to its caller
+
+// The block chain of a literal frame src[0 .. size) (size < 2^32) from its first block at
+// src[ip]: every lane walks it alike, reading each block header (3 bytes) and moving past the
+// block, with nothing else on the dependent chain (the headers are checked afterwards, one
+// lane per block); lane j keeps block j's first byte after its header (*at) and its header
+// (*h). *nb gets the block count and *end where the last block ends. False when a header lies
+// outside the frame, a block's content reaches past the frame or the frame has more than
+// CZ_LITERAL_WARP_MAX_BLOCKS blocks.
+__device__ CZ_FORCEINLINE bool cz_literal_chain(const uint8_t* src, uint32_t size, uint32_t ip, uint32_t* at,
+                                                uint32_t* h, uint32_t* nb, uint32_t* end) {
     const uint32_t lane = threadIdx.x & 31u;
-    size_t p = *ip;
-    uint32_t nb = 0, b0 = 0, bh = 0;
-    bool end = false;
-    if (!cz_literal_group_headers(src, size, &p, block_max, blocks, lane, &nb, &b0, &bh, &end)) return false;
-    uint32_t n = 0;
-    bool bad = false;
-    if (lane < nb) {
-        n = bh >> 3;
-        if (((bh >> 1) & 3) == CZ_BLOCK_COMPRESSED) {
-            cz_literals_header lh;
-            bad = cz_parse_literals_header(src + b0, n, block_max, &lh) != CZ_STATUS_OK;
-            n = bad ? 0u : (uint32_t)lh.n;
+    uint32_t p = ip, j = 0;
+    bool ok = size - p >= CZ_BLOCK_HEADER_SIZE && p <= size;
+    *at = *h = 0;
+    while (ok) {
+        const uint32_t b = (uint32_t)src[p] | ((uint32_t)src[p + 1] << 8) | ((uint32_t)src[p + 2] << 16);
+        const uint32_t a = p + CZ_BLOCK_HEADER_SIZE;
+        const uint32_t in = ((b >> 1) & 3) == CZ_BLOCK_RLE ? 1u : b >> 3;
+        if (j == lane) {
+            *at = a;
+            *h = b;
         }
+        j++;
+        ok = in <= size - a;
+        p = a + in;
+        if (b & 1) break;
+        ok = ok && j < CZ_LITERAL_WARP_MAX_BLOCKS && size - p >= CZ_BLOCK_HEADER_SIZE;
     }
-    if (__any_sync(CZ_TEAM_FULL_MASK, bad)) return false;
-    *ip = p;
-    *op += __reduce_add_sync(CZ_TEAM_FULL_MASK, n);
-    *last = end;
+    *nb = j;
+    *end = p;
+    return ok;
+}
+
+// The content bytes of a literal frame's block with header h whose first byte after the header
+// is src[at] (inside a frame of `size` bytes), and whether the header passes the block checks
+// of cz_literal_block_step (a type other than reserved, at most block_max, a compressed block of
+// at least 2 bytes). A compressed block's content is its literals header's Regenerated_Size,
+// read without the header's other checks (cz_literal_block_part checks them and must find
+// the same size).
+__device__ CZ_FORCEINLINE bool cz_literal_block_content(const uint8_t* src, uint32_t size, uint32_t at, uint32_t h,
+                                                        uint32_t block_max, uint32_t* n) {
+    const uint32_t type = (h >> 1) & 3, bsize = h >> 3;
+    *n = bsize;
+    if (type == CZ_BLOCK_RESERVED || bsize > block_max || (type == CZ_BLOCK_COMPRESSED && bsize < 2)) return false;
+    if (type == CZ_BLOCK_COMPRESSED) {
+        const uint32_t x = (uint32_t)src[at] | ((uint32_t)src[at + 1] << 8) |
+                           (at + 2 < size ? (uint32_t)src[at + 2] << 16 : 0u);
+        const uint32_t sf = (x >> 2) & 3;
+        *n = (x & 3) < 2 ? (sf == 1 ? (x & 0xFFFFu) >> 4 : sf == 3 ? x >> 4 : (x & 0xFFu) >> 3)
+                         : (x >> 4) & (sf <= 1 ? 0x3FFu : sf == 2 ? 0x3FFFu : 0x3FFFFu);
+    }
     return true;
 }
 
@@ -1074,9 +1106,12 @@ __device__ inline bool cz_literal_sum_check(cz_literal_sum* s, const uint8_t* ds
     return (uint32_t)x == s->want;
 }
 
-// cz_decode_literal_frame by `warps` warps of a block at once: warp k (0 <= k < warps) decodes
-// groups k, k + warps, ... of the frame's blocks (cz_literal_group_warp, its streams and runs)
-// and moves past the others (cz_literal_group_skip); then the warps meet at named barrier `bar`
+// cz_decode_literal_frame by `warps` warps of a block at once, for frames of at most
+// CZ_LITERAL_WARP_MAX_BLOCKS blocks (false for others): every warp walks the frame's block chain
+// (cz_literal_chain), checks the blocks one lane each and scans their content sizes, and warp k
+// (0 <= k < warps) decodes groups k, k + warps, ... of CZ_LITERAL_GROUP blocks (lane l: stream
+// l % 4 of the group's block l / 4, cz_literal_block_part; the runs copied by the whole warp);
+// then the warps meet at named barrier `bar`
 // (32 * warps threads; 0 < bar < 16, warps > 1) and warp 0 checks the content checksum (the
 // stripes of its first group's content hashed before the barrier, the rest after). Every
 // lane of the warps calls with the same arguments but k; verdicts[0 .. warps) is shared memory
@@ -1101,25 +1136,45 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
     bool ok = cz_literal_frame_header(src, size, dst_capacity, dict_id, &h);
     if (ok) {
         const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
-        bool last = false;
-        size_t ip = h.header_size;
-        uint64_t op = 0;
         const bool hash = k == 0 && h.checksum && h.content_size >= 32;
-        for (uint32_t g = 0; ok && !last; g++) {
-            if (g % warps != k) {
-                CZ_PROF_BEGIN(literal_skip);
-                ok = cz_literal_group_skip(src, size, &ip, &op, block_max, &sum.blocks, &last);
-                CZ_PROF_END(literal_skip, team);
-                continue;
-            }
+        // Every warp walks the block chain (lane j keeps block j), checks the blocks one lane
+        // each, and adds their content sizes up (a warp scan): then it knows where each of its
+        // groups' blocks starts in the frame and in the content.
+        CZ_PROF_BEGIN(literal_walk);
+        uint32_t at, bh, nb, end, n = 0;
+        ok = cz_literal_chain(src, (uint32_t)size, (uint32_t)h.header_size, &at, &bh, &nb, &end);
+        const bool bad = ok && team.lane < nb && !cz_literal_block_content(src, (uint32_t)size, at, bh, (uint32_t)block_max, &n);
+        ok = ok && !__any_sync(CZ_TEAM_FULL_MASK, bad);
+        uint32_t incl = n;
+        for (int o = 1; o < 32; o <<= 1) {
+            const uint32_t up = __shfl_up_sync(CZ_TEAM_FULL_MASK, incl, o);
+            if ((int)team.lane >= o) incl += up;
+        }
+        const uint32_t content = __shfl_sync(CZ_TEAM_FULL_MASK, incl, 31);
+        ok = ok && cz_literal_frame_ends(&h, size, end, content);
+        sum.blocks = nb;
+        CZ_PROF_END(literal_walk, team);
+        for (uint32_t g = k; ok && g * CZ_LITERAL_GROUP < nb; g += warps) {
+            // Lane l takes stream l % 4 of the group's block l / 4.
+            CZ_PROF_BEGIN(literal_parts);
+            const uint32_t b = g * CZ_LITERAL_GROUP + (team.lane >> 2);
+            const uint32_t b_at = __shfl_sync(CZ_TEAM_FULL_MASK, at, (int)(b & 31u));
+            const uint32_t b_h = __shfl_sync(CZ_TEAM_FULL_MASK, bh, (int)(b & 31u));
+            const uint32_t b_n = __shfl_sync(CZ_TEAM_FULL_MASK, n, (int)(b & 31u));
+            const uint32_t b_before = __shfl_sync(CZ_TEAM_FULL_MASK, incl, (int)(b & 31u)) - b_n;
             cz_literal_part p;
-            CZ_PROF_BEGIN(literal_walk);
-            if (!cz_literal_group_warp(src, size, &ip, &op, h.content_size, block_max, log != 0, &sum.blocks,
-                                       team.lane, &p, &last)) {
+            p.kind = 3;
+            p.at = p.len = p.out = p.n = 0;
+            uint32_t pn = 0;
+            const bool wrong = b < nb && (!cz_literal_block_part(src, b_at, b_h, team.lane & 3u, block_max, log != 0, &pn,
+                                                                &p) ||
+                                          pn != b_n);
+            if (__any_sync(CZ_TEAM_FULL_MASK, wrong)) {
                 ok = false;
                 break;
             }
-            CZ_PROF_END(literal_walk, team);
+            p.out += b_before;
+            CZ_PROF_END(literal_parts, team);
             CZ_PROF_BEGIN(literal_streams);
             const bool good = p.kind != 2 || cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
             CZ_PROF_END(literal_streams, team);
@@ -1129,10 +1184,10 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
             ok = !cz_team_ballot(team, !good);
             if (g == 0 && hash) {
                 __syncwarp();  // the lanes' streams are in dst
-                sum.hashed = cz_xxh64_lanes(sum.v, dst, 0, op / 32);
+                const uint32_t group_end = __shfl_sync(CZ_TEAM_FULL_MASK, incl, CZ_LITERAL_GROUP - 1);
+                sum.hashed = cz_xxh64_lanes(sum.v, dst, 0, (nb > CZ_LITERAL_GROUP ? group_end : content) / 32);
             }
         }
-        ok = ok && cz_literal_frame_ends(&h, size, ip, op);
     }
     if (team.lane == 0) verdicts[k] = ok ? 1u : 0u;
     asm volatile("bar.sync %0, %1;" ::"r"(bar), "r"(32 * warps) : "memory");
