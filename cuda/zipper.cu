@@ -291,16 +291,25 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
     return zp_decode_tile(src, size, dst, cap, nullptr, 0, ws, tables, written, detail);
 }
 
+// The batch-1 fused kernels' shape (zp_fused1_*, below).
+#define ZP_F1_COMPUTE 8                                    // computing warps
+#define ZP_F1_DECODE 2                                     // decoding warps
+#define ZP_F1_BLOCK (32 * (ZP_F1_COMPUTE + ZP_F1_DECODE))  // threads per block
+#define ZP_F1_MAX_ROWS 32                                  // most rows of a tile
+#define ZP_F1_DECODE_BAR 1                                 // named barrier of the decoding warps
+#define ZP_F1_FETCH_BAR 2                                  // the computing warps wait there for the decode's loads
+
 // Copies `words` 16-byte words from `table` to `table_to` (may be 0) and the frame src[0 .. size)
 // to shared memory at stage (stage ≡ src mod 16) with all loads of each round of up to 256
 // words per warp issued before any store, so that both copies cost one memory round trip: the
 // bytes before src's first 16-byte boundary and after its last one are loaded one per lane
 // (fewer than 16 each), the rest as 16-byte words. Called by all 32 lanes of `parts` warps
 // (this one is `part`) with the same arguments; each warp is synced, and with parts > 1 the
-// caller syncs the warps before the copies are read.
+// caller syncs the warps before the copies are read. With `arrive` each warp arrives once at
+// zp_fused1's named barrier ZP_F1_FETCH_BAR as soon as its first round of loads is issued.
 __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, uint4* table_to, uint32_t words,
                                               const uint8_t* __restrict__ src, uint32_t size, uint8_t* stage,
-                                              uint32_t part = 0, uint32_t parts = 1) {
+                                              uint32_t part = 0, uint32_t parts = 1, bool arrive = false) {
     const uint32_t lane = threadIdx.x & 31u, t = 32u * part + lane, stride = 32u * parts;
     const uint32_t head = min(size, (16u - (uint32_t)((uintptr_t)src & 15u)) & 15u);
     const uint32_t fw = (size - head) / 16, tail_at = head + 16 * fw, tail = size - tail_at;
@@ -316,6 +325,7 @@ __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, u
             const uint32_t i = base + t + stride * u;
             v[u] = i < words ? __ldg(table + i) : i < total ? __ldg(from + (i - words)) : make_uint4(0, 0, 0, 0);
         }
+        if (arrive && base == 0) asm volatile("bar.arrive %0, %1;" ::"n"(ZP_F1_FETCH_BAR), "n"(ZP_F1_BLOCK) : "memory");
 #pragma unroll
         for (int u = 0; u < 8; u++) {
             const uint32_t i = base + t + stride * u;
@@ -325,6 +335,7 @@ __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, u
                 to[i - words] = v[u];
         }
     }
+    if (arrive && total == 0) asm volatile("bar.arrive %0, %1;" ::"n"(ZP_F1_FETCH_BAR), "n"(ZP_F1_BLOCK) : "memory");
     if (part == 0 && lane < head) stage[lane] = hb;
     if (part == 0 && lane < tail) stage[tail_at + lane] = tb;
     __syncwarp();
@@ -338,20 +349,23 @@ __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, u
 // the copies and the frame's block groups (cz_decode_literal_frame_warps, named barrier `bar`,
 // `verdicts` its shared words); warp 0's outcome is the tile's, the others' means nothing.
 // `later` (warps > 1, warp 0's): the content checksum is left to the caller as that function
-// says (an OK outcome is then OK only if cz_literal_sum_check passes).
+// says (an OK outcome is then OK only if cz_literal_sum_check passes). With `fetch_arrive`
+// (zp_fused1's decoding warps) each calling warp arrives at ZP_F1_FETCH_BAR once its loads of
+// the table and frame are issued (zp_fetch_tile).
 __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                        const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                        uint16_t* huf, bool* table_ready, uint64_t* written,
                                                        uint32_t* detail, uint32_t* st, uint32_t k = 0,
                                                        uint32_t warps = 1, uint32_t bar = 0,
-                                                       uint32_t* verdicts = nullptr, cz_literal_sum* later = nullptr) {
+                                                       uint32_t* verdicts = nullptr, cz_literal_sum* later = nullptr,
+                                                       bool fetch_arrive = false) {
     // 8 table entries per 16-byte word (huf_dt is padded).
     const uint32_t words = *table_ready ? 0u : ((1u << huf_log) + 7) / 8;
     const uint64_t mis = (uintptr_t)src & 15u;
     const bool staged = size + mis + 16 <= cap;
     const uint64_t at = staged ? (cap - size - mis) & ~(uint64_t)15 : 0;  // 16-byte aligned (dst is)
     zp_fetch_tile(reinterpret_cast<const uint4*>(huf_dt), reinterpret_cast<uint4*>(huf), words, src,
-                  staged ? (uint32_t)size : 0u, dst + at + mis, k, warps);
+                  staged ? (uint32_t)size : 0u, dst + at + mis, k, warps, fetch_arrive);
     if (warps > 1) asm volatile("bar.sync %0, %1;" ::"r"(bar), "r"(32 * warps) : "memory");
     *table_ready = true;
     ZP_TL(8);
@@ -372,7 +386,7 @@ __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint6
     }
     size_t w = 0;
     if (warps > 1 ? cz_decode_literal_frame_warps(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, k, warps,
-                                                  bar, verdicts, &w, later)
+                                                  bar, verdicts, &w, later, &h)
                   : cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, cz_team_warp(),
                                             &w)) {
         *written = w;
@@ -1417,11 +1431,6 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 decoding warps read their first tile's frame and the table before zp_pdl_wait,
 //                 the computing warps their first weight vectors; X, Y, results, locks and
 //                 the workspace are touched after it.
-#define ZP_F1_COMPUTE 8                                    // computing warps
-#define ZP_F1_DECODE 2                                     // decoding warps
-#define ZP_F1_BLOCK (32 * (ZP_F1_COMPUTE + ZP_F1_DECODE))  // threads per block
-#define ZP_F1_MAX_ROWS 32                                  // most rows of a tile
-#define ZP_F1_DECODE_BAR 1                                 // named barrier of the decoding warps
 template <int BITS>
 __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
                                           uint32_t cols, const uint8_t* __restrict__ base,
@@ -1464,7 +1473,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
             cz_literal_sum sum;
             const bool took = zp_decode_tile_literal(delta + off, size, tile, cap, huf_dt, huf_log, dict_id, s_huf,
                                                      &table_ready, &written, &detail, &st, k, ZP_F1_DECODE,
-                                                     ZP_F1_DECODE_BAR, s_verdicts, &sum);
+                                                     ZP_F1_DECODE_BAR, s_verdicts, &sum, true);
             if (k == 0) {
                 // The checksum is checked after the block barrier (kept in shared memory: live in
                 // registers through the computing warps' loop it would crowd their loads).
@@ -1511,6 +1520,8 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
         } else {
             // Base products of the tile's rows, ZP_SK_ROWS at a time (rows past the tile's last
             // repeat it and are not kept).
+            // The decoding warps' loads go first (their round trip starts the decode's chain).
+            asm volatile("bar.sync %0, %1;" ::"n"(ZP_F1_FETCH_BAR), "n"(ZP_F1_BLOCK) : "memory");
             for (uint32_t g0 = 0; g0 < m; g0 += RB) {
                 uint32_t rs[RB];
 #pragma unroll

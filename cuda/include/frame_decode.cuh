@@ -932,10 +932,17 @@ __device__ inline bool cz_literal_group_warp(const uint8_t* src, size_t size, si
 // The header checks of a literal frame src[0 .. size) (size < 2^32): one zstd frame, single
 // segment, a content size of at most dst_capacity, no dictionary or the one with ID dict_id.
 // True with *h the parsed header when they pass.
+// With `parsed` (src's header as cz_parse_frame_header gave it, status OK) the header is not
+// parsed again.
 CZ_HD CZ_FORCEINLINE bool cz_literal_frame_header(const uint8_t* src, size_t size, size_t dst_capacity,
-                                                  uint32_t dict_id, cz_frame_header* h) {
+                                                  uint32_t dict_id, cz_frame_header* h,
+                                                  const cz_frame_header* parsed = nullptr) {
     if (size < 4 || size >= 0xFFFFFFFFull || cz_is_skippable_magic(cz_read_le32(src))) return false;
-    if (cz_parse_frame_header(src, size, h) != CZ_STATUS_OK) return false;
+    if (parsed) {
+        *h = *parsed;
+    } else if (cz_parse_frame_header(src, size, h) != CZ_STATUS_OK) {
+        return false;
+    }
     return h->single_segment && (h->dict_id == 0 || h->dict_id == dict_id) &&
            h->content_size != CZ_CONTENT_SIZE_UNKNOWN && h->content_size <= dst_capacity;
 }
@@ -1032,15 +1039,25 @@ __device__ CZ_FORCEINLINE uint64_t cz_xxh64_lanes(uint64_t& v, const uint8_t* p,
 // lane per block); lane j keeps block j's first byte after its header (*at) and its header
 // (*h). *nb gets the block count and *end where the last block ends. False when a header lies
 // outside the frame, a block's content reaches past the frame or the frame has more than
-// CZ_LITERAL_WARP_MAX_BLOCKS blocks.
+// CZ_LITERAL_WARP_MAX_BLOCKS blocks. SHARED: src is in shared memory (read with 32-bit shared
+// addresses, which keeps 64-bit address arithmetic off the chain).
+__device__ CZ_FORCEINLINE uint32_t cz_lds_u8(uint32_t a) {
+    uint32_t v;
+    asm volatile("ld.shared.u8 %0, [%1];" : "=r"(v) : "r"(a));
+    return v;
+}
+template <bool SHARED>
 __device__ CZ_FORCEINLINE bool cz_literal_chain(const uint8_t* src, uint32_t size, uint32_t ip, uint32_t* at,
                                                 uint32_t* h, uint32_t* nb, uint32_t* end) {
     const uint32_t lane = threadIdx.x & 31u;
+    const uint32_t sa = SHARED ? (uint32_t)__cvta_generic_to_shared(src) : 0u;
     uint32_t p = ip, j = 0;
     bool ok = size - p >= CZ_BLOCK_HEADER_SIZE && p <= size;
     *at = *h = 0;
     while (ok) {
-        const uint32_t b = (uint32_t)src[p] | ((uint32_t)src[p + 1] << 8) | ((uint32_t)src[p + 2] << 16);
+        const uint32_t b =
+            SHARED ? cz_lds_u8(sa + p) | (cz_lds_u8(sa + p + 1) << 8) | (cz_lds_u8(sa + p + 2) << 16)
+                   : (uint32_t)src[p] | ((uint32_t)src[p + 1] << 8) | ((uint32_t)src[p + 2] << 16);
         const uint32_t a = p + CZ_BLOCK_HEADER_SIZE;
         const uint32_t in = ((b >> 1) & 3) == CZ_BLOCK_RLE ? 1u : b >> 3;
         if (j == lane) {
@@ -1120,20 +1137,22 @@ __device__ inline bool cz_literal_sum_check(cz_literal_sum* s, const uint8_t* ds
 // parts decoded. With `later` (warp 0's, not null) the checksum is not checked here: warp 0
 // returns true with *written when every part decoded, the frame has a checksum and *later
 // holds it (cz_literal_sum_check then gives the frame's verdict: a mismatch makes it
-// cz_decode_all's CHECKSUM_MISMATCH at block later->blocks - 1). Reads src[0 .. size) and dt
-// only; writes dst[0 .. content size) only.
+// cz_decode_all's CHECKSUM_MISMATCH at block later->blocks - 1). `parsed`: the frame's header
+// when the caller has parsed it (cz_literal_frame_header). Reads src[0 .. size) and dt only;
+// writes dst[0 .. content size) only.
 __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t size, uint8_t* dst,
                                                      size_t dst_capacity, const uint16_t* dt, unsigned log,
                                                      uint32_t dict_id, uint32_t k, uint32_t warps, uint32_t bar,
                                                      uint32_t* verdicts, size_t* written,
-                                                     cz_literal_sum* later = nullptr) {
+                                                     cz_literal_sum* later = nullptr,
+                                                     const cz_frame_header* parsed = nullptr) {
     const cz_team team = cz_team_warp();
     cz_literal_sum sum;
     sum.v = cz_xxh64_lane_init(0, team.lane & 3u);  // warp 0's checksum: stripes [0, sum.hashed)
     sum.hashed = 0;
     sum.blocks = 0;
     cz_frame_header h;
-    bool ok = cz_literal_frame_header(src, size, dst_capacity, dict_id, &h);
+    bool ok = cz_literal_frame_header(src, size, dst_capacity, dict_id, &h, parsed);
     if (ok) {
         const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
         const bool hash = k == 0 && h.checksum && h.content_size >= 32;
@@ -1142,7 +1161,8 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
         // groups' blocks starts in the frame and in the content.
         CZ_PROF_BEGIN(literal_walk);
         uint32_t at, bh, nb, end, n = 0;
-        ok = cz_literal_chain(src, (uint32_t)size, (uint32_t)h.header_size, &at, &bh, &nb, &end);
+        ok = __isShared(src) ? cz_literal_chain<true>(src, (uint32_t)size, (uint32_t)h.header_size, &at, &bh, &nb, &end)
+                             : cz_literal_chain<false>(src, (uint32_t)size, (uint32_t)h.header_size, &at, &bh, &nb, &end);
         const bool bad = ok && team.lane < nb && !cz_literal_block_content(src, (uint32_t)size, at, bh, (uint32_t)block_max, &n);
         ok = ok && !__any_sync(CZ_TEAM_FULL_MASK, bad);
         uint32_t incl = n;
