@@ -667,12 +667,7 @@ fn batch_one_kernel_decodes_plain_zstd_tiles_in_locked_workspace_slots() {
     use cuzstd::zipper::frame;
     let (w, x) = long_row_layer(8);
     let good = forward_batch1(&w, &x, true).unwrap();
-    let payloads: Vec<Vec<u8>> = (0..w.tiles())
-        .map(|t| {
-            let f = &w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize];
-            frame::decompress_tile(f, w.max_tile_bytes, &w.dict).unwrap()
-        })
-        .collect();
+    let payloads = tile_payloads(&w);
     for replaced in [vec![1usize], (0..w.tiles()).collect()] {
         let mut z = w.clone();
         z.delta.clear();
@@ -686,9 +681,7 @@ fn batch_one_kernel_decodes_plain_zstd_tiles_in_locked_workspace_slots() {
             z.tile_offsets.push(z.delta.len() as u64);
         }
         let y = forward_batch1(&z, &x, true).unwrap_or_else(|e| panic!("{} zstd tiles: {e}", replaced.len()));
-        for (i, (a, b)) in y.iter().zip(&good).enumerate() {
-            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{} zstd tiles: row {i}: {a} vs {b}", replaced.len());
-        }
+        assert_close(&y, &good, &format!("{} zstd tiles", replaced.len()));
     }
 }
 
@@ -718,12 +711,7 @@ fn batch_one_kernel_takes_literal_frames_of_up_to_32_blocks_and_hands_on_longer_
     use cuzstd::zipper::frame;
     let (w, x) = long_row_layer(16);
     let good = forward_batch1(&w, &x, true).unwrap();
-    let payloads: Vec<Vec<u8>> = (0..w.tiles())
-        .map(|t| {
-            let f = &w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize];
-            frame::decompress_tile(f, w.max_tile_bytes, &w.dict).unwrap()
-        })
-        .collect();
+    let payloads = tile_payloads(&w);
     for blocks in [1usize, 31, 32, 33, 40] {
         let mut z = w.clone();
         z.delta.clear();
@@ -736,12 +724,26 @@ fn batch_one_kernel_takes_literal_frames_of_up_to_32_blocks_and_hands_on_longer_
         }
         assert!(g_applies(&z), "{blocks} blocks");
         let y = forward_batch1(&z, &x, true).unwrap_or_else(|e| panic!("frames of {blocks} raw blocks: {e}"));
-        for (i, (a, b)) in y.iter().zip(&good).enumerate() {
-            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "frames of {blocks} raw blocks: row {i}: {a} vs {b}");
-        }
+        assert_close(&y, &good, &format!("frames of {blocks} raw blocks"));
     }
 }
 
 fn g_applies(w: &cuzstd::zipper::PackedWeight) -> bool {
     gpu_b1().0.zipper_upload(w).unwrap().batch1_fused_kernel_applies()
+}
+
+/// Each tile's decoded content (through libzstd with the layer's dictionary).
+fn tile_payloads(w: &cuzstd::zipper::PackedWeight) -> Vec<Vec<u8>> {
+    (0..w.tiles())
+        .map(|t| {
+            let f = &w.delta[w.tile_offsets[t] as usize..w.tile_offsets[t + 1] as usize];
+            cuzstd::zipper::frame::decompress_tile(f, w.max_tile_bytes, &w.dict).unwrap()
+        })
+        .collect()
+}
+
+fn assert_close(y: &[f32], want: &[f32], what: &str) {
+    for (i, (a, b)) in y.iter().zip(want).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{what}: row {i}: {a} vs {b}");
+    }
 }
