@@ -703,9 +703,10 @@ fn raw_block_frame(content: &[u8], blocks: usize) -> Vec<u8> {
     f
 }
 
-/// The batch-1 kernel's decoding warps take literal frames of up to 32 blocks (each warp walks
-/// the block chain once, lane j keeping block j); frames of more blocks go to the full decoder.
-/// Tiles rewritten as frames of 1, 31, 32, 33 and 40 raw blocks must give the layer's Y.
+/// The decoding warps of the batch-1 kernel and the general kernel's decoding warp take literal
+/// frames of up to 32 blocks (each warp walks the block chain once, lane j keeping block j);
+/// frames of more blocks go to the full decoder. Tiles rewritten as frames of 1, 31, 32, 33 and
+/// 40 raw blocks must give the layer's Y in both kernels.
 #[test]
 fn batch_one_kernel_takes_literal_frames_of_up_to_32_blocks_and_hands_on_longer_ones() {
     use cuzstd::zipper::frame;
@@ -723,8 +724,11 @@ fn batch_one_kernel_takes_literal_frames_of_up_to_32_blocks_and_hands_on_longer_
             z.tile_offsets.push(z.delta.len() as u64);
         }
         assert!(g_applies(&z), "{blocks} blocks");
-        let y = forward_batch1(&z, &x, true).unwrap_or_else(|e| panic!("frames of {blocks} raw blocks: {e}"));
-        assert_close(&y, &good, &format!("frames of {blocks} raw blocks"));
+        for fused1 in [true, false] {
+            let what = format!("frames of {blocks} raw blocks, batch-1 kernel {fused1}");
+            let y = forward_batch1(&z, &x, fused1).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_close(&y, &good, &what);
+        }
     }
 }
 

@@ -953,84 +953,7 @@ CZ_HD CZ_FORCEINLINE bool cz_literal_frame_ends(const cz_frame_header* h, size_t
     return op == h->content_size && size - ip == (h->checksum ? CZ_CHECKSUM_SIZE : 0u);
 }
 
-// Decodes the literal frame src[0 .. size) into dst[0 .. dst_capacity) with the Huffman
-// decoding table dt (log bits; log 0: no table) of the dictionary whose ID is dict_id. True
-// when src is exactly one single-segment literal frame with a content size within
-// dst_capacity and a dictionary ID of 0 or dict_id, every part decodes and the content
-// matches the checksum when there is one: *written is then the content size. False for
-// anything else, damaged or not: the caller decodes such frames with cz_decode_all (with the
-// dictionary), which gives the frame's status. Every lane of the team (width 1 or a divisor of
-// 32) calls with the same arguments and gets the same result; slots i, i + width, ... of each
-// group go to lane i: a Huffman stream is decoded by its lane, a raw or RLE run is copied by
-// the whole team. Reads src[0 .. size) and dt only; writes dst[0 .. content size) only.
-CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity,
-                                          const uint16_t* dt, unsigned log, uint32_t dict_id, cz_team team,
-                                          size_t* written) {
-    cz_frame_header h;
-    if (!cz_literal_frame_header(src, size, dst_capacity, dict_id, &h)) return false;
-    const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
-    bool ok = true, last = false;
-    size_t ip = h.header_size;
-    uint64_t op = 0;
-    uint32_t blocks = 0;
-    CZ_PROF_BEGIN(literal_parts);
-    while (!last) {
-        size_t ip_next = ip;
-        uint64_t op_next = op;
-        uint32_t blocks_next = blocks;
-        for (uint32_t slot = team.lane; slot < CZ_LITERAL_SLOTS; slot += team.width) {
-            CZ_PROF_BEGIN(literal_walk);
-            ip_next = ip;
-            op_next = op;
-            blocks_next = blocks;
-            cz_literal_part p;
-#if defined(CZ_DEVICE)
-            const bool walked =
-                team.width == 32
-                    ? cz_literal_group_warp(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
-                                            &blocks_next, slot, &p, &last)
-                    : cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
-                                       &blocks_next, slot, &p, &last);
-#else
-            const bool walked = cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
-                                                 &blocks_next, slot, &p, &last);
-#endif
-            if (!walked) return false;
-            CZ_PROF_END(literal_walk, team);
-            // Huffman streams: each lane its own.
-            CZ_PROF_BEGIN(literal_streams);
-            if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
-            CZ_PROF_END(literal_streams, team);
-            cz_literal_runs(team, &p, src, dst);
-        }
-        ip = ip_next;
-        op = op_next;
-        blocks = blocks_next;
-    }
-    CZ_PROF_END(literal_parts, team);
-    if (!cz_literal_frame_ends(&h, size, ip, op)) return false;
-    if (cz_team_ballot(team, !ok)) return false;
-    cz_team_sync(team);
-    CZ_PROF_BEGIN(checksum);
-    const bool sum_ok = !h.checksum ||
-                        (uint32_t)cz_team_xxh64(team, dst, h.content_size) == cz_read_le32(src + size - CZ_CHECKSUM_SIZE);
-    CZ_PROF_END(checksum, team);
-    if (!sum_ok) return false;
-    *written = (size_t)h.content_size;
-    return true;
-}
-
 #if defined(__CUDACC__)
-// Folds stripes [s0, s1) of p (32 bytes each) into lane l's XXH64 accumulator v (lanes 0..3 of
-// a warp; the others keep v) and returns s1. The warp's writes to p must be visible (synced).
-__device__ CZ_FORCEINLINE uint64_t cz_xxh64_lanes(uint64_t& v, const uint8_t* p, uint64_t s0, uint64_t s1) {
-    const uint32_t lane = threadIdx.x & 31u;
-    if (lane < 4) {
-        for (uint64_t i = s0; i < s1; i++) v = cz_xxh64_round(v, cz_read_le64(p + 32 * i + 8 * lane));
-    }
-    return s1;
-}
-
 #define CZ_LITERAL_WARP_MAX_BLOCKS 32  // cz_decode_literal_frame_warps leaves frames of more blocks to its caller
 
 // The block chain of a literal frame src[0 .. size) (size < 2^32) from its first block at
@@ -1094,6 +1017,152 @@ __device__ CZ_FORCEINLINE bool cz_literal_block_content(const uint8_t* src, uint
                          : (x >> 4) & (sf <= 1 ? 0x3FFu : sf == 2 ? 0x3FFFu : 0x3FFFFu);
     }
     return true;
+}
+
+// Every lane of a warp, for the literal frame src[0 .. size) whose header h passed
+// cz_literal_frame_header: walks the block chain once (cz_literal_chain), checks block j and
+// reads its content size in lane j (cz_literal_block_content: *n, 0 in lanes past the last
+// block), and scans the sizes: *incl is the content up to the end of lane j's block. *nb gets
+// the block count. True, the same in every lane, when the chain and every block's header check
+// pass and the blocks' content and end match the frame's (cz_literal_frame_ends).
+__device__ inline bool cz_literal_blocks_warp(const uint8_t* src, size_t size, const cz_frame_header* h,
+                                              size_t block_max, uint32_t* at, uint32_t* bh, uint32_t* n,
+                                              uint32_t* incl, uint32_t* nb) {
+    const uint32_t lane = threadIdx.x & 31u;
+    uint32_t end;
+    *n = 0;
+    bool ok = __isShared(src) ? cz_literal_chain<true>(src, (uint32_t)size, (uint32_t)h->header_size, at, bh, nb, &end)
+                              : cz_literal_chain<false>(src, (uint32_t)size, (uint32_t)h->header_size, at, bh, nb, &end);
+    const bool bad = ok && lane < *nb && !cz_literal_block_content(src, (uint32_t)size, *at, *bh, (uint32_t)block_max, n);
+    ok = ok && !__any_sync(CZ_TEAM_FULL_MASK, bad);
+    uint32_t v = *n;
+    for (int o = 1; o < 32; o <<= 1) {
+        const uint32_t up = __shfl_up_sync(CZ_TEAM_FULL_MASK, v, o);
+        if ((int)lane >= o) v += up;
+    }
+    *incl = v;
+    return ok && cz_literal_frame_ends(h, size, end, __shfl_sync(CZ_TEAM_FULL_MASK, v, 31));
+}
+
+// Lane l's part of group g of the blocks cz_literal_blocks_warp walked (at, bh, n, incl as it
+// left them): stream l % 4 of block 8g + l / 4, or that block's raw or RLE run (l % 4 = 0),
+// with `out` in the content (cz_literal_block_part, which checks the block and must find the
+// same content size). False, the same in every lane, when a block check fails.
+__device__ inline bool cz_literal_group_part(const uint8_t* src, uint32_t g, uint32_t at, uint32_t bh, uint32_t n,
+                                             uint32_t incl, uint32_t nb, size_t block_max, bool have_table,
+                                             cz_literal_part* p) {
+    const uint32_t lane = threadIdx.x & 31u;
+    const uint32_t b = g * CZ_LITERAL_GROUP + (lane >> 2);
+    const uint32_t b_at = __shfl_sync(CZ_TEAM_FULL_MASK, at, (int)(b & 31u));
+    const uint32_t b_h = __shfl_sync(CZ_TEAM_FULL_MASK, bh, (int)(b & 31u));
+    const uint32_t b_n = __shfl_sync(CZ_TEAM_FULL_MASK, n, (int)(b & 31u));
+    const uint32_t b_before = __shfl_sync(CZ_TEAM_FULL_MASK, incl, (int)(b & 31u)) - b_n;
+    p->kind = 3;
+    p->at = p->len = p->out = p->n = 0;
+    uint32_t pn = 0;
+    const bool wrong =
+        b < nb && (!cz_literal_block_part(src, b_at, b_h, lane & 3u, block_max, have_table, &pn, p) || pn != b_n);
+    if (__any_sync(CZ_TEAM_FULL_MASK, wrong)) return false;
+    p->out += b_before;
+    return true;
+}
+#endif
+
+// Decodes the literal frame src[0 .. size) into dst[0 .. dst_capacity) with the Huffman
+// decoding table dt (log bits; log 0: no table) of the dictionary whose ID is dict_id. True
+// when src is exactly one single-segment literal frame with a content size within
+// dst_capacity and a dictionary ID of 0 or dict_id, every part decodes and the content
+// matches the checksum when there is one: *written is then the content size. False for
+// anything else, damaged or not: the caller decodes such frames with cz_decode_all (with the
+// dictionary), which gives the frame's status. Every lane of the team (width 1 or a divisor of
+// 32) calls with the same arguments and gets the same result; slots i, i + width, ... of each
+// group go to lane i: a Huffman stream is decoded by its lane, a raw or RLE run is copied by
+// the whole team. Reads src[0 .. size) and dt only; writes dst[0 .. content size) only.
+CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity,
+                                          const uint16_t* dt, unsigned log, uint32_t dict_id, cz_team team,
+                                          size_t* written) {
+    cz_frame_header h;
+    if (!cz_literal_frame_header(src, size, dst_capacity, dict_id, &h)) return false;
+    const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
+    bool ok = true, last = false;
+    size_t ip = h.header_size;
+    uint64_t op = 0;
+    uint32_t blocks = 0;
+    CZ_PROF_BEGIN(literal_parts);
+#if defined(CZ_DEVICE)
+    if (team.width == 32) {
+        // A whole warp: the block chain walked once (lane j keeps block j, at most
+        // CZ_LITERAL_WARP_MAX_BLOCKS), then the groups in order.
+        uint32_t at, bh, n, incl, nb = 0;
+        if (!cz_literal_blocks_warp(src, size, &h, block_max, &at, &bh, &n, &incl, &nb)) return false;
+        for (uint32_t g = 0; g * CZ_LITERAL_GROUP < nb; g++) {
+            cz_literal_part p;
+            if (!cz_literal_group_part(src, g, at, bh, n, incl, nb, block_max, log != 0, &p)) return false;
+            if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+            cz_literal_runs(team, &p, src, dst);
+        }
+        // cz_literal_blocks_warp checked that the blocks end where the checksum starts and hold
+        // all the content: the check below then passes.
+        last = true;
+        ip = size - (h.checksum ? CZ_CHECKSUM_SIZE : 0u);
+        op = h.content_size;
+    }
+#endif
+    while (!last) {
+        size_t ip_next = ip;
+        uint64_t op_next = op;
+        uint32_t blocks_next = blocks;
+        for (uint32_t slot = team.lane; slot < CZ_LITERAL_SLOTS; slot += team.width) {
+            CZ_PROF_BEGIN(literal_walk);
+            ip_next = ip;
+            op_next = op;
+            blocks_next = blocks;
+            cz_literal_part p;
+#if defined(CZ_DEVICE)
+            const bool walked =
+                team.width == 32
+                    ? cz_literal_group_warp(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
+                                            &blocks_next, slot, &p, &last)
+                    : cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
+                                       &blocks_next, slot, &p, &last);
+#else
+            const bool walked = cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
+                                                 &blocks_next, slot, &p, &last);
+#endif
+            if (!walked) return false;
+            CZ_PROF_END(literal_walk, team);
+            // Huffman streams: each lane its own.
+            CZ_PROF_BEGIN(literal_streams);
+            if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+            CZ_PROF_END(literal_streams, team);
+            cz_literal_runs(team, &p, src, dst);
+        }
+        ip = ip_next;
+        op = op_next;
+        blocks = blocks_next;
+    }
+    CZ_PROF_END(literal_parts, team);
+    if (!cz_literal_frame_ends(&h, size, ip, op)) return false;
+    if (cz_team_ballot(team, !ok)) return false;
+    cz_team_sync(team);
+    CZ_PROF_BEGIN(checksum);
+    const bool sum_ok = !h.checksum ||
+                        (uint32_t)cz_team_xxh64(team, dst, h.content_size) == cz_read_le32(src + size - CZ_CHECKSUM_SIZE);
+    CZ_PROF_END(checksum, team);
+    if (!sum_ok) return false;
+    *written = (size_t)h.content_size;
+    return true;
+}
+
+#if defined(__CUDACC__)
+// Folds stripes [s0, s1) of p (32 bytes each) into lane l's XXH64 accumulator v (lanes 0..3 of
+// a warp; the others keep v) and returns s1. The warp's writes to p must be visible (synced).
+__device__ CZ_FORCEINLINE uint64_t cz_xxh64_lanes(uint64_t& v, const uint8_t* p, uint64_t s0, uint64_t s1) {
+    const uint32_t lane = threadIdx.x & 31u;
+    if (lane < 4) {
+        for (uint64_t i = s0; i < s1; i++) v = cz_xxh64_round(v, cz_read_le64(p + 32 * i + 8 * lane));
+    }
+    return s1;
 }
 
 // The content checksum of a literal frame decoded by cz_decode_literal_frame_warps, while
@@ -1160,40 +1229,17 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
         // each, and adds their content sizes up (a warp scan): then it knows where each of its
         // groups' blocks starts in the frame and in the content.
         CZ_PROF_BEGIN(literal_walk);
-        uint32_t at, bh, nb, end, n = 0;
-        ok = __isShared(src) ? cz_literal_chain<true>(src, (uint32_t)size, (uint32_t)h.header_size, &at, &bh, &nb, &end)
-                             : cz_literal_chain<false>(src, (uint32_t)size, (uint32_t)h.header_size, &at, &bh, &nb, &end);
-        const bool bad = ok && team.lane < nb && !cz_literal_block_content(src, (uint32_t)size, at, bh, (uint32_t)block_max, &n);
-        ok = ok && !__any_sync(CZ_TEAM_FULL_MASK, bad);
-        uint32_t incl = n;
-        for (int o = 1; o < 32; o <<= 1) {
-            const uint32_t up = __shfl_up_sync(CZ_TEAM_FULL_MASK, incl, o);
-            if ((int)team.lane >= o) incl += up;
-        }
-        const uint32_t content = __shfl_sync(CZ_TEAM_FULL_MASK, incl, 31);
-        ok = ok && cz_literal_frame_ends(&h, size, end, content);
+        uint32_t at, bh, n, incl, nb = 0;
+        ok = cz_literal_blocks_warp(src, size, &h, block_max, &at, &bh, &n, &incl, &nb);
         sum.blocks = nb;
         CZ_PROF_END(literal_walk, team);
         for (uint32_t g = k; ok && g * CZ_LITERAL_GROUP < nb; g += warps) {
-            // Lane l takes stream l % 4 of the group's block l / 4.
             CZ_PROF_BEGIN(literal_parts);
-            const uint32_t b = g * CZ_LITERAL_GROUP + (team.lane >> 2);
-            const uint32_t b_at = __shfl_sync(CZ_TEAM_FULL_MASK, at, (int)(b & 31u));
-            const uint32_t b_h = __shfl_sync(CZ_TEAM_FULL_MASK, bh, (int)(b & 31u));
-            const uint32_t b_n = __shfl_sync(CZ_TEAM_FULL_MASK, n, (int)(b & 31u));
-            const uint32_t b_before = __shfl_sync(CZ_TEAM_FULL_MASK, incl, (int)(b & 31u)) - b_n;
             cz_literal_part p;
-            p.kind = 3;
-            p.at = p.len = p.out = p.n = 0;
-            uint32_t pn = 0;
-            const bool wrong = b < nb && (!cz_literal_block_part(src, b_at, b_h, team.lane & 3u, block_max, log != 0, &pn,
-                                                                &p) ||
-                                          pn != b_n);
-            if (__any_sync(CZ_TEAM_FULL_MASK, wrong)) {
+            if (!cz_literal_group_part(src, g, at, bh, n, incl, nb, block_max, log != 0, &p)) {
                 ok = false;
                 break;
             }
-            p.out += b_before;
             CZ_PROF_END(literal_parts, team);
             CZ_PROF_BEGIN(literal_streams);
             const bool good = p.kind != 2 || cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
@@ -1205,7 +1251,7 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
             if (g == 0 && hash) {
                 __syncwarp();  // the lanes' streams are in dst
                 const uint32_t group_end = __shfl_sync(CZ_TEAM_FULL_MASK, incl, CZ_LITERAL_GROUP - 1);
-                sum.hashed = cz_xxh64_lanes(sum.v, dst, 0, (nb > CZ_LITERAL_GROUP ? group_end : content) / 32);
+                sum.hashed = cz_xxh64_lanes(sum.v, dst, 0, (nb > CZ_LITERAL_GROUP ? group_end : h.content_size) / 32);
             }
         }
     }
