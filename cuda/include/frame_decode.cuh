@@ -654,11 +654,11 @@ CZ_HD inline uint32_t cz_scan_frames(const uint8_t* src, size_t src_size, uint64
 // raw, RLE, or compressed with raw, RLE or treeless Huffman literals and no sequences. Given
 // the decoding table of its dictionary's Huffman table, such a frame needs no table build, and
 // its parts (each Huffman stream, each raw or RLE run) are independent. The blocks are taken in
-// groups of CZ_LITERAL_GROUP blocks: every lane walks the group's block headers (a short chain:
-// one 3-byte read per block), then reads the groups' literal headers (independent reads), and
-// slot 4j + k of the group (k < 4) is stream k of block j, or its one raw or RLE run (k = 0);
-// a team deals the 32 slots to its lanes, every lane decodes its own stream, and the team copies
-// the runs together.
+// groups of CZ_LITERAL_GROUP blocks, slot 4j + k of a group (k < 4) being stream k of block j,
+// or its one raw or RLE run (k = 0): a team deals the 32 slots to its lanes, every lane decodes
+// its own stream, and the team copies the runs together. A whole warp walks the block chain
+// once (lane j keeps block j, cz_literal_blocks_warp) and checks the blocks in parallel;
+// narrower teams (and the reference build) walk each group's headers in turn (cz_literal_group).
 
 #define CZ_LITERAL_FRAME_MAX_BLOCKS 64  // frames of more blocks are left to cz_decode_all
 #define CZ_LITERAL_GROUP 8              // blocks per group (4 slots each)
@@ -806,27 +806,6 @@ CZ_HD inline bool cz_literal_group(const uint8_t* src, size_t size, size_t* ip, 
     return true;
 }
 
-// The block headers of the next group of up to CZ_LITERAL_GROUP blocks of a literal frame from
-// src[*p] (cz_literal_block_step each; a short chain: each block's start follows from the
-// previous header alone): *p moves past the group, *nb counts its blocks, *end tells whether the
-// last one ends the frame, and block `mine` of the group (if there is one) gives its first byte
-// after the header (*b0) and its header (*bh). False when a check fails.
-CZ_HD CZ_FORCEINLINE bool cz_literal_group_headers(const uint8_t* src, size_t size, size_t* p, size_t block_max,
-                                                   uint32_t* blocks, uint32_t mine, uint32_t* nb, uint32_t* b0,
-                                                   uint32_t* bh, bool* end) {
-    for (uint32_t j = 0; j < CZ_LITERAL_GROUP && !*end; j++) {
-        uint32_t at = 0, h = 0;
-        if (!cz_literal_block_step(src, size, p, block_max, blocks, &at, &h)) return false;
-        if (j == mine) {
-            *b0 = at;
-            *bh = h;
-        }
-        ++*nb;
-        *end = (h & 1) != 0;
-    }
-    return true;
-}
-
 #if defined(__CUDACC__)
 // The part of slot k (< 4) of a literal frame's block whose header bh is at src[b0 - 3] (the
 // block inside the frame, as cz_literal_block_step checked): its checks (literal header, a
@@ -890,43 +869,6 @@ __device__ CZ_FORCEINLINE bool cz_literal_block_part(const uint8_t* src, uint32_
     return true;
 }
 
-// cz_literal_group for a whole warp, slot = lane: the same result in every lane (and the same
-// as cz_literal_group's for that slot), with the literal headers read in parallel: lane l parses
-// block l / 4 of the group (the four lanes of a block alike), and the blocks' content offsets
-// come from a warp scan of their sizes. All 32 lanes call with the same arguments but `slot`.
-__device__ inline bool cz_literal_group_warp(const uint8_t* src, size_t size, size_t* ip, uint64_t* op,
-                                             uint64_t content_size, size_t block_max, bool have_table,
-                                             uint32_t* blocks, uint32_t slot, cz_literal_part* part, bool* last) {
-    const uint32_t mine = slot >> 2, k = slot & 3u;
-    size_t p = *ip;
-    uint32_t nb = 0, b0 = 0, bh = 0;
-    bool end = false;
-    if (!cz_literal_group_headers(src, size, &p, block_max, blocks, mine, &nb, &b0, &bh, &end)) return false;
-    // This lane's block.
-    bool bad = false;
-    uint32_t n = 0;
-    cz_literal_part q;
-    q.kind = 3;
-    q.at = q.len = q.out = q.n = 0;
-    if (mine < nb) bad = !cz_literal_block_part(src, b0, bh, k, block_max, have_table, &n, &q);
-    if (__any_sync(CZ_TEAM_FULL_MASK, bad)) return false;
-    // Content offsets: block j starts after the sizes of blocks 0 .. j - 1 (held by lanes 4i).
-    const uint32_t v = k == 0 ? n : 0u;
-    uint32_t incl = v;
-    for (int o = 1; o < 32; o <<= 1) {
-        const uint32_t up = __shfl_up_sync(CZ_TEAM_FULL_MASK, incl, o);
-        if ((int)slot >= o) incl += up;
-    }
-    const uint64_t start = *op + __shfl_sync(CZ_TEAM_FULL_MASK, incl - v, (int)(slot & ~3u));
-    const uint32_t total = __shfl_sync(CZ_TEAM_FULL_MASK, incl, 31);
-    if (__any_sync(CZ_TEAM_FULL_MASK, mine < nb && (start > content_size || content_size - start < n))) return false;
-    q.out += (uint32_t)start;
-    *part = q;
-    *ip = p;
-    *op += total;
-    *last = end;
-    return true;
-}
 #endif
 
 // The header checks of a literal frame src[0 .. size) (size < 2^32): one zstd frame, single
@@ -1118,17 +1060,8 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
             op_next = op;
             blocks_next = blocks;
             cz_literal_part p;
-#if defined(CZ_DEVICE)
-            const bool walked =
-                team.width == 32
-                    ? cz_literal_group_warp(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
-                                            &blocks_next, slot, &p, &last)
-                    : cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
-                                       &blocks_next, slot, &p, &last);
-#else
             const bool walked = cz_literal_group(src, size, &ip_next, &op_next, h.content_size, block_max, log != 0,
                                                  &blocks_next, slot, &p, &last);
-#endif
             if (!walked) return false;
             CZ_PROF_END(literal_walk, team);
             // Huffman streams: each lane its own.
