@@ -117,7 +117,7 @@ __device__ __noinline__ cz_item_result cz_decode_item_fallback(const cz_batch_it
 
 // Six blocks per multiprocessor (80 registers): the Huffman streams' waits on their table
 // entries are better hidden by more warps than helped by more registers
-// (docs/BENCHMARKS.md, "Execute copies in units of 4 bytes").
+// (docs/BENCHMARKS.md, "The literals kernel at 6 blocks per SM").
 #define CZ_LITERALS_MIN_BLOCKS 6
 extern "C" __global__ void __launch_bounds__(32 * CZ_DECODE_WARPS, CZ_LITERALS_MIN_BLOCKS)
     cz_decode_staged_literals(const cz_batch_item* __restrict__ items, uint32_t n, uint64_t dict_size,

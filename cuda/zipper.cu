@@ -1410,12 +1410,14 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 literal frame into shared memory together (zp_decode_tile_literal: the table
 //                 and frame copies split between them, each walks the frame's block chain, the
 //                 frame's first group of 8 blocks decoded by the first, the second by the
-//                 second, and so on), and the first computes the row starts. After a block barrier the first decoding warp
-//                 checks the content checksum while every other warp takes rows: checks their
-//                 columns and adds their sparse dot with X (read from global memory) in one
-//                 pass that only reads the tile (zp_rows_dot, two rows at once; the checking warp
-//                 hashes the same bytes); after a second barrier the tile's rows of Y are
-//                 written when the checksum matched and every entry was good (a mismatch is
+//                 second, and so on), and the first computes the row starts. The computing
+//                 warps issue their first loads only once both decoding warps have issued
+//                 theirs (named barrier ZP_F1_FETCH_BAR). After a block barrier the first
+//                 decoding warp checks the content checksum while every other warp takes rows,
+//                 two at a time: checks their columns and adds their sparse dot with X (read
+//                 from global memory) in one pass that only reads the tile (zp_rows_dot; the
+//                 checking warp hashes the same bytes); after a second barrier the tile's rows
+//                 of Y are written when the checksum matched and every entry was good (a mismatch is
 //                 the tile's status, CHECKSUM_MISMATCH at the frame's last block, as the full
 //                 decoder gives it).
 //   fallback:     a frame the literal path does not take (and any error it does not name) is

@@ -896,7 +896,14 @@ CZ_HD CZ_FORCEINLINE bool cz_literal_frame_ends(const cz_frame_header* h, size_t
 }
 
 #if defined(__CUDACC__)
-#define CZ_LITERAL_WARP_MAX_BLOCKS 32  // cz_decode_literal_frame_warps leaves frames of more blocks to its caller
+#define CZ_LITERAL_WARP_MAX_BLOCKS 32  // a warp's chain walk leaves frames of more blocks to the caller
+
+// The byte at shared-memory address a.
+__device__ CZ_FORCEINLINE uint32_t cz_lds_u8(uint32_t a) {
+    uint32_t v;
+    asm volatile("ld.shared.u8 %0, [%1];" : "=r"(v) : "r"(a));
+    return v;
+}
 
 // The block chain of a literal frame src[0 .. size) (size < 2^32) from its first block at
 // src[ip]: every lane walks it alike, reading each block header (3 bytes) and moving past the
@@ -906,11 +913,6 @@ CZ_HD CZ_FORCEINLINE bool cz_literal_frame_ends(const cz_frame_header* h, size_t
 // outside the frame, a block's content reaches past the frame or the frame has more than
 // CZ_LITERAL_WARP_MAX_BLOCKS blocks. SHARED: src is in shared memory (read with 32-bit shared
 // addresses, which keeps 64-bit address arithmetic off the chain).
-__device__ CZ_FORCEINLINE uint32_t cz_lds_u8(uint32_t a) {
-    uint32_t v;
-    asm volatile("ld.shared.u8 %0, [%1];" : "=r"(v) : "r"(a));
-    return v;
-}
 template <bool SHARED>
 __device__ CZ_FORCEINLINE bool cz_literal_chain(const uint8_t* src, uint32_t size, uint32_t ip, uint32_t* at,
                                                 uint32_t* h, uint32_t* nb, uint32_t* end) {
