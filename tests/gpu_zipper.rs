@@ -751,3 +751,73 @@ fn assert_close(y: &[f32], want: &[f32], what: &str) {
         assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{what}: row {i}: {a} vs {b}");
     }
 }
+
+/// Where each block header of the zstd frame `f` starts (walking the headers; the frame must be
+/// well formed).
+fn block_header_offsets(f: &[u8]) -> Vec<usize> {
+    let fhd = f[4];
+    let single = fhd & 0x20 != 0;
+    let dict = [0, 1, 2, 4][(fhd & 3) as usize];
+    let fcs = [if single { 1 } else { 0 }, 2, 4, 8][(fhd >> 6) as usize];
+    let mut p = 5 + usize::from(!single) + dict + fcs;
+    let mut at = Vec::new();
+    loop {
+        at.push(p);
+        let h = u32::from_le_bytes([f[p], f[p + 1], f[p + 2], 0]);
+        let size = (h >> 3) as usize;
+        p += 3 + if (h >> 1) & 3 == 1 { 1 } else { size };
+        if h & 1 == 1 {
+            return at;
+        }
+    }
+}
+
+/// Every bit of every block header of three tiles flipped, one at a time (sizes that reach past
+/// the frame or stop short of it, reserved and swapped block types, a last-block flag set early
+/// or cleared): the batch-1 kernel's and the general kernel's decoding warps walk the block chain,
+/// and both must give the reference build's verdict: its error, naming the tile, or (when it
+/// decodes) the layer's Y unchanged. One known difference: the batch-1 kernel decodes a frame
+/// that its literal path declines into its tile buffer, sized from the layer's largest frame
+/// (docs/ZIPPER.md), not into `max_tile_bytes` as the reference build does, so a damaged frame
+/// whose blocks hold more than that buffer fails there with OUTPUT_TOO_SMALL where the
+/// reference build decodes on and reports CONTENT_SIZE_MISMATCH, at the same block.
+#[test]
+fn block_header_bit_flips_get_the_reference_verdict_in_both_kernels() {
+    let (w, x) = long_row_layer(16);
+    // Each kernel's Y of the undamaged layer (the same content gives the same sums, bit for bit).
+    let good = [forward_batch1(&w, &x, true).unwrap(), forward_batch1(&w, &x, false).unwrap()];
+    let (mut flips, mut two_groups) = (0, 0);
+    for t in [0, 1, w.tiles() - 1] {
+        let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
+        let headers = block_header_offsets(&w.delta[a..b]);
+        two_groups += usize::from(headers.len() > 8);
+        for h in headers {
+            for bit in 0..24 {
+                let mut bad = w.clone();
+                bad.delta[a + h + bit / 8] ^= 1 << (bit % 8);
+                let cpu = reference_forward(&bad, &x, 1).map_err(|e| e.to_string());
+                for (k, fused1) in [true, false].into_iter().enumerate() {
+                    let what = format!("tile {t}, block header at {h}, bit {bit}, batch-1 kernel {fused1}");
+                    match forward_batch1(&bad, &x, fused1) {
+                        Err(e) => {
+                            assert!(e.contains(&format!("tile {t}")), "{what}: {e}");
+                            let want = cpu.as_ref().expect_err(&format!("{what}: only the kernel fails: {e}"));
+                            let detail = |m: &str| m.rsplit("(detail").next().map(str::to_owned);
+                            if fused1 && want.contains("CONTENT_SIZE_MISMATCH") && e.contains("OUTPUT_TOO_SMALL") {
+                                assert_eq!(detail(want), detail(&e), "{what}: {e} against {want}");
+                            } else {
+                                assert_eq!(want, &e, "{what}");
+                            }
+                        }
+                        Ok(y) => {
+                            assert!(cpu.is_ok(), "{what}: the reference build rejects it: {cpu:?}");
+                            assert_eq!(y, good[k], "{what}: Y changed without an error");
+                        }
+                    }
+                }
+                flips += 1;
+            }
+        }
+    }
+    assert!(two_groups >= 2 && flips >= (2 * 9 + 1) * 24, "{flips} flips, {two_groups} frames of two groups");
+}
