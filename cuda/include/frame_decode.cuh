@@ -1028,7 +1028,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
     cz_frame_header h;
     if (!cz_literal_frame_header(src, size, dst_capacity, dict_id, &h)) return false;
     const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
-    bool ok = true, last = false;
+    bool ok = true, last = false, ends_checked = false;
     size_t ip = h.header_size;
     uint64_t op = 0;
     uint32_t blocks = 0;
@@ -1045,11 +1045,8 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
             if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
             cz_literal_runs(team, &p, src, dst);
         }
-        // cz_literal_blocks_warp checked that the blocks end where the checksum starts and hold
-        // all the content: the check below then passes.
-        last = true;
-        ip = size - (h.checksum ? CZ_CHECKSUM_SIZE : 0u);
-        op = h.content_size;
+        last = true;  // every group taken; cz_literal_blocks_warp checked where the blocks end
+        ends_checked = true;
     }
 #endif
     while (!last) {
@@ -1077,7 +1074,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
         blocks = blocks_next;
     }
     CZ_PROF_END(literal_parts, team);
-    if (!cz_literal_frame_ends(&h, size, ip, op)) return false;
+    if (!ends_checked && !cz_literal_frame_ends(&h, size, ip, op)) return false;
     if (cz_team_ballot(team, !ok)) return false;
     cz_team_sync(team);
     CZ_PROF_BEGIN(checksum);
