@@ -374,6 +374,44 @@ fn output_capacity_one_byte_short_fails_cleanly() {
     }
 }
 
+#[test]
+fn block_past_the_declared_content_size_fails_there_whatever_the_capacity() {
+    // Content size 300, then raw blocks of 200, 200 and 50 bytes: the second block goes past
+    // the declared size. With room for the declared size, or far more, the verdict is the
+    // frame's (CONTENT_SIZE_MISMATCH at block 1), the same for every capacity (the zipper's
+    // kernels decode a tile into buffers of different sizes and must agree); below the
+    // declared size it is the buffer's (OUTPUT_TOO_SMALL, caught before anything is written).
+    let data = sample(6, 450, 1);
+    let f = frame_of_blocks(
+        300,
+        &[(0, 200, data[..200].to_vec()), (0, 200, data[200..400].to_vec()), (0, 50, data[400..].to_vec())],
+    );
+    for cap in [300, 301, 400, 450, 1 << 16] {
+        let e = ours(&f, None, cap).unwrap_err();
+        assert_eq!(e.status, cuzstd::Status(cuzstd::abi::CZ_STATUS_CONTENT_SIZE_MISMATCH), "capacity {cap}");
+        assert_eq!((e.frame, e.block), (0, 1), "capacity {cap}");
+        assert!(libzstd(&f, None, cap).is_err(), "libzstd rejects it too (capacity {cap})");
+    }
+    // The same for an RLE block and for a compressed block whose sequences run past it.
+    let rle = frame_of_blocks(300, &[(0, 200, data[..200].to_vec()), (1, 150, vec![7])]);
+    let e = ours(&rle, None, 4096).unwrap_err();
+    assert_eq!((e.status.0, e.block), (cuzstd::abi::CZ_STATUS_CONTENT_SIZE_MISMATCH, 1));
+    let long = sample(7, 20_000, 2);
+    let mut c = compress(&long, 3, false, true, None);
+    assert_eq!(c[4] >> 6, 1, "a 2-byte content size field");
+    let at = if c[4] & 0x20 != 0 { 5 } else { 6 }; // after the window descriptor, if any
+    let fcs = u16::from_le_bytes([c[at], c[at + 1]]) as usize + 256;
+    assert_eq!(fcs, long.len());
+    // Declared one byte short (so that no offset can reach past a single-segment window).
+    c[at..at + 2].copy_from_slice(&((fcs - 256 - 1) as u16).to_le_bytes());
+    for cap in [fcs - 1, fcs, 1 << 20] {
+        let e = ours(&c, None, cap).unwrap_err();
+        assert_eq!(e.status, cuzstd::Status(cuzstd::abi::CZ_STATUS_CONTENT_SIZE_MISMATCH), "capacity {cap}");
+    }
+    let e = ours(&f, None, 299).unwrap_err();
+    assert_eq!(e.status, cuzstd::Status(cuzstd::abi::CZ_STATUS_OUTPUT_TOO_SMALL));
+}
+
 /// A single-segment frame (4-byte content size) of the given blocks: (type, size, content).
 fn frame_of_blocks(content_size: u32, blocks: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
     let mut f = vec![0x28, 0xB5, 0x2F, 0xFD, 0xA0];

@@ -362,6 +362,12 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
     out.base = dst;
     out.pos = 0;
     out.cap = dst ? dst_capacity : 0;
+    // A frame whose declared content size fits the buffer writes no more than that size: a
+    // block that would go past it is the frame's error (CONTENT_SIZE_MISMATCH at that block),
+    // not the buffer's, so the verdict does not depend on how much room the caller gave.
+    const bool sized = h.content_size != CZ_CONTENT_SIZE_UNKNOWN && h.content_size <= out.cap;
+    if (sized) out.cap = (size_t)h.content_size;
+    const uint32_t overflow = sized ? CZ_STATUS_CONTENT_SIZE_MISMATCH : CZ_STATUS_OUTPUT_TOO_SMALL;
     const size_t block_max = h.window_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.window_size : CZ_BLOCK_SIZE_MAX;
     size_t ip = h.header_size;
     for (uint32_t block = 0;; block++) {
@@ -375,7 +381,7 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
         if (type == CZ_BLOCK_RESERVED) return CZ_STATUS_BLOCK_TYPE_RESERVED;
         if (type == CZ_BLOCK_RLE) {
             if (src_size - ip < 1) return CZ_STATUS_SOURCE_TRUNCATED;
-            if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
+            if (bsize > out.cap - out.pos) return overflow;
             CZ_PROF_BEGIN(raw_rle);
             cz_team_fill(team, out.base + out.pos, src[ip], bsize);
             CZ_PROF_END(raw_rle, team);
@@ -384,7 +390,7 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
         } else {
             if (bsize > src_size - ip) return CZ_STATUS_SOURCE_TRUNCATED;
             if (type == CZ_BLOCK_RAW) {
-                if (bsize > out.cap - out.pos) return CZ_STATUS_OUTPUT_TOO_SMALL;
+                if (bsize > out.cap - out.pos) return overflow;
                 CZ_PROF_BEGIN(raw_rle);
                 cz_team_copy(team, out.base + out.pos, src + ip, bsize);
                 CZ_PROF_END(raw_rle, team);
@@ -399,6 +405,7 @@ CZ_HD inline uint32_t cz_decode_frame(const uint8_t* src, size_t src_size, uint8
                 if (st != CZ_STATUS_OK) return st;
                 st = cz_decode_sequences(src + ip + lsize, bsize - lsize, lits, nlits, ws->seq_t, ws->rep,
                                          &ws->scratch->seq, &out);
+                if (st == CZ_STATUS_OUTPUT_TOO_SMALL) return overflow;
                 if (st != CZ_STATUS_OK) return st;
             }
             ip += bsize;
