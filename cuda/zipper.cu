@@ -820,72 +820,65 @@ __device__ __forceinline__ uint32_t zp_row_columns(uint8_t* tile, uint32_t flags
     return 0xffffffffu;
 }
 
-// R rows of a decoded tile at once by a warp (all 32 lanes, same arguments; their dependent
-// steps interleaved): row r's entries [e0[r], e1[r]) are checked as zp_row_columns checks them
-// (bad[r]: the row's first bad entry with its status in why[r], or 0xffffffff) and, the tile
-// only read, every lane gets the row's sparse dot with the batch-1 input X (cols floats) in
-// dot[r] when no entry of the row is bad (each lane's entries j ≡ lane mod 32 in order, then a
-// warp sum). An empty range is a row without entries.
-template <int R>
-__device__ __forceinline__ void zp_rows_dot(const uint8_t* tile, uint32_t flags, uint32_t m, uint32_t n,
-                                            uint32_t cols, const uint32_t (&e0)[R], const uint32_t (&e1)[R],
-                                            const float* __restrict__ X, uint32_t (&bad)[R], uint32_t (&why)[R],
-                                            float (&dot)[R]) {
-    const uint32_t lane = threadIdx.x & 31u;
+// One row of a decoded tile per half-warp (all 32 lanes call; lanes 16h .. 16h + 15 take the
+// row whose entries are [e0, e1), their own arguments): the row's entries are checked as
+// zp_row_columns checks them (*bad: the row's first bad entry, its status in *why, or
+// 0xffffffff) and, the tile only read, every lane of the half gets the row's sparse dot with the
+// batch-1 input X (cols floats) in *dot when no entry is bad. Lane l of a half takes the l-th
+// sixteenth of the row's entries, a contiguous run: it sums its gaps, one scan of 16 lane sums
+// places each run's first column, then each lane walks its run (the columns, the checks and the
+// products, X read through the read-only cache) and a 16-lane sum adds the products. An empty
+// range is a row without entries.
+__device__ __forceinline__ void zp_row_dot_half(const uint8_t* tile, uint32_t flags, uint32_t m, uint32_t n,
+                                                uint32_t cols, uint32_t e0, uint32_t e1,
+                                                const float* __restrict__ X, uint32_t* bad, uint32_t* why,
+                                                float* dot) {
+    const uint32_t lane = threadIdx.x & 31u, hl = lane & 15u, half = lane & 16u;
     const bool planes = (flags & ZP_LAYOUT_PLANES) != 0;
     const uint32_t step = planes ? 1u : 2u;
     const uint8_t* gl = tile + 2 * m;
     const uint8_t* gh = gl + (planes ? n : 1u);
     const uint8_t* vl = tile + 2 * m + 2 * n;    // values' low bytes
     const uint8_t* vh = vl + (planes ? n : 1u);  // values' high bytes (sign, exponent)
-    uint32_t carry[R], most = 0;
-    float d[R];
+    const uint32_t len = e1 - e0, per = (len + 15) >> 4;
+    const uint32_t a = e0 + min(hl * per, len), z = e0 + min(hl * per + per, len);
+    // Columns before this lane's run: the sum of (gap + 1) over the row's earlier entries.
+    uint32_t s = 0;
+#pragma unroll 4
+    for (uint32_t j = a; j < z; j++) s += ((uint32_t)gl[j * step] | ((uint32_t)gh[j * step] << 8)) + 1u;
+    uint32_t incl = s;
 #pragma unroll
-    for (int r = 0; r < R; r++) {
-        carry[r] = 0;  // the previous entry's column + 1
-        d[r] = 0.f;
-        bad[r] = 0xffffffffu;
-        why[r] = CZ_STATUS_OK;
-        most = max(most, e1[r] - e0[r]);
+    for (int o = 1; o < 16; o <<= 1) {
+        const uint32_t up = __shfl_up_sync(0xffffffffu, incl, o, 16);
+        if ((int)hl >= o) incl += up;
     }
-    for (uint32_t j0 = 0; j0 < most; j0 += 32) {
-        uint32_t j[R], v[R], hi[R];
-        bool in[R];
-#pragma unroll
-        for (int r = 0; r < R; r++) {
-            j[r] = e0[r] + j0 + lane;
-            in[r] = bad[r] == 0xffffffffu && j[r] < e1[r];
-            v[r] = in[r] ? ((uint32_t)gl[j[r] * step] | ((uint32_t)gh[j[r] * step] << 8)) + 1u : 0u;
-            hi[r] = in[r] ? vh[j[r] * step] : 0u;
+    uint32_t c = incl - s, first = 0xffffffffu, mine = CZ_STATUS_OK;
+    float d = 0.f;
+#pragma unroll 4
+    for (uint32_t j = a; j < z; j++) {
+        c += ((uint32_t)gl[j * step] | ((uint32_t)gh[j * step] << 8)) + 1u;
+        const uint32_t col = c - 1u, hi = vh[j * step];
+        if (col >= cols) {
+            first = j;
+            mine = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
+            break;
         }
-        for (int o = 1; o < 32; o <<= 1) {
-#pragma unroll
-            for (int r = 0; r < R; r++) {
-                const uint32_t up = __shfl_up_sync(0xffffffffu, v[r], o);
-                if ((int)lane >= o) v[r] += up;
-            }
+        if ((hi & 0x7cu) == 0x7cu) {  // exponent all ones: infinity or NaN
+            first = j;
+            mine = CZ_STATUS_TILE_VALUE_NOT_FINITE;
+            break;
         }
-#pragma unroll
-        for (int r = 0; r < R; r++) {
-            const uint32_t c = carry[r] + v[r] - 1u;
-            uint32_t mine = CZ_STATUS_OK;
-            if (in[r] && c >= cols)
-                mine = CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
-            else if (in[r] && (hi[r] & 0x7cu) == 0x7cu)  // exponent all ones: infinity or NaN
-                mine = CZ_STATUS_TILE_VALUE_NOT_FINITE;
-            const unsigned mask = __ballot_sync(0xffffffffu, mine != CZ_STATUS_OK);
-            if (mask) {
-                const int first = __ffs(mask) - 1;
-                why[r] = __shfl_sync(0xffffffffu, mine, first);
-                bad[r] = e0[r] + j0 + (uint32_t)first;
-            } else if (in[r]) {
-                d[r] += __ldg(X + c) * zp_f16_to_f32((uint16_t)(vl[j[r] * step] | (hi[r] << 8)));
-            }
-            carry[r] += __shfl_sync(0xffffffffu, v[r], 31);
-        }
+        d += __ldg(X + col) * zp_f16_to_f32((uint16_t)(vl[j * step] | (hi << 8)));
     }
+    // The row's first bad entry: the lowest lane of the half that has one (runs are in order).
+    const uint32_t flagged = (__ballot_sync(0xffffffffu, first != 0xffffffffu) >> half) & 0xffffu;
+    const uint32_t from = half + (flagged ? (uint32_t)__ffs(flagged) - 1u : 0u);
+    const uint32_t f = __shfl_sync(0xffffffffu, first, from), w = __shfl_sync(0xffffffffu, mine, from);
+    *bad = flagged ? f : 0xffffffffu;
+    *why = flagged ? w : (uint32_t)CZ_STATUS_OK;
 #pragma unroll
-    for (int r = 0; r < R; r++) dot[r] = zp_warp_sum(d[r]);
+    for (int o = 8; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+    *dot = d;
 }
 
 // A tile's result: its status and detail, and its decoded size when the status is OK.
@@ -1414,8 +1407,8 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 warps issue their first loads only once both decoding warps have issued
 //                 theirs (named barrier ZP_F1_FETCH_BAR). After a block barrier the first
 //                 decoding warp checks the content checksum while every other warp takes rows,
-//                 two at a time: checks their columns and adds their sparse dot with X (read
-//                 from global memory) in one pass that only reads the tile (zp_rows_dot; the
+//                 one per half-warp: checks their columns and adds their sparse dot with X (read
+//                 from global memory) in one pass that only reads the tile (zp_row_dot_half; the
 //                 checking warp hashes the same bytes); after a second barrier the tile's rows
 //                 of Y are written when the checksum matched and every entry was good (a mismatch is
 //                 the tile's status, CHECKSUM_MISMATCH at the frame's last block, as the full
@@ -1562,35 +1555,28 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                 waited = true;
             }
             const uint32_t n = row_start[m];
-            // Two rows at once (i and i + RW), their dependent steps interleaved.
-            constexpr int R = 2;
-            for (uint32_t i = rw; i < m; i += R * RW) {
-                uint32_t e0[R], e1[R], bad[R], why[R];
-                float scale[R], d[R];
-#pragma unroll
-                for (int r = 0; r < R; r++) {
-                    const uint32_t row = i + r * RW;
-                    // The row's scale is loaded first: its global-memory latency then passes
-                    // during the row's columns.
-                    scale[r] = BITS == 8 && row < m ? __ldg(scales + (uint64_t)(r0 + row) * spr) : 1.f;
-                    e0[r] = row < m ? row_start[row] : 0u;
-                    e1[r] = row < m ? row_start[row + 1] : 0u;
-                }
-                // Columns checked and the dots taken in one pass, the tile only read (the
+            // Two rows at once, i and i + RW, one per half-warp.
+            for (uint32_t i = rw; i < m; i += 2 * RW) {
+                const uint32_t row = i + (lane >> 4) * RW;
+                const bool has = row < m;
+                // The row's scale is loaded first: its global-memory latency then passes
+                // during the row's columns.
+                const float scale = BITS == 8 && has ? __ldg(scales + (uint64_t)(r0 + row) * spr) : 1.f;
+                const uint32_t e0 = has ? row_start[row] : 0u, e1 = has ? row_start[row + 1] : 0u;
+                uint32_t bad, why;
+                float d;
+                // Columns checked and the dot taken in one pass, the tile only read (the
                 // checking warp may still be hashing it).
-                zp_rows_dot<R>(tile, flags, m, n, cols, e0, e1, X, bad, why, d);
+                zp_row_dot_half(tile, flags, m, n, cols, e0, e1, X, &bad, &why, &d);
+                if (has && (lane & 15u) == 0) {
+                    if (bad != 0xffffffffu) {
+                        atomicMin(&s_bad, (bad << 1) | (why == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
+                    } else {
+                        float b = 0.f;
 #pragma unroll
-                for (int r = 0; r < R; r++) {
-                    const uint32_t row = i + r * RW;
-                    if (row >= m || lane != 0) continue;
-                    if (bad[r] != 0xffffffffu) {
-                        atomicMin(&s_bad, (bad[r] << 1) | (why[r] == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
-                        continue;
+                        for (int k = 0; k < ZP_F1_COMPUTE; k++) b += part[k][row];
+                        s_y[row] = (BITS == 8 ? b * scale : b) + d;
                     }
-                    float b = 0.f;
-#pragma unroll
-                    for (int k = 0; k < ZP_F1_COMPUTE; k++) b += part[k][row];
-                    s_y[row] = (BITS == 8 ? b * scale[r] : b) + d[r];
                 }
             }
             ZP_TL(17);
