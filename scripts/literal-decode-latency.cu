@@ -22,7 +22,7 @@
 #include <algorithm>
 #include <cuda_runtime.h>
 __device__ unsigned long long g_prof[16];
-enum { CZP_literal_parts, CZP_checksum, CZP_streams_by_hand, CZP_literals, CZP_seq_tables, CZP_seq_decode, CZP_seq_exec, CZP_raw_rle, CZP_huf_table, CZP_hw_fse, CZP_literal_walk, CZP_literal_streams };
+enum { CZP_literal_parts, CZP_checksum, CZP_streams_by_hand, CZP_literals, CZP_seq_tables, CZP_seq_decode, CZP_seq_exec, CZP_raw_rle, CZP_huf_table, CZP_hw_fse, CZP_literal_walk, CZP_literal_streams, CZP_literal_runs, CZP_literal_skip };
 #ifdef __CUDA_ARCH__
 #define CZ_PROF_BEGIN(p) long long cz_prof_t_##p = clock64();
 #define CZ_PROF_END(p, t) if ((t).lane == 0) atomicAdd(&g_prof[CZP_##p], (unsigned long long)(clock64() - cz_prof_t_##p));

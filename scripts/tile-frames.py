@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Writes the delta tile frames of three layers of a zipper container (blk.3 ffn_up, attn_q,
 ffn_down by default) as records for scripts/tile-decode-latency.cu: u32 frame size, u32 content
-size, the frame, its content (decoded by the zstd CLI).
+size, the frame, its content (decoded by the zstd CLI, with the layer's literal dictionary
+`NAME.dict` when the container has one: the tile codec `literal`'s frames name it).
 
     python3 scripts/tile-frames.py CONTAINER.zp OUT.frames [TENSOR...]"""
 import json
 import struct
 import subprocess
 import sys
+import tempfile
 
 src, out = sys.argv[1], sys.argv[2]
 layers = sys.argv[3:] or ["blk.3.ffn_up.weight", "blk.3.attn_q.weight", "blk.3.ffn_down.weight"]
@@ -31,12 +33,19 @@ def content_size(f):
     return v + 256 if size == 2 else v
 
 
-frames = []
+frames, raw = [], b""
 for layer in layers:
     delta, offsets = tensor(layer + ".delta"), tensor(layer + ".tile_offsets")
     offs = struct.unpack("<%dQ" % (len(offsets) // 8), offsets)
-    frames += [delta[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
-raw = subprocess.run(["zstd", "-d", "-c"], input=b"".join(frames), capture_output=True, check=True).stdout
+    mine = [delta[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+    frames += mine
+    with tempfile.NamedTemporaryFile() as d:
+        cmd = ["zstd", "-d", "-c"]
+        if layer + ".dict" in header:
+            d.write(tensor(layer + ".dict"))
+            d.flush()
+            cmd += ["-D", d.name]
+        raw += subprocess.run(cmd, input=b"".join(mine), capture_output=True, check=True).stdout
 with open(out, "wb") as f:
     p = 0
     for fr in frames:
