@@ -380,7 +380,7 @@ fn block_past_the_declared_content_size_fails_there_whatever_the_capacity() {
     // the declared size. With room for the declared size, or far more, the verdict is the
     // frame's (CONTENT_SIZE_MISMATCH at block 1), the same for every capacity (the zipper's
     // kernels decode a tile into buffers of different sizes and must agree); below the
-    // declared size it is the buffer's (OUTPUT_TOO_SMALL, caught before anything is written).
+    // declared size it is the buffer's (OUTPUT_TOO_SMALL).
     let data = sample(6, 450, 1);
     let f = frame_of_blocks(
         300,
