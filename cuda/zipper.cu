@@ -298,6 +298,12 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
 #define ZP_F1_MAX_ROWS 32                                  // most rows of a tile
 #define ZP_F1_DECODE_BAR 1                                 // named barrier of the decoding warps
 #define ZP_F1_FETCH_BAR 2                                  // the computing warps wait there for the decode's loads
+// Entries per tile of a block index (zp_fused1's block_index): entry j is where block j's
+// header starts in the tile's frame, 0 past the last block or when the tile has no index
+// (more blocks than CZ_LITERAL_WARP_MAX_BLOCKS, a frame of 64 KiB or more, not a zstd frame).
+// The index only saves the walk of the block chain: the kernel checks it against the frame
+// (cz_literal_chain_hinted) and walks the chain when it does not hold.
+#define ZP_BLOCK_INDEX 32
 
 // Copies `words` 16-byte words from `table` to `table_to` (may be 0) and the frame src[0 .. size)
 // to shared memory at stage (stage ≡ src mod 16) with all loads of each round of up to 256
@@ -351,14 +357,15 @@ __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, u
 // `later` (warps > 1, warp 0's): the content checksum is left to the caller as that function
 // says (an OK outcome is then OK only if cz_literal_sum_check passes). With `fetch_arrive`
 // (zp_fused1's decoding warps) each calling warp arrives at ZP_F1_FETCH_BAR once its loads of
-// the table and frame are issued (zp_fetch_tile).
+// the table and frame are issued (zp_fetch_tile). `hint` (warps > 1): this lane's entry of the
+// tile's block index (cz_literal_chain_hinted), 0 without one.
 __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                        const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                        uint16_t* huf, bool* table_ready, uint64_t* written,
                                                        uint32_t* detail, uint32_t* st, uint32_t k = 0,
                                                        uint32_t warps = 1, uint32_t bar = 0,
                                                        uint32_t* verdicts = nullptr, cz_literal_sum* later = nullptr,
-                                                       bool fetch_arrive = false) {
+                                                       bool fetch_arrive = false, uint32_t hint = 0) {
     // 8 table entries per 16-byte word (huf_dt is padded).
     const uint32_t words = *table_ready ? 0u : ((1u << huf_log) + 7) / 8;
     const uint64_t mis = (uintptr_t)src & 15u;
@@ -386,7 +393,7 @@ __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint6
     }
     size_t w = 0;
     if (warps > 1 ? cz_decode_literal_frame_warps(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, k, warps,
-                                                  bar, verdicts, &w, later, &h)
+                                                  bar, verdicts, &w, later, &h, hint)
                   : cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, cz_team_warp(),
                                             &w)) {
         *written = w;
@@ -1401,7 +1408,9 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 share of each row's 16-byte vectors (partial sums in shared memory, added in
 //                 a fixed order); warps ZP_F1_COMPUTE and ZP_F1_COMPUTE + 1 decode the tile's
 //                 literal frame into shared memory together (zp_decode_tile_literal: the table
-//                 and frame copies split between them, each walks the frame's block chain, the
+//                 and frame copies split between them, each finds the frame's block chain (from
+//                 the tile's block index when block_index is not null and the index holds, see
+//                 ZP_BLOCK_INDEX; else by walking it), the
 //                 frame's first group of 8 blocks decoded by the first, the second by the
 //                 second, and so on), and the first computes the row starts. The computing
 //                 warps issue their first loads only once both decoding warps have issued
@@ -1421,11 +1430,13 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //   shared memory: `cap` dynamic bytes: the tile buffer (decoded content, and the frame staged
 //                 behind it when it fits); frames with more content than cap get
 //                 TILE_FRAME_UNCHECKED.
-//   reads/writes/statuses: as zp_linear_* with batch 1 (tiles of at most ZP_F1_MAX_ROWS rows).
+//   reads/writes/statuses: as zp_linear_* with batch 1 (tiles of at most ZP_F1_MAX_ROWS rows),
+//                 and block_index[t * ZP_BLOCK_INDEX .. + ZP_BLOCK_INDEX) for every tile t when
+//                 block_index is not null (any values: statuses and Y do not depend on them).
 //   launch:       may be launched with programmatic stream serialization (sm_90+): the
-//                 decoding warps read their first tile's frame and the table before zp_pdl_wait,
-//                 the computing warps their first weight vectors; X, Y, results, locks and
-//                 the workspace are touched after it.
+//                 decoding warps read their tile's frame, block index and the table before
+//                 zp_pdl_wait, the computing warps their first weight vectors; X, Y, results,
+//                 locks and the workspace are touched after it.
 template <int BITS>
 __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __restrict__ Y, uint32_t rows,
                                           uint32_t cols, const uint8_t* __restrict__ base,
@@ -1435,6 +1446,7 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                                           uint32_t cap, uint8_t* workspace, uint64_t ws_stride, uint32_t* locks,
                                           uint32_t nslots, const uint16_t* __restrict__ huf_dt, uint32_t huf_log,
                                           uint32_t dict_id, const uint8_t* __restrict__ dict, uint64_t dict_size,
+                                          const uint16_t* __restrict__ block_index,
                                           cz_item_result* __restrict__ results) {
     extern __shared__ __align__(16) uint8_t zp_smem[];
     __shared__ __align__(16) uint16_t s_huf[CZ_HUF_DTABLE_SIZE];
@@ -1463,12 +1475,14 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
             // The decoding warps (k = 0 .. ZP_F1_DECODE - 1) share the frame; warp k = 0 does the rest.
             const uint32_t k = warp - ZP_F1_COMPUTE;
             const uint64_t off = tile_offsets[t], size = tile_offsets[t + 1] - off;
+            // Lane j's entry of the tile's block index (loaded with the frame; only a hint).
+            const uint32_t hint = block_index ? __ldg(block_index + (uint64_t)t * ZP_BLOCK_INDEX + lane) : 0u;
             uint64_t written = 0;
             uint32_t st, detail = 0;
             cz_literal_sum sum;
             const bool took = zp_decode_tile_literal(delta + off, size, tile, cap, huf_dt, huf_log, dict_id, s_huf,
                                                      &table_ready, &written, &detail, &st, k, ZP_F1_DECODE,
-                                                     ZP_F1_DECODE_BAR, s_verdicts, &sum, true);
+                                                     ZP_F1_DECODE_BAR, s_verdicts, &sum, true, hint);
             if (k == 0) {
                 // The checksum is checked after the block barrier (kept in shared memory: live in
                 // registers through the computing warps' loop it would crowd their loads).
@@ -1609,9 +1623,11 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
              uint32_t spr, uint32_t group, const uint8_t* delta, const uint64_t* tile_offsets,                       \
              const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t cap, uint8_t* workspace,            \
              uint64_t ws_stride, uint32_t* locks, uint32_t nslots, const uint16_t* huf_dt, uint32_t huf_log,        \
-             uint32_t dict_id, const uint8_t* dict, uint64_t dict_size, cz_item_result* results) {                   \
+             uint32_t dict_id, const uint8_t* dict, uint64_t dict_size, const uint16_t* block_index,                 \
+             cz_item_result* results) {                                                                               \
         zp_fused1<BITS>(X, Y, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, tiles, flags, cap, \
-                        workspace, ws_stride, locks, nslots, huf_dt, huf_log, dict_id, dict, dict_size, results);    \
+                        workspace, ws_stride, locks, nslots, huf_dt, huf_log, dict_id, dict, dict_size, block_index,  \
+                        results);                                                                                     \
     }
 
 // Three blocks per multiprocessor (64 registers). A two-block build (96 registers) was slower

@@ -355,11 +355,50 @@ int main(int argc, char** argv) {
     CK(cudaMalloc(&dWs1, slots * ws_stride + 4 * slots));
     CK(cudaMemset(dWs1 + slots * ws_stride, 0, 4 * slots));
     uint32_t* dLocks = (uint32_t*)(dWs1 + slots * ws_stride);
-    struct F1 { const char* name; void (*k)(const float*, float*, uint32_t, uint32_t, const uint8_t*, const float*, uint32_t, uint32_t, const uint8_t*, const uint64_t*, const uint32_t*, uint32_t, uint32_t, uint32_t, uint8_t*, uint64_t, uint32_t*, uint32_t, const uint16_t*, uint32_t, uint32_t, const uint8_t*, uint64_t, cz_item_result*); uint32_t block; };
+    // The tiles' block indexes (as src/zipper/frame.rs block_index builds them).
+    std::vector<uint16_t> bidx((size_t)tiles * ZP_BLOCK_INDEX, 0);
+    uint32_t indexed = 0;
+    for (uint32_t t = 0; t < tiles; t++) {
+        const uint8_t* fr = delta.data() + off[t];
+        const size_t fs = off[t + 1] - off[t];
+        cz_frame_header fh;
+        if (fs > 65535 || cz_parse_frame_header(fr, fs, &fh) != CZ_STATUS_OK) continue;
+        size_t at = fh.header_size;
+        uint16_t e[ZP_BLOCK_INDEX] = {0};
+        bool done = false;
+        for (int j = 0; j < ZP_BLOCK_INDEX && at + 3 <= fs; j++) {
+            const uint32_t b = fr[at] | (fr[at + 1] << 8) | (fr[at + 2] << 16);
+            e[j] = (uint16_t)at;
+            at += 3 + (((b >> 1) & 3) == 1 ? 1 : b >> 3);
+            if (at > fs) break;
+            if (b & 1) {
+                done = true;
+                break;
+            }
+        }
+        if (!done) continue;
+        memcpy(&bidx[(size_t)t * ZP_BLOCK_INDEX], e, sizeof e);
+        indexed++;
+    }
+    printf("block index: %u of %u tiles\n", indexed, tiles);
+    uint16_t* dIdx = up<uint16_t>(bidx.data(), bidx.size() * 2);
+    // A wrong index (block 1 one byte off): every tile falls back to the walk, Y unchanged.
+    std::vector<uint16_t> bad = bidx;
+    for (uint32_t t = 0; t < tiles; t++)
+        if (bad[(size_t)t * ZP_BLOCK_INDEX + 1]) bad[(size_t)t * ZP_BLOCK_INDEX + 1]++;
+    uint16_t* dBad = up<uint16_t>(bad.data(), bad.size() * 2);
+    struct F1 { const char* name; void (*k)(const float*, float*, uint32_t, uint32_t, const uint8_t*, const float*, uint32_t, uint32_t, const uint8_t*, const uint64_t*, const uint32_t*, uint32_t, uint32_t, uint32_t, uint8_t*, uint64_t, uint32_t*, uint32_t, const uint16_t*, uint32_t, uint32_t, const uint8_t*, uint64_t, const uint16_t*, cz_item_result*); uint32_t block; const uint16_t* index; };
+    auto* k1 = int4 ? zp_fused1_int4 : zp_fused1_int8;
+    // With and without the block index, twice each (alternated).
     const F1 builds[] = {
-        {int4 ? "zp_fused1_int4" : "zp_fused1_int8", int4 ? zp_fused1_int4 : zp_fused1_int8, ZP_F1_BLOCK},
+        {int4 ? "zp_fused1_int4 (block index)" : "zp_fused1_int8 (block index)", k1, ZP_F1_BLOCK, dIdx},
+        {int4 ? "zp_fused1_int4 (no index)" : "zp_fused1_int8 (no index)", k1, ZP_F1_BLOCK, nullptr},
+        {int4 ? "zp_fused1_int4 (block index)" : "zp_fused1_int8 (block index)", k1, ZP_F1_BLOCK, dIdx},
+        {int4 ? "zp_fused1_int4 (no index)" : "zp_fused1_int8 (no index)", k1, ZP_F1_BLOCK, nullptr},
+        {int4 ? "zp_fused1_int4 (wrong index)" : "zp_fused1_int8 (wrong index)", k1, ZP_F1_BLOCK, dBad},
     };
     for (const F1& b1 : builds) {
+        CK(cudaMemset(dY, 0xff, 4ull * rows));  // NaN: a row not written fails the check
         cudaFuncAttributes a1;
         CK(cudaFuncGetAttributes(&a1, b1.k));
         CK(cudaFuncSetAttribute(b1.k, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - (int)a1.sharedSizeBytes));
@@ -368,7 +407,7 @@ int main(int argc, char** argv) {
         auto launch1 = [&](int c) {
             b1.k<<<tiles, b1.block, cap1>>>(dX, dY, rows, cols, dbase[c], dS, spr, group, ddelta[c], dOff, dRows, tiles,
                                            flags, cap1, dWs1, ws_stride, dLocks, slots, dDt, log, dict_id, dDict,
-                                           dict.size(), dRes);
+                                           dict.size(), b1.index, dRes);
         };
         const float t1 = timeit(launch1);
         check(b1.name, ref);

@@ -816,3 +816,74 @@ fn block_header_bit_flips_get_the_reference_verdict_in_both_kernels() {
     }
     assert!(two_groups >= 2 && flips >= (2 * 9 + 1) * 24, "{flips} flips, {two_groups} frames of two groups");
 }
+
+/// Y of `w` at batch 1 through the batch-1 fused kernel with the delta streamed: the weight is
+/// uploaded without its delta (so its block index comes from `w`'s frames) and each launch reads
+/// `delta` (a copy of `w.delta`'s length) instead.
+fn forward_batch1_stale_index(w: &cuzstd::zipper::PackedWeight, delta: &[u8], x: &[f32]) -> Result<Vec<f32>, String> {
+    use cuzstd::gpu::zipper::{LaunchParts, Residency, ZipperWorkspace};
+    let (g, lock) = gpu_b1();
+    let _switch = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let s = g.stream().clone();
+    let d = g.zipper_upload_parts(&s, w, Residency { base: true, delta: false }).map_err(|e| e.to_string())?;
+    assert!(d.batch1_fused_kernel_applies());
+    let mut ws = ZipperWorkspace::new(g, 2, w.tiles()).unwrap();
+    let dd = s.clone_htod(delta).unwrap();
+    let dx = s.clone_htod(x).unwrap();
+    let mut dy = s.alloc_zeros::<f32>(w.rows).unwrap();
+    let mut results = s.alloc_zeros::<cuzstd::abi::cz_item_result>(w.tiles()).unwrap();
+    let view = dd.slice(..);
+    let parts = LaunchParts { base: None, delta: Some(&view), base_only: false };
+    let (slots, nslots) = ws.slots_mut();
+    g.zipper_linear_parts(
+        &s,
+        &d,
+        &parts,
+        &dx.slice(..),
+        1,
+        &mut dy.slice_mut(..),
+        slots,
+        nslots,
+        &mut results.slice_mut(..),
+    )
+    .map_err(|e| e.to_string())?;
+    let r = s.clone_dtoh(&results).unwrap();
+    cuzstd::zipper::kernel::check_results(d.name(), &r).map_err(|e| e.to_string())?;
+    Ok(s.clone_dtoh(&dy).unwrap())
+}
+
+/// The batch-1 kernel's block index is built from the frames at upload; a streamed delta whose
+/// block headers differ (here every bit of every block header of three tiles flipped, one at
+/// a time, after the upload) must not be read through the stale index: each launch gives the
+/// reference build's verdict on the bytes it read, and the undamaged delta the resident Y.
+#[test]
+fn batch_one_kernel_checks_its_block_index_against_the_streamed_frames() {
+    let (w, x) = long_row_layer(16);
+    let good = forward_batch1(&w, &x, true).unwrap();
+    assert_eq!(forward_batch1_stale_index(&w, &w.delta, &x).unwrap(), good, "undamaged streamed delta");
+    let mut flips = 0;
+    for t in [0, 1, w.tiles() - 1] {
+        let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
+        for h in block_header_offsets(&w.delta[a..b]) {
+            for bit in 0..24 {
+                let mut bad = w.clone();
+                bad.delta[a + h + bit / 8] ^= 1 << (bit % 8);
+                let what = format!("tile {t}, block header at {h}, bit {bit}");
+                let cpu = reference_forward(&bad, &x, 1).map_err(|e| e.to_string());
+                match forward_batch1_stale_index(&w, &bad.delta, &x) {
+                    Err(e) => {
+                        assert!(e.contains(&format!("tile {t}")), "{what}: {e}");
+                        let want = cpu.as_ref().expect_err(&format!("{what}: only the kernel fails: {e}"));
+                        assert_eq!(want, &e, "{what}");
+                    }
+                    Ok(y) => {
+                        assert!(cpu.is_ok(), "{what}: the reference build rejects it: {cpu:?}");
+                        assert_eq!(y, good, "{what}: Y changed without an error");
+                    }
+                }
+                flips += 1;
+            }
+        }
+    }
+    assert!(flips >= (2 * 9 + 1) * 24, "{flips} flips");
+}

@@ -970,20 +970,63 @@ __device__ CZ_FORCEINLINE bool cz_literal_block_content(const uint8_t* src, uint
     return true;
 }
 
+// cz_literal_chain from a block index: `hint` is lane j's claim of where block j's header
+// starts in the frame (0 in lanes past the last block; a block-start table kept beside the
+// frames, which may be stale or wrong). Every lane reads its block's header at once and the
+// claims are checked against each other: block 0 at ip, block j + 1 where block j ends, the
+// last-block flag on block nb - 1 only, every header and block inside the frame, at most
+// CZ_LITERAL_WARP_MAX_BLOCKS blocks. True, the same in every lane, when all of that holds: the
+// claims are then exactly the chain cz_literal_chain walks, and *at, *h, *nb and *end are what
+// it gives. False (outputs unspecified) when any check fails; the caller then walks the chain.
+__device__ CZ_FORCEINLINE bool cz_literal_chain_hinted(const uint8_t* src, uint32_t size, uint32_t ip,
+                                                       uint32_t hint, uint32_t* at, uint32_t* h, uint32_t* nb,
+                                                       uint32_t* end) {
+    const uint32_t lane = threadIdx.x & 31u;
+    const uint32_t present = __ballot_sync(CZ_TEAM_FULL_MASK, hint != 0);
+    const uint32_t count = (uint32_t)__popc(present);
+    // The claims must be a prefix of the lanes (uniform: no lane reads anything otherwise).
+    if (count == 0 || present != (count == 32 ? ~0u : (1u << count) - 1u)) return false;
+    bool good = true;
+    uint32_t b = 0, a = 0, e = 0;
+    if (lane < count) {
+        good = hint <= size && size - hint >= CZ_BLOCK_HEADER_SIZE;
+        if (good) {
+            b = (uint32_t)src[hint] | ((uint32_t)src[hint + 1] << 8) | ((uint32_t)src[hint + 2] << 16);
+            a = hint + CZ_BLOCK_HEADER_SIZE;
+            const uint32_t in = ((b >> 1) & 3) == CZ_BLOCK_RLE ? 1u : b >> 3;
+            good = in <= size - a && ((b & 1u) != 0) == (lane + 1 == count);
+            e = a + in;
+        }
+    }
+    const uint32_t next = __shfl_down_sync(CZ_TEAM_FULL_MASK, hint, 1);
+    if (lane + 1 < count) good = good && e == next;
+    if (lane == 0) good = good && hint == ip;
+    if (!__all_sync(CZ_TEAM_FULL_MASK, good)) return false;
+    *at = a;
+    *h = b;
+    *nb = count;
+    *end = __shfl_sync(CZ_TEAM_FULL_MASK, e, (int)(count - 1));
+    return true;
+}
+
 // Every lane of a warp, for the literal frame src[0 .. size) whose header h passed
-// cz_literal_frame_header: walks the block chain once (cz_literal_chain), checks block j and
-// reads its content size in lane j (cz_literal_block_content: *n, 0 in lanes past the last
-// block), and scans the sizes: *incl is the content up to the end of lane j's block. *nb gets
-// the block count. True, the same in every lane, when the chain and every block's header check
-// pass and the blocks' content and end match the frame's (cz_literal_frame_ends).
+// cz_literal_frame_header: walks the block chain once (cz_literal_chain; with a block index,
+// `hint` as cz_literal_chain_hinted takes it, the index checked in parallel instead when it
+// holds), checks block j and reads its content size in lane j (cz_literal_block_content: *n, 0
+// in lanes past the last block), and scans the sizes: *incl is the content up to the end of
+// lane j's block. *nb gets the block count. True, the same in every lane, when the chain and
+// every block's header check pass and the blocks' content and end match the frame's
+// (cz_literal_frame_ends). The outcome does not depend on `hint`.
 __device__ inline bool cz_literal_blocks_warp(const uint8_t* src, size_t size, const cz_frame_header* h,
                                               size_t block_max, uint32_t* at, uint32_t* bh, uint32_t* n,
-                                              uint32_t* incl, uint32_t* nb) {
+                                              uint32_t* incl, uint32_t* nb, uint32_t hint = 0) {
     const uint32_t lane = threadIdx.x & 31u;
     uint32_t end;
     *n = 0;
-    bool ok = __isShared(src) ? cz_literal_chain<true>(src, (uint32_t)size, (uint32_t)h->header_size, at, bh, nb, &end)
-                              : cz_literal_chain<false>(src, (uint32_t)size, (uint32_t)h->header_size, at, bh, nb, &end);
+    const uint32_t ip = (uint32_t)h->header_size;
+    bool ok = cz_literal_chain_hinted(src, (uint32_t)size, ip, hint, at, bh, nb, &end) ||
+              (__isShared(src) ? cz_literal_chain<true>(src, (uint32_t)size, ip, at, bh, nb, &end)
+                               : cz_literal_chain<false>(src, (uint32_t)size, ip, at, bh, nb, &end));
     const bool bad = ok && lane < *nb && !cz_literal_block_content(src, (uint32_t)size, *at, *bh, (uint32_t)block_max, n);
     ok = ok && !__any_sync(CZ_TEAM_FULL_MASK, bad);
     uint32_t v = *n;
@@ -1146,14 +1189,16 @@ __device__ inline bool cz_literal_sum_check(cz_literal_sum* s, const uint8_t* ds
 // returns true with *written when every part decoded, the frame has a checksum and *later
 // holds it (cz_literal_sum_check then gives the frame's verdict: a mismatch makes it
 // cz_decode_all's CHECKSUM_MISMATCH at block later->blocks - 1). `parsed`: the frame's header
-// when the caller has parsed it (cz_literal_frame_header). Reads src[0 .. size) and dt only;
+// when the caller has parsed it (cz_literal_frame_header). `hint`: this lane's entry of a block
+// index (cz_literal_chain_hinted; 0: none), which changes how fast the chain is found, never
+// the result. Reads src[0 .. size) and dt only;
 // writes dst[0 .. content size) only.
 __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t size, uint8_t* dst,
                                                      size_t dst_capacity, const uint16_t* dt, unsigned log,
                                                      uint32_t dict_id, uint32_t k, uint32_t warps, uint32_t bar,
                                                      uint32_t* verdicts, size_t* written,
                                                      cz_literal_sum* later = nullptr,
-                                                     const cz_frame_header* parsed = nullptr) {
+                                                     const cz_frame_header* parsed = nullptr, uint32_t hint = 0) {
     const cz_team team = cz_team_warp();
     cz_literal_sum sum;
     sum.v = cz_xxh64_lane_init(0, team.lane & 3u);  // warp 0's checksum: stripes [0, sum.hashed)
@@ -1169,7 +1214,7 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
         // groups' blocks starts in the frame and in the content.
         CZ_PROF_BEGIN(literal_walk);
         uint32_t at, bh, n, incl, nb = 0;
-        ok = cz_literal_blocks_warp(src, size, &h, block_max, &at, &bh, &n, &incl, &nb);
+        ok = cz_literal_blocks_warp(src, size, &h, block_max, &at, &bh, &n, &incl, &nb, hint);
         sum.blocks = nb;
         CZ_PROF_END(literal_walk, team);
         for (uint32_t g = k; ok && g * CZ_LITERAL_GROUP < nb; g += warps) {

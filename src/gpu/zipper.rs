@@ -53,6 +53,10 @@ pub struct DeviceZipperWeight {
     /// Tile buffer of the batch-1 kernel (`zp_fused1_*`): room for the largest frame content
     /// with the frame staged behind it, at most `max_tile_bytes`.
     fused1_cap: u32,
+    /// The tiles' block indexes for the batch-1 kernel ([`crate::zipper::frame::block_index`],
+    /// `BLOCK_INDEX_ENTRIES` per tile), derived from the frames at upload: the kernel checks
+    /// each against the frame it reads, so a streamed frame that differs only costs the walk.
+    block_index: CudaSlice<u16>,
 }
 
 /// Entries of the decoding table uploaded for a weight without a dictionary (never read).
@@ -110,6 +114,7 @@ impl DeviceZipperWeight {
             + 2 * self.huf_dt.len()
             + 8 * self.offsets.len()
             + 4 * self.tile_rows.len()
+            + 2 * self.block_index.len()
     }
 
     /// Bytes of the compressed delta (the tiles' frames).
@@ -255,6 +260,8 @@ impl Gpu {
     ) -> Result<DeviceZipperWeight> {
         let shape = KernelShape::of(w)?;
         let fused1_cap = fused1_tile_buffer(w, shape.max_tile_bytes);
+        let block_index: Vec<u16> =
+            (0..w.tiles()).flat_map(|t| crate::zipper::frame::block_index(w.tile_frame(t))).collect();
         let (dt, huf_log, dict_id) = if w.dict.is_empty() {
             (vec![0u16; NO_DICT_TABLE_ENTRIES], 0, 0)
         } else {
@@ -279,6 +286,7 @@ impl Gpu {
             huf_log,
             dict_id,
             fused1_cap,
+            block_index: upload(stream, &block_index)?,
         })
     }
 
@@ -567,6 +575,7 @@ impl Gpu {
         let (hp, _g8) = w.huf_dt.device_ptr(stream);
         let (cp, _g9) = w.dict.device_ptr(stream);
         let (rp, _g10) = results.device_ptr_mut(stream);
+        let (ip, _g11) = w.block_index.device_ptr(stream);
         let mut params = [
             param(&xp),
             param(&yp),
@@ -591,6 +600,7 @@ impl Gpu {
             param(&w.dict_id),
             param(&cp),
             param(&dict_len),
+            param(&ip),
             param(&rp),
         ];
         // SAFETY: the kernel's host contract holds: `w` was uploaded from a weight that
@@ -603,7 +613,8 @@ impl Gpu {
         // bytes, then nslots lock words, lie inside `slots` (checked above; zeroed at
         // allocation and left at zero by every launch); results hold >= tiles entries; huf_dt
         // holds the dictionary's full decoding table (huf_log != 0, from the reference build's
-        // reader); dict holds dict_len bytes; blockDim is ZP_F1_BLOCK; the dynamic shared
+        // reader); dict holds dict_len bytes; block_index holds BLOCK_INDEX_ENTRIES entries per
+        // tile (built at upload, one per tile of `w`); blockDim is ZP_F1_BLOCK; the dynamic shared
         // memory is `cap` bytes, within the opt-in limit and set as the function's maximum
         // above. Programmatic launches are allowed by the kernel's contract: before
         // griddepcontrol.wait it reads only frames, the table and weight rows; X, Y, results,

@@ -148,9 +148,83 @@ pub fn decompress_tile(frame: &[u8], max_size: usize, dict: &[u8]) -> Result<Vec
     })
 }
 
+/// Entries of one tile's block index ([`block_index`]; `ZP_BLOCK_INDEX` in cuda/zipper.cu).
+pub const BLOCK_INDEX_ENTRIES: usize = 32;
+
+/// The block index of one tile frame for the batch-1 fused kernel: entry j is the offset in
+/// `frame` of block j's header, the entries past the last block 0. All zero (no index) when
+/// `frame` is not a zstd frame whose blocks all lie inside it, has more than
+/// [`BLOCK_INDEX_ENTRIES`] blocks or reaches 64 KiB. The kernel checks an index against the
+/// frame before it uses it (and walks the blocks when it does not hold), so an index only
+/// saves time; it is derived from the frame, never stored in the container.
+pub fn block_index(frame: &[u8]) -> [u16; BLOCK_INDEX_ENTRIES] {
+    let mut index = [0u16; BLOCK_INDEX_ENTRIES];
+    let Ok(Some(h)) = crate::format::parse_frame_header(frame) else {
+        return index;
+    };
+    if frame.len() > usize::from(u16::MAX) {
+        return index;
+    }
+    let mut at = h.header_len;
+    for slot in index.iter_mut() {
+        if frame.len() < at + 3 {
+            return [0; BLOCK_INDEX_ENTRIES];
+        }
+        let b = u32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], 0]);
+        *slot = at as u16;
+        at += 3 + if (b >> 1) & 3 == 1 { 1 } else { (b >> 3) as usize };
+        if at > frame.len() {
+            return [0; BLOCK_INDEX_ENTRIES];
+        }
+        if b & 1 == 1 {
+            return index;
+        }
+    }
+    [0; BLOCK_INDEX_ENTRIES] // more blocks than entries
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The index lists every block header of a literal frame in order, and is empty for frames
+    /// of more blocks than it holds, cut frames and bytes that are not a frame.
+    #[test]
+    fn block_index_lists_each_block_header_and_is_empty_when_it_cannot() {
+        for n in [1usize, 96, 2047, 2700, 5000] {
+            let p: Vec<u8> = (0..n as u32).map(|i| (i.wrapping_mul(2654435761) >> 26) as u8).collect();
+            let counts = byte_counts([p.as_slice()]);
+            let f = compress_tile_literal(&p, &counts, 40000).unwrap();
+            let idx = block_index(&f);
+            let nb = idx.iter().take_while(|&&e| e != 0).count();
+            assert_eq!(nb, (n / 96).clamp(1, if n < 2048 { 8 } else { 16 }), "{n} bytes");
+            assert!(idx[nb..].iter().all(|&e| e == 0));
+            let h = crate::format::parse_frame_header(&f).unwrap().unwrap();
+            let mut at = h.header_len;
+            for (j, &e) in idx[..nb].iter().enumerate() {
+                assert_eq!(e as usize, at, "{n} bytes, block {j}");
+                let b = u32::from_le_bytes([f[at], f[at + 1], f[at + 2], 0]);
+                assert_eq!(b & 1 == 1, j + 1 == nb, "{n} bytes: last-block flag of block {j}");
+                at += 3 + if (b >> 1) & 3 == 1 { 1 } else { (b >> 3) as usize };
+            }
+            assert_eq!(at + 4, f.len(), "{n} bytes: the blocks end at the checksum");
+            assert_eq!(block_index(&f[..f.len() - 6]), [0; BLOCK_INDEX_ENTRIES], "{n} bytes cut");
+        }
+        // 33 raw blocks of one byte: one more than the index holds; 32 fit.
+        let raw_blocks = |blocks: usize| {
+            let mut f = vec![0x28, 0xb5, 0x2f, 0xfd, 0x20, blocks as u8];
+            for j in 0..blocks {
+                let last = u32::from(j + 1 == blocks);
+                f.extend_from_slice(&(last | 1 << 3).to_le_bytes()[..3]);
+                f.push(j as u8);
+            }
+            f
+        };
+        assert_eq!(block_index(&raw_blocks(32))[31], 6 + 31 * 4);
+        assert_eq!(block_index(&raw_blocks(33)), [0; BLOCK_INDEX_ENTRIES]);
+        assert_eq!(block_index(b"not a frame"), [0; BLOCK_INDEX_ENTRIES]);
+        assert_eq!(block_index(&[]), [0; BLOCK_INDEX_ENTRIES]);
+    }
 
     #[test]
     fn round_trip_and_checks() {
