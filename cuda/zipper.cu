@@ -52,7 +52,10 @@
 //   reads:        X[0 .. batch * cols), base[0 .. rows * row_bytes), scales[0 .. rows * spr),
 //                 tile_offsets[0 .. tiles], tile_rows[0 .. tiles], delta[off[0] .. off[tiles]),
 //                 huf_dt[0 .. max(8, 1 << huf_log)) (16-byte aligned) when huf_log != 0,
-//                 dict[0 .. dict_size).
+//                 dict[0 .. dict_size), and block_index[t * ZP_BLOCK_INDEX .. + ZP_BLOCK_INDEX)
+//                 for the tiles decoded when block_index is not null (any values: the literal
+//                 path checks them against the frame and walks its blocks when they do not
+//                 hold, so statuses and Y do not depend on them).
 //                 With ZP_BASE_ONLY in flags no frame is read and every tile counts as
 //                 empty (Y = X · base, rounded as the flags ask).
 //   writes:       results[t] for every t < tiles; Y[b][r] for the rows of every tile whose
@@ -298,7 +301,7 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
 #define ZP_F1_MAX_ROWS 32                                  // most rows of a tile
 #define ZP_F1_DECODE_BAR 1                                 // named barrier of the decoding warps
 #define ZP_F1_FETCH_BAR 2                                  // the computing warps wait there for the decode's loads
-// Entries per tile of a block index (zp_fused1's block_index): entry j is where block j's
+// Entries per tile of a block index (the kernels' block_index): entry j is where block j's
 // header starts in the tile's frame, 0 past the last block or when the tile has no index
 // (more blocks than CZ_LITERAL_WARP_MAX_BLOCKS, a frame of 64 KiB or more, not a zstd frame).
 // The index only saves the walk of the block chain: the kernel checks it against the frame
@@ -357,8 +360,8 @@ __device__ __forceinline__ void zp_fetch_tile(const uint4* __restrict__ table, u
 // `later` (warps > 1, warp 0's): the content checksum is left to the caller as that function
 // says (an OK outcome is then OK only if cz_literal_sum_check passes). With `fetch_arrive`
 // (zp_fused1's decoding warps) each calling warp arrives at ZP_F1_FETCH_BAR once its loads of
-// the table and frame are issued (zp_fetch_tile). `hint` (warps > 1): this lane's entry of the
-// tile's block index (cz_literal_chain_hinted), 0 without one.
+// the table and frame are issued (zp_fetch_tile). `hint`: this lane's entry of the tile's block
+// index (cz_literal_chain_hinted), 0 without one.
 __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                        const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                        uint16_t* huf, bool* table_ready, uint64_t* written,
@@ -395,7 +398,7 @@ __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint6
     if (warps > 1 ? cz_decode_literal_frame_warps(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, k, warps,
                                                   bar, verdicts, &w, later, &h, hint)
                   : cz_decode_literal_frame(from, (size_t)size, dst, (size_t)room, huf, huf_log, dict_id, cz_team_warp(),
-                                            &w)) {
+                                            &w, hint)) {
         *written = w;
         return true;
     }
@@ -413,14 +416,16 @@ __device__ __forceinline__ bool zp_decode_tile_literal(const uint8_t* src, uint6
 // shared memory. Status TILE_FRAME_UNCHECKED for a frame without content size or checksum or
 // with more content than the buffer holds; a frame of another form, and any error, is decoded
 // again by zp_decode_tile from global memory with the dictionary, which gives the status.
+// `hint`: this lane's entry of the tile's block index (0: none; see ZP_BLOCK_INDEX).
 __device__ __forceinline__ uint32_t zp_decode_tile_layer(const uint8_t* src, uint64_t size, uint8_t* dst, uint32_t cap,
                                                          const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id,
                                                          const uint8_t* dict, uint64_t dict_size,
                                                          cz_decode_workspace* ws, cz_decode_tables* tables,
-                                                         bool* table_ready, uint64_t* written, uint32_t* detail) {
+                                                         bool* table_ready, uint64_t* written, uint32_t* detail,
+                                                         uint32_t hint = 0) {
     uint32_t st;
     if (zp_decode_tile_literal(src, size, dst, cap, huf_dt, huf_log, dict_id, tables->huf, table_ready, written, detail,
-                               &st))
+                               &st, 0, 1, 0, nullptr, nullptr, false, hint))
         return st;
     zp_pdl_wait();  // the workspace slot may still be in use by the previous kernel's block
     return zp_decode_tile(src, size, dst, cap, dict, dict_size, ws, tables, written, detail);
@@ -931,7 +936,8 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                           uint32_t tiles, uint32_t flags, uint32_t max_tile_bytes, uint32_t max_tile_rows,
                           uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,
                           const uint16_t* __restrict__ huf_dt, uint32_t huf_log, uint32_t dict_id,
-                          const uint8_t* __restrict__ dict, uint64_t dict_size, cz_item_result* __restrict__ results) {
+                          const uint8_t* __restrict__ dict, uint64_t dict_size,
+                          const uint16_t* __restrict__ block_index, cz_item_result* __restrict__ results) {
     extern __shared__ __align__(16) uint8_t zp_smem[];
     __shared__ uint32_t s_status, s_detail, s_n, s_seq_ok, s_nseq, s_bad;
     __shared__ uint64_t s_size;
@@ -998,8 +1004,11 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
                     st = zp_decode_tile_literals(st, delta + off, size, tile, max_tile_bytes, ws, &s_tables, &s_seq_ok,
                                                  &s_nseq, &written, &detail);
                 } else {
+                    // Lane j's entry of the tile's block index (only a hint).
+                    const uint32_t hint =
+                        block_index ? __ldg(block_index + (uint64_t)t * ZP_BLOCK_INDEX + lane) : 0u;
                     st = zp_decode_tile_layer(delta + off, size, tile, max_tile_bytes, huf_dt, huf_log, dict_id, dict,
-                                              dict_size, ws, &s_tables, &table_ready, &written, &detail);
+                                              dict_size, ws, &s_tables, &table_ready, &written, &detail, hint);
                 }
                 st = __shfl_sync(0xffffffffu, st, 0);
                 detail = __shfl_sync(0xffffffffu, detail, 0);
@@ -1137,10 +1146,10 @@ __device__ __forceinline__ void zp_linear(const float* __restrict__ X, float* __
              const uint32_t* tile_rows, uint32_t tiles, uint32_t flags, uint32_t max_tile_bytes,                       \
              uint32_t max_tile_rows, uint32_t x_rows, uint8_t* workspace, uint64_t ws_stride,                          \
              const uint16_t* huf_dt, uint32_t huf_log, uint32_t dict_id, const uint8_t* dict, uint64_t dict_size,       \
-             cz_item_result* results) {                                                                                \
+             const uint16_t* block_index, cz_item_result* results) {                                                   \
         zp_linear<BITS, FUSED, ONE>(X, Y, batch, rows, cols, base, scales, spr, group, delta, tile_offsets, tile_rows, \
                                tiles, flags, max_tile_bytes, max_tile_rows, x_rows, workspace, ws_stride, huf_dt,      \
-                               huf_log, dict_id, dict, dict_size, results);                                            \
+                               huf_log, dict_id, dict, dict_size, block_index, results);                               \
     }
 
 ZP_KERNEL(zp_linear_int8, 8, true, false, 2)

@@ -217,6 +217,38 @@ int main(int argc, char** argv) {
     CK(cudaMalloc(&dWs, slots * ws_stride));
     cz_item_result* dRes;
     CK(cudaMalloc(&dRes, sizeof(cz_item_result) * tiles));
+    // The tiles' block indexes (as src/zipper/frame.rs block_index builds them).
+    std::vector<uint16_t> bidx((size_t)tiles * ZP_BLOCK_INDEX, 0);
+    uint32_t indexed = 0;
+    for (uint32_t t = 0; t < tiles; t++) {
+        const uint8_t* fr = delta.data() + off[t];
+        const size_t fs = off[t + 1] - off[t];
+        cz_frame_header fh;
+        if (fs > 65535 || cz_parse_frame_header(fr, fs, &fh) != CZ_STATUS_OK) continue;
+        size_t at = fh.header_size;
+        uint16_t e[ZP_BLOCK_INDEX] = {0};
+        bool done = false;
+        for (int j = 0; j < ZP_BLOCK_INDEX && at + 3 <= fs; j++) {
+            const uint32_t b = fr[at] | (fr[at + 1] << 8) | (fr[at + 2] << 16);
+            e[j] = (uint16_t)at;
+            at += 3 + (((b >> 1) & 3) == 1 ? 1 : b >> 3);
+            if (at > fs) break;
+            if (b & 1) {
+                done = true;
+                break;
+            }
+        }
+        if (!done) continue;
+        memcpy(&bidx[(size_t)t * ZP_BLOCK_INDEX], e, sizeof e);
+        indexed++;
+    }
+    printf("block index: %u of %u tiles\n", indexed, tiles);
+    uint16_t* dIdx = up<uint16_t>(bidx.data(), bidx.size() * 2);
+    // A wrong index (block 1 one byte off): every tile falls back to the walk, Y unchanged.
+    std::vector<uint16_t> bad = bidx;
+    for (uint32_t t = 0; t < tiles; t++)
+        if (bad[(size_t)t * ZP_BLOCK_INDEX + 1]) bad[(size_t)t * ZP_BLOCK_INDEX + 1]++;
+    uint16_t* dBad = up<uint16_t>(bad.data(), bad.size() * 2);
     auto* kernel = int4 ? zp_linear_int4 : zp_linear_int8;
     auto* gemv_kernel = int4 ? zp_gemv1_int4 : zp_gemv1_int8;
     cudaFuncAttributes fa;
@@ -228,10 +260,11 @@ int main(int argc, char** argv) {
            int4 ? "zp_linear_int4" : "zp_linear_int8", fa.numRegs,
            (size_t)fa.sharedSizeBytes, smem, (size_t)fa.localSizeBytes, slots);
 
+    const uint16_t* gidx = dIdx;  // the general kernel's block index (null: none)
     auto fused = [&](int c, uint32_t fl) {
         kernel<<<slots, ZP_BLOCK, smem>>>(dX, dY, 1, rows, cols, dbase[c], dS, spr, group, ddelta[c], dOff, dRows,
                                                   tiles, fl, max_tile_bytes, tile_rows_max, 1, dWs, ws_stride, dDt, log,
-                                                  dict_id, dDict, dict.size(), dRes);
+                                                  dict_id, dDict, dict.size(), gidx, dRes);
     };
     auto gemv = [&](int c) {
         const uint32_t grid = (rows + ZP_SK_ROWS - 1) / ZP_SK_ROWS;  // as src/gpu/zipper.rs launches it
@@ -278,6 +311,17 @@ int main(int argc, char** argv) {
     check(int4 ? "(b) zp_gemv1_int4" : "(b) zp_gemv1_int8", ref_base);
     const float tf0 = timeit([&](int c) { fused(c, flags | ZP_BASE_ONLY); });
     check("fused base-only", ref_base);
+    // The general kernel without its block index, then with it, twice each.
+    for (int rep = 0; rep < 2; rep++) {
+        for (const uint16_t* ix : {(const uint16_t*)nullptr, (const uint16_t*)dIdx}) {
+            gidx = ix;
+            CK(cudaMemset(dY, 0xff, 4ull * rows));
+            const float t = timeit([&](int c) { fused(c, flags); });
+            check(ix ? "(c) general, block index" : "(c) general, no index", ref);
+            printf("(c) general kernel %s %.2f us\n", ix ? "block index" : "no index", t);
+        }
+    }
+    gidx = dIdx;
     const float tc = timeit([&](int c) { fused(c, flags); });
     check(int4 ? "(c) zp_linear_int4" : "(c) zp_linear_int8", ref);
     printf("(b) gemv1 %.2f us (%.0f GB/s) | fused base-only %.2f us | (c) fused %.2f us | (c)/(b) %.2f\n", tb,
@@ -355,38 +399,6 @@ int main(int argc, char** argv) {
     CK(cudaMalloc(&dWs1, slots * ws_stride + 4 * slots));
     CK(cudaMemset(dWs1 + slots * ws_stride, 0, 4 * slots));
     uint32_t* dLocks = (uint32_t*)(dWs1 + slots * ws_stride);
-    // The tiles' block indexes (as src/zipper/frame.rs block_index builds them).
-    std::vector<uint16_t> bidx((size_t)tiles * ZP_BLOCK_INDEX, 0);
-    uint32_t indexed = 0;
-    for (uint32_t t = 0; t < tiles; t++) {
-        const uint8_t* fr = delta.data() + off[t];
-        const size_t fs = off[t + 1] - off[t];
-        cz_frame_header fh;
-        if (fs > 65535 || cz_parse_frame_header(fr, fs, &fh) != CZ_STATUS_OK) continue;
-        size_t at = fh.header_size;
-        uint16_t e[ZP_BLOCK_INDEX] = {0};
-        bool done = false;
-        for (int j = 0; j < ZP_BLOCK_INDEX && at + 3 <= fs; j++) {
-            const uint32_t b = fr[at] | (fr[at + 1] << 8) | (fr[at + 2] << 16);
-            e[j] = (uint16_t)at;
-            at += 3 + (((b >> 1) & 3) == 1 ? 1 : b >> 3);
-            if (at > fs) break;
-            if (b & 1) {
-                done = true;
-                break;
-            }
-        }
-        if (!done) continue;
-        memcpy(&bidx[(size_t)t * ZP_BLOCK_INDEX], e, sizeof e);
-        indexed++;
-    }
-    printf("block index: %u of %u tiles\n", indexed, tiles);
-    uint16_t* dIdx = up<uint16_t>(bidx.data(), bidx.size() * 2);
-    // A wrong index (block 1 one byte off): every tile falls back to the walk, Y unchanged.
-    std::vector<uint16_t> bad = bidx;
-    for (uint32_t t = 0; t < tiles; t++)
-        if (bad[(size_t)t * ZP_BLOCK_INDEX + 1]) bad[(size_t)t * ZP_BLOCK_INDEX + 1]++;
-    uint16_t* dBad = up<uint16_t>(bad.data(), bad.size() * 2);
     struct F1 { const char* name; void (*k)(const float*, float*, uint32_t, uint32_t, const uint8_t*, const float*, uint32_t, uint32_t, const uint8_t*, const uint64_t*, const uint32_t*, uint32_t, uint32_t, uint32_t, uint8_t*, uint64_t, uint32_t*, uint32_t, const uint16_t*, uint32_t, uint32_t, const uint8_t*, uint64_t, const uint16_t*, cz_item_result*); uint32_t block; const uint16_t* index; };
     auto* k1 = int4 ? zp_fused1_int4 : zp_fused1_int8;
     // With and without the block index, twice each (alternated).

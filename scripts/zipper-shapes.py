@@ -8,7 +8,8 @@ Each file holds one F16 matrix `blk.0.NAME.weight` whose values are taken in ord
 first *.f16 file in MODELS_DIR (scripts/weights-f16.py writes it; zipper-bench takes its value
 pool the same way), non-finite values dropped, repeated as needed, the shapes following one
 another through the pool. Shapes (rows x cols): attn 4096x4096, down 4096x11008, gate
-11008x4096, t2k 2048x2048, t2kup 5632x2048, t3k 3072x3072; all by default. Pack a file with
+11008x4096, t2k 2048x2048, t2kup 5632x2048, t3k 3072x3072, and SmolLM2-135M's s576 576x576,
+s192 192x576, s1536 1536x576, sdown 576x1536; all by default. Pack a file with
 `cuzstd zipper pack OUT_DIR/NAME.safetensors NAME.zp [--base int4 --group 64]` and time it with
 `fused-latency NAME.zp`.
 """
@@ -20,7 +21,8 @@ import sys
 import numpy as np
 
 SHAPES = [("attn", 4096, 4096), ("down", 4096, 11008), ("gate", 11008, 4096), ("t2k", 2048, 2048),
-          ("t2kup", 5632, 2048), ("t3k", 3072, 3072)]
+          ("t2kup", 5632, 2048), ("t3k", 3072, 3072), ("s576", 576, 576), ("s192", 192, 576),
+          ("s1536", 1536, 576), ("sdown", 576, 1536)]
 
 
 def main():

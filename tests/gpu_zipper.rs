@@ -786,19 +786,34 @@ fn block_header_bit_flips_get_the_reference_verdict_in_both_kernels() {
     let (w, x) = long_row_layer(16);
     // Each kernel's Y of the undamaged layer (the same content gives the same sums, bit for bit).
     let good = [forward_batch1(&w, &x, true).unwrap(), forward_batch1(&w, &x, false).unwrap()];
-    let (mut flips, mut two_groups) = (0, 0);
+    let (flips, two_groups) = block_header_flips(&w, &x, &good, |bad, fused1| forward_batch1(bad, &x, fused1));
+    assert!(two_groups >= 2 && flips >= (2 * 9 + 1) * 24, "{flips} flips, {two_groups} frames of two groups");
+}
+
+/// Flips every bit of every block header of tiles 0, 1 and the last of `w`, one at a time, and
+/// runs each damaged copy through `forward` with the batch-1 kernel on and off: each gives the
+/// reference build's error naming the tile, or (when the reference build decodes it) Y equal to
+/// `good` (the undamaged Y of each kernel). Returns the flips made and how many of the tiles
+/// have more than one group of 8 blocks.
+fn block_header_flips(
+    w: &cuzstd::zipper::PackedWeight,
+    x: &[f32],
+    good: &[Vec<f32>; 2],
+    forward: impl Fn(&cuzstd::zipper::PackedWeight, bool) -> Result<Vec<f32>, String>,
+) -> (usize, usize) {
+    let (mut flips, mut grouped) = (0, 0);
     for t in [0, 1, w.tiles() - 1] {
         let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
         let headers = block_header_offsets(&w.delta[a..b]);
-        two_groups += usize::from(headers.len() > 8);
+        grouped += usize::from(headers.len() > 8);
         for h in headers {
             for bit in 0..24 {
                 let mut bad = w.clone();
                 bad.delta[a + h + bit / 8] ^= 1 << (bit % 8);
-                let cpu = reference_forward(&bad, &x, 1).map_err(|e| e.to_string());
+                let cpu = reference_forward(&bad, x, 1).map_err(|e| e.to_string());
                 for (k, fused1) in [true, false].into_iter().enumerate() {
                     let what = format!("tile {t}, block header at {h}, bit {bit}, batch-1 kernel {fused1}");
-                    match forward_batch1(&bad, &x, fused1) {
+                    match forward(&bad, fused1) {
                         Err(e) => {
                             assert!(e.contains(&format!("tile {t}")), "{what}: {e}");
                             let want = cpu.as_ref().expect_err(&format!("{what}: only the kernel fails: {e}"));
@@ -814,13 +829,18 @@ fn block_header_bit_flips_get_the_reference_verdict_in_both_kernels() {
             }
         }
     }
-    assert!(two_groups >= 2 && flips >= (2 * 9 + 1) * 24, "{flips} flips, {two_groups} frames of two groups");
+    (flips, grouped)
 }
 
-/// Y of `w` at batch 1 through the batch-1 fused kernel with the delta streamed: the weight is
-/// uploaded without its delta (so its block index comes from `w`'s frames) and each launch reads
-/// `delta` (a copy of `w.delta`'s length) instead.
-fn forward_batch1_stale_index(w: &cuzstd::zipper::PackedWeight, delta: &[u8], x: &[f32]) -> Result<Vec<f32>, String> {
+/// Y of `w` at batch 1 through the batch-1 fused kernel (`fused1`) or the general one with the
+/// delta streamed: the weight is uploaded without its delta (so its block index comes from `w`'s
+/// frames) and each launch reads `delta` (a copy of `w.delta`'s length) instead.
+fn forward_batch1_stale_index(
+    w: &cuzstd::zipper::PackedWeight,
+    delta: &[u8],
+    x: &[f32],
+    fused1: bool,
+) -> Result<Vec<f32>, String> {
     use cuzstd::gpu::zipper::{LaunchParts, Residency, ZipperWorkspace};
     let (g, lock) = gpu_b1();
     let _switch = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -835,7 +855,8 @@ fn forward_batch1_stale_index(w: &cuzstd::zipper::PackedWeight, delta: &[u8], x:
     let view = dd.slice(..);
     let parts = LaunchParts { base: None, delta: Some(&view), base_only: false };
     let (slots, nslots) = ws.slots_mut();
-    g.zipper_linear_parts(
+    g.set_batch1_fused_kernel(fused1);
+    let r = g.zipper_linear_parts(
         &s,
         &d,
         &parts,
@@ -845,45 +866,28 @@ fn forward_batch1_stale_index(w: &cuzstd::zipper::PackedWeight, delta: &[u8], x:
         slots,
         nslots,
         &mut results.slice_mut(..),
-    )
-    .map_err(|e| e.to_string())?;
+    );
+    g.set_batch1_fused_kernel(true);
+    r.map_err(|e| e.to_string())?;
     let r = s.clone_dtoh(&results).unwrap();
     cuzstd::zipper::kernel::check_results(d.name(), &r).map_err(|e| e.to_string())?;
     Ok(s.clone_dtoh(&dy).unwrap())
 }
 
-/// The batch-1 kernel's block index is built from the frames at upload; a streamed delta whose
+/// The fused kernels' block index is built from the frames at upload; a streamed delta whose
 /// block headers differ (here every bit of every block header of three tiles flipped, one at
-/// a time, after the upload) must not be read through the stale index: each launch gives the
-/// reference build's verdict on the bytes it read, and the undamaged delta the resident Y.
+/// a time, after the upload) must not be read through the stale index: each launch of either
+/// kernel gives the reference build's verdict on the bytes it read, and the undamaged delta the
+/// resident Y.
 #[test]
 fn batch_one_kernel_checks_its_block_index_against_the_streamed_frames() {
     let (w, x) = long_row_layer(16);
-    let good = forward_batch1(&w, &x, true).unwrap();
-    assert_eq!(forward_batch1_stale_index(&w, &w.delta, &x).unwrap(), good, "undamaged streamed delta");
-    let mut flips = 0;
-    for t in [0, 1, w.tiles() - 1] {
-        let (a, b) = (w.tile_offsets[t] as usize, w.tile_offsets[t + 1] as usize);
-        for h in block_header_offsets(&w.delta[a..b]) {
-            for bit in 0..24 {
-                let mut bad = w.clone();
-                bad.delta[a + h + bit / 8] ^= 1 << (bit % 8);
-                let what = format!("tile {t}, block header at {h}, bit {bit}");
-                let cpu = reference_forward(&bad, &x, 1).map_err(|e| e.to_string());
-                match forward_batch1_stale_index(&w, &bad.delta, &x) {
-                    Err(e) => {
-                        assert!(e.contains(&format!("tile {t}")), "{what}: {e}");
-                        let want = cpu.as_ref().expect_err(&format!("{what}: only the kernel fails: {e}"));
-                        assert_eq!(want, &e, "{what}");
-                    }
-                    Ok(y) => {
-                        assert!(cpu.is_ok(), "{what}: the reference build rejects it: {cpu:?}");
-                        assert_eq!(y, good, "{what}: Y changed without an error");
-                    }
-                }
-                flips += 1;
-            }
-        }
+    let good = [forward_batch1(&w, &x, true).unwrap(), forward_batch1(&w, &x, false).unwrap()];
+    for (k, fused1) in [true, false].into_iter().enumerate() {
+        let y = forward_batch1_stale_index(&w, &w.delta, &x, fused1).unwrap();
+        assert_eq!(y, good[k], "undamaged streamed delta, batch-1 kernel {fused1}");
     }
+    let (flips, _) =
+        block_header_flips(&w, &x, &good, |bad, fused1| forward_batch1_stale_index(&w, &bad.delta, &x, fused1));
     assert!(flips >= (2 * 9 + 1) * 24, "{flips} flips");
 }

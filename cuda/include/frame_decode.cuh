@@ -1071,10 +1071,13 @@ __device__ inline bool cz_literal_group_part(const uint8_t* src, uint32_t g, uin
 // dictionary), which gives the frame's status. Every lane of the team (width 1 or a divisor of
 // 32) calls with the same arguments and gets the same result; slots i, i + width, ... of each
 // group go to lane i: a Huffman stream is decoded by its lane, a raw or RLE run is copied by
-// the whole team. Reads src[0 .. size) and dt only; writes dst[0 .. content size) only.
+// the whole team. `hint`: with a whole warp, this lane's entry of a block index
+// (cz_literal_chain_hinted; 0: none), which changes how fast the block chain is found, never
+// the result. Reads src[0 .. size) and dt only; writes dst[0 .. content size) only.
 CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8_t* dst, size_t dst_capacity,
                                           const uint16_t* dt, unsigned log, uint32_t dict_id, cz_team team,
-                                          size_t* written) {
+                                          size_t* written, uint32_t hint = 0) {
+    (void)hint;  // read by whole warps on the GPU only
     cz_frame_header h;
     if (!cz_literal_frame_header(src, size, dst_capacity, dict_id, &h)) return false;
     const size_t block_max = h.content_size < CZ_BLOCK_SIZE_MAX ? (size_t)h.content_size : CZ_BLOCK_SIZE_MAX;
@@ -1088,7 +1091,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
         // A whole warp: the block chain walked once (lane j keeps block j, at most
         // CZ_LITERAL_WARP_MAX_BLOCKS), then the groups in order.
         uint32_t at, bh, n, incl, nb = 0;
-        if (!cz_literal_blocks_warp(src, size, &h, block_max, &at, &bh, &n, &incl, &nb)) return false;
+        if (!cz_literal_blocks_warp(src, size, &h, block_max, &at, &bh, &n, &incl, &nb, hint)) return false;
         for (uint32_t g = 0; g * CZ_LITERAL_GROUP < nb; g++) {
             cz_literal_part p;
             if (!cz_literal_group_part(src, g, at, bh, n, incl, nb, block_max, log != 0, &p)) return false;

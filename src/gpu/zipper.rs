@@ -53,9 +53,9 @@ pub struct DeviceZipperWeight {
     /// Tile buffer of the batch-1 kernel (`zp_fused1_*`): room for the largest frame content
     /// with the frame staged behind it, at most `max_tile_bytes`.
     fused1_cap: u32,
-    /// The tiles' block indexes for the batch-1 kernel ([`crate::zipper::frame::block_index`],
-    /// `BLOCK_INDEX_ENTRIES` per tile), derived from the frames at upload: the kernel checks
-    /// each against the frame it reads, so a streamed frame that differs only costs the walk.
+    /// The tiles' block indexes for the fused kernels ([`crate::zipper::frame::block_index`],
+    /// `BLOCK_INDEX_ENTRIES` per tile), derived from the frames at upload: the kernels check
+    /// each against the frame they read, so a streamed frame that differs only costs the walk.
     block_index: CudaSlice<u16>,
 }
 
@@ -464,6 +464,7 @@ impl Gpu {
         let (hp, _g8) = w.huf_dt.device_ptr(stream);
         let (cp, _g9) = w.dict.device_ptr(stream);
         let (rp, _g10) = results.device_ptr_mut(stream);
+        let (ip, _g11) = w.block_index.device_ptr(stream);
         let mut params = [
             param(&xp),
             param(&yp),
@@ -489,12 +490,13 @@ impl Gpu {
             param(&w.dict_id),
             param(&cp),
             param(&dict_len),
+            param(&ip),
             param(&rp),
         ];
         // SAFETY: the kernel's host contract holds: `w` was uploaded from a weight that
         // KernelShape::of checked (base rows × row_bytes, scales rows × spr, tiles + 1 offsets
         // from 0 to the delta's length and row starts from 0 to rows, strictly increasing, no
-        // tile over max_tile_rows rows), and the base and delta read here have exactly that
+        // tile over max_tile_rows rows; block_index BLOCK_INDEX_ENTRIES entries per tile), and the base and delta read here have exactly that
         // weight's lengths (resident copies, or streamed views checked above); x holds batch ×
         // cols and y batch × rows floats (checked above); for the fused kernels grid <=
         // nslots workspace slots of `stride` >= cz_decode_workspace_size() bytes inside
