@@ -1419,9 +1419,9 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 literal frame into shared memory together (zp_decode_tile_literal: the table
 //                 and frame copies split between them, each finds the frame's block chain (from
 //                 the tile's block index when block_index is not null and the index holds, see
-//                 ZP_BLOCK_INDEX; else by walking it), the
-//                 frame's first group of 8 blocks decoded by the first, the second by the
-//                 second, and so on), and the first computes the row starts. The computing
+//                 ZP_BLOCK_INDEX; else by walking it), the frame's first group of 8 blocks is
+//                 decoded by the first, the second by the second, and so on), and the first
+//                 computes the row starts. The computing
 //                 warps issue their first loads only once both decoding warps have issued
 //                 theirs (named barrier ZP_F1_FETCH_BAR). After a block barrier the first
 //                 decoding warp checks the content checksum while every other warp takes rows,

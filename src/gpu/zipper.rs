@@ -496,9 +496,10 @@ impl Gpu {
         // SAFETY: the kernel's host contract holds: `w` was uploaded from a weight that
         // KernelShape::of checked (base rows × row_bytes, scales rows × spr, tiles + 1 offsets
         // from 0 to the delta's length and row starts from 0 to rows, strictly increasing, no
-        // tile over max_tile_rows rows; block_index BLOCK_INDEX_ENTRIES entries per tile), and the base and delta read here have exactly that
-        // weight's lengths (resident copies, or streamed views checked above); x holds batch ×
-        // cols and y batch × rows floats (checked above); for the fused kernels grid <=
+        // tile over max_tile_rows rows; block_index holds BLOCK_INDEX_ENTRIES entries per tile,
+        // built at upload), and the base and delta read here have exactly that weight's lengths
+        // (resident copies, or streamed views checked above); x holds batch × cols and y
+        // batch × rows floats (checked above); for the fused kernels grid <=
         // nslots workspace slots of `stride` >= cz_decode_workspace_size() bytes inside
         // `slots` (the base kernels read no workspace); the one-tile kernels (zp_linear1_*,
         // zp_base_*) get grid == tiles (zp_linear1_* only when tiles <= nslots); results hold >= tiles
@@ -619,7 +620,7 @@ impl Gpu {
         // tile (built at upload, one per tile of `w`); blockDim is ZP_F1_BLOCK; the dynamic shared
         // memory is `cap` bytes, within the opt-in limit and set as the function's maximum
         // above. Programmatic launches are allowed by the kernel's contract: before
-        // griddepcontrol.wait it reads only frames, the table and weight rows; X, Y, results,
+        // griddepcontrol.wait it reads only frames, block indexes, the table and weight rows; X, Y, results,
         // locks and the workspace after it.
         unsafe { self.launch_ex(&f, stream, s.tiles, FUSED1_BLOCK, cap, &mut params, self.programmatic_launch()) }?;
         Ok(true)

@@ -151,7 +151,7 @@ pub fn decompress_tile(frame: &[u8], max_size: usize, dict: &[u8]) -> Result<Vec
 /// Entries of one tile's block index ([`block_index`]; `ZP_BLOCK_INDEX` in cuda/zipper.cu).
 pub const BLOCK_INDEX_ENTRIES: usize = 32;
 
-/// The block index of one tile frame for the batch-1 fused kernel: entry j is the offset in
+/// The block index of one tile frame for the fused kernels: entry j is the offset in
 /// `frame` of block j's header, the entries past the last block 0. All zero (no index) when
 /// `frame` is not a zstd frame whose blocks all lie inside it, has more than
 /// [`BLOCK_INDEX_ENTRIES`] blocks or reaches 64 KiB. The kernel checks an index against the
