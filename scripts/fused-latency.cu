@@ -4,8 +4,10 @@
 // exceed 4x the L2 cache, median of 31 samples), beside the base GEMV zp_gemv1_* (case (b))
 // and the fused kernel with ZP_BASE_ONLY; then one launch with the kernel's ZP_TL timeline hooks
 // (clock64 per block and phase, cuda/zipper.cu) and the CZ_PROF hooks of the literal-frame
-// decode. Then the same (timing, check, timeline, and each decoding warp's phase durations) for
-// the batch-1 kernel's builds zp_fused1_* (one block per tile). Y is checked against a CPU
+// decode. The fused kernel is also timed without and with the tiles' block index (built here
+// as src/zipper/frame.rs builds it), alternated. Then the same (timing, check, timeline, and each
+// decoding warp's phase durations) for the batch-1 kernel zp_fused1_* (one block per tile) with
+// the index, without it (alternated) and with a wrong one. Y is checked against a CPU
 // computation from the container (tiles decoded by the host build of cz_decode_literal_frame).
 //
 //   NV=<pip site-packages>/nvidia/cu13
