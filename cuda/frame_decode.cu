@@ -431,6 +431,43 @@ CZ_REF_API uint32_t cz_ref_lane_reader_probe(const uint8_t* stream, uint64_t siz
     return cz_lr_finished(&r) ? 1 : 0;
 }
 
+// A Huffman stream read one code at a time, a bit at a time, with the table dt of log bits:
+// the model cz_ref_huf_stream_probe holds cz_huf_decode_stream to (the same input checks, the
+// symbols, and OK only when the n codes end exactly at the stream's start).
+static uint32_t cz_huf_serial(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size, uint8_t* dst,
+                              size_t n) {
+    if (size == 0 || src[size - 1] == 0) return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    int64_t pos = 8 * (int64_t)size - (8 - (int64_t)cz_highbit32(src[size - 1]));  // bits below the end marker
+    for (size_t i = 0; i < n; i++) {
+        uint32_t idx = 0;
+        for (unsigned k = 0; k < log; k++) {
+            const int64_t q = pos - 1 - (int64_t)k;  // bits below the start read as zeros
+            idx = (idx << 1) | (q >= 0 ? (src[q >> 3] >> (q & 7)) & 1u : 0u);
+        }
+        dst[i] = (uint8_t)dt[idx];
+        pos -= dt[idx] >> 8;
+    }
+    return pos == 0 ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+}
+
+// cz_huf_decode_stream against cz_huf_serial: reads the tree description desc[0 .. desc_size)
+// (returns 0 when it is rejected, else 1 and its table log in *log), then decodes n symbols
+// of src[0 .. size) with both, into fast[0 .. n) and serial[0 .. n), their statuses in
+// *st_fast and *st_serial.
+CZ_REF_API uint32_t cz_ref_huf_stream_probe(const uint8_t* desc, uint64_t desc_size, const uint8_t* src,
+                                            uint64_t size, uint32_t n, uint8_t* fast, uint8_t* serial,
+                                            uint32_t* st_fast, uint32_t* st_serial, uint32_t* log) {
+    uint16_t dt[CZ_HUF_DTABLE_SIZE];
+    cz_huf_scratch sc;
+    unsigned l = 0;
+    size_t used = 0;
+    if (cz_huf_read_table(desc, (size_t)desc_size, dt, &l, &used, &sc) != CZ_STATUS_OK) return 0;
+    *log = l;
+    *st_fast = cz_huf_decode_stream(dt, l, src, (size_t)size, fast, n);
+    *st_serial = cz_huf_serial(dt, l, src, (size_t)size, serial, n);
+    return 1;
+}
+
 // Dynamic shared memory of cz_decode_staged_sequences (its launch passes this many bytes).
 CZ_REF_API uint64_t cz_ref_staged_sequences_smem(void) { return CZ_STAGED_SEQ_SMEM; }
 

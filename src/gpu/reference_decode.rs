@@ -300,6 +300,54 @@ pub fn fse_predefined_tables_ok() -> bool {
 extern "C" {
     fn cz_ref_lane_reader_probe(stream: *const u8, size: u64, widths: *const u8, groups: u64, values: *mut u32) -> u32;
     fn cz_ref_rep_scan_probe(of_values: *const u32, lls: *const u32, n: u32, offs: *mut u32, hist: *mut u32);
+    #[allow(clippy::too_many_arguments)]
+    fn cz_ref_huf_stream_probe(
+        desc: *const u8,
+        desc_size: u64,
+        src: *const u8,
+        size: u64,
+        n: u32,
+        fast: *mut u8,
+        serial: *mut u8,
+        st_fast: *mut u32,
+        st_serial: *mut u32,
+        log: *mut u32,
+    ) -> u32;
+}
+
+/// One Huffman stream decoded by the decoder's `cz_huf_decode_stream` and by a bit-serial
+/// reading of the same table (see `cz_ref_huf_stream_probe`), from the tree description `desc`:
+/// the table log, then (output, status) of each for `n` symbols of `stream`, the decoder's
+/// output starting `shift` bytes into its buffer (its alignment). `None` when the description
+/// is rejected.
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+fn huf_stream_probe(
+    desc: &[u8],
+    stream: &[u8],
+    n: usize,
+    shift: usize,
+) -> Option<(u32, (Vec<u8>, u32), (Vec<u8>, u32))> {
+    let mut fast = vec![0xA5u8; n + shift + 8];
+    let mut serial = vec![0xA5u8; n + 8];
+    let (mut st_fast, mut st_serial, mut log) = (0u32, 0u32, 0u32);
+    // SAFETY: desc and stream are live for their lengths; fast[shift ..] and serial hold at
+    // least n bytes, what the probe writes; the three u32s are live.
+    let r = unsafe {
+        cz_ref_huf_stream_probe(
+            desc.as_ptr(),
+            desc.len() as u64,
+            stream.as_ptr(),
+            stream.len() as u64,
+            n as u32,
+            fast[shift..].as_mut_ptr(),
+            serial.as_mut_ptr(),
+            &mut st_fast,
+            &mut st_serial,
+            &mut log,
+        )
+    };
+    (r == 1).then(|| (log, (fast[shift..].to_vec(), st_fast), (serial, st_serial)))
 }
 
 /// The small-batch sequences pass's repeat-offset scan (see `cz_ref_rep_scan_probe`) over up
@@ -451,5 +499,132 @@ mod tests {
             }
             assert_eq!(finished, pos == 0, "case {case}: end verdict");
         }
+    }
+
+    /// Code lengths of a random complete prefix code of `symbols` codes, the longest `log`
+    /// bits: one chain of splits reaching depth log, then leaves split at random or, when
+    /// `balanced`, the shallowest first (codes of nearly equal length: long codes, which leave
+    /// the decoder's container emptiest, are then common in random streams).
+    fn random_code_lengths(rng: &mut impl Rng, symbols: usize, log: u32, balanced: bool) -> Vec<u32> {
+        let mut depths = vec![0u32];
+        // A chain to depth log first (the deepest leaves come in pairs, as the format needs).
+        for _ in 0..log {
+            let d = depths.pop().unwrap();
+            depths.extend([d + 1, d + 1]);
+        }
+        while depths.len() < symbols {
+            let splittable: Vec<usize> = (0..depths.len()).filter(|&i| depths[i] < log).collect();
+            if splittable.is_empty() {
+                break;
+            }
+            let i = if balanced {
+                *splittable.iter().min_by_key(|&&i| depths[i]).unwrap()
+            } else {
+                splittable[rng.random_range(0..splittable.len())]
+            };
+            let d = depths.swap_remove(i);
+            depths.extend([d + 1, d + 1]);
+        }
+        depths
+    }
+
+    /// The direct tree description (4-bit weights, up to 128 of them) of code lengths given
+    /// to symbols 0.. in a shuffled order; the last symbol's weight is left implied.
+    fn direct_description(rng: &mut impl Rng, lengths: &[u32], log: u32) -> Vec<u8> {
+        let mut lens = lengths.to_vec();
+        for i in (1..lens.len()).rev() {
+            lens.swap(i, rng.random_range(0..=i));
+        }
+        // Spread the symbols over 0..=128 with gaps (weight 0), the last one present.
+        let mut weights = Vec::new();
+        for (k, &l) in lens.iter().enumerate() {
+            let room = 128 - weights.len() - (lens.len() - k - 1);
+            if k + 1 < lens.len() && room > 1 && rng.random_bool(0.2) {
+                weights.push(0u8);
+            }
+            weights.push((log + 1 - l) as u8);
+        }
+        weights.pop(); // implied
+        assert!(weights.len() <= 128);
+        let mut desc = vec![(127 + weights.len()) as u8];
+        for pair in weights.chunks(2) {
+            desc.push((pair[0] << 4) | pair.get(1).copied().unwrap_or(0));
+        }
+        desc
+    }
+
+    /// The Huffman stream decoder's fast paths (grouped refills, the first code of a group
+    /// looked up before the refill's OR at table logs <= 8 and 11, words stored between the
+    /// output's unaligned ends) give what one code at a time gives, for every table log 1..=12,
+    /// every output alignment, random streams (most of which do not end on a code boundary) and
+    /// symbol counts around the one that consumes the stream.
+    #[test]
+    fn huffman_streams_decode_like_a_bit_serial_reader_at_every_table_log() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x48_55_46);
+        let mut exact = 0usize;
+        for case in 0..6000u32 {
+            let log = 1 + case % 12;
+            let symbols = if log == 1 { 2 } else { rng.random_range(2..=(1usize << log).min(129)) };
+            let lengths = random_code_lengths(&mut rng, symbols, log, case % 3 != 0);
+            let desc = direct_description(&mut rng, &lengths, log);
+            let size = rng.random_range(1..=80usize);
+            let mut stream = vec![0u8; size + 3];
+            rng.fill_bytes(&mut stream);
+            let at = rng.random_range(0..=3usize); // the stream's alignment
+            if stream[at + size - 1] == 0 {
+                stream[at + size - 1] = 1 << rng.random_range(0..8);
+            }
+            let stream = &stream[at..at + size];
+            // The count that ends the stream exactly, when one does: a first probe with a
+            // generous count tells where the codes fall.
+            let probe = super::huf_stream_probe(&desc, stream, 8 * size + 8, 0).expect("description accepted");
+            assert_eq!(probe.0, log, "case {case}: table log");
+            let serial = &probe.2 .0;
+            let mut pos = 8 * size as i64 - (8 - i64::from(stream[size - 1].ilog2()));
+            let mut ends = None;
+            for (i, &s) in serial.iter().take(8 * size + 8).enumerate() {
+                let len = i64::from(lengths_of(&desc, log, s));
+                pos -= len;
+                if pos <= 0 {
+                    ends = Some(i + 1);
+                    break;
+                }
+            }
+            let base = ends.unwrap_or(8);
+            for n in [base, base.saturating_sub(1), base + 1, base + 7, 0, rng.random_range(0..=3 * size)] {
+                let shift = rng.random_range(0..4usize);
+                let (_, (fast, st_fast), (serial, st_serial)) =
+                    super::huf_stream_probe(&desc, stream, n, shift).expect("description accepted");
+                assert_eq!(st_fast, st_serial, "case {case}: log {log}, {size}-byte stream, n {n}: status");
+                assert_eq!(&fast[..n], &serial[..n], "case {case}: log {log}, n {n}, shift {shift}: symbols");
+                assert_eq!(&fast[n..n + 8], &[0xA5; 8], "case {case}: wrote past n");
+                if st_fast == 0 {
+                    exact += 1;
+                }
+            }
+        }
+        // Enough of the streams decode exactly for the accepted path to be tested as well.
+        assert!(exact > 1000, "only {exact} exact decodes");
+    }
+
+    /// The code length of symbol `s` under the direct description `desc` of table log `log`.
+    fn lengths_of(desc: &[u8], log: u32, s: u8) -> u32 {
+        let nw = usize::from(desc[0]) - 127;
+        let w = |i: usize| {
+            let b = desc[1 + i / 2];
+            if i % 2 == 0 {
+                u32::from(b >> 4)
+            } else {
+                u32::from(b & 15)
+            }
+        };
+        let given: u32 = (0..nw).map(|i| (1u32 << w(i)) >> 1).sum();
+        let weight = if usize::from(s) < nw {
+            w(usize::from(s))
+        } else {
+            // The implied last weight.
+            ((1u32 << log) - given).ilog2() + 1
+        };
+        log + 1 - weight
     }
 }
