@@ -432,7 +432,7 @@ CZ_REF_API uint32_t cz_ref_lane_reader_probe(const uint8_t* stream, uint64_t siz
 }
 
 // A Huffman stream read one code at a time, a bit at a time, with the table dt of log bits:
-// the model cz_ref_huf_stream_probe holds cz_huf_decode_stream to (the same input checks, the
+// the model cz_ref_huf_stream_probe holds both stream decoders to (the same input checks, the
 // symbols, and OK only when the n codes end exactly at the stream's start).
 static uint32_t cz_huf_serial(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size, uint8_t* dst,
                               size_t n) {
@@ -450,20 +450,22 @@ static uint32_t cz_huf_serial(const uint16_t* dt, unsigned log, const uint8_t* s
     return pos == 0 ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
 }
 
-// cz_huf_decode_stream against cz_huf_serial: reads the tree description desc[0 .. desc_size)
-// (returns 0 when it is rejected, else 1 and its table log in *log), then decodes n symbols
-// of src[0 .. size) with both, into fast[0 .. n) and serial[0 .. n), their statuses in
-// *st_fast and *st_serial.
+// cz_huf_decode_stream (warp 0) or cz_huf_decode_stream_warp (warp 1) against cz_huf_serial:
+// reads the tree description desc[0 .. desc_size) (returns 0 when it is rejected, else 1 and
+// its table log in *log), then decodes n symbols of src[0 .. size) with both, into fast[0 .. n)
+// and serial[0 .. n), their statuses in *st_fast and *st_serial.
 CZ_REF_API uint32_t cz_ref_huf_stream_probe(const uint8_t* desc, uint64_t desc_size, const uint8_t* src,
-                                            uint64_t size, uint32_t n, uint8_t* fast, uint8_t* serial,
-                                            uint32_t* st_fast, uint32_t* st_serial, uint32_t* log) {
+                                            uint64_t size, uint32_t n, uint32_t warp, uint8_t* fast,
+                                            uint8_t* serial, uint32_t* st_fast, uint32_t* st_serial,
+                                            uint32_t* log) {
     uint16_t dt[CZ_HUF_DTABLE_SIZE];
     cz_huf_scratch sc;
     unsigned l = 0;
     size_t used = 0;
     if (cz_huf_read_table(desc, (size_t)desc_size, dt, &l, &used, &sc) != CZ_STATUS_OK) return 0;
     *log = l;
-    *st_fast = cz_huf_decode_stream(dt, l, src, (size_t)size, fast, n);
+    *st_fast = warp ? cz_huf_decode_stream_warp(dt, l, src, (size_t)size, fast, n)
+                    : cz_huf_decode_stream(dt, l, src, (size_t)size, fast, n);
     *st_serial = cz_huf_serial(dt, l, src, (size_t)size, serial, n);
     return 1;
 }

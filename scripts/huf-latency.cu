@@ -1,7 +1,7 @@
 // Development harness (not part of the crate): the latency of one Huffman stream's decode on
-// the GPU (cz_huf_decode_stream), the way the zipper's fused kernels decode a tile (every lane
-// of two warps of a block decodes one stream of its tile from shared memory into shared
-// memory). Builds of it from two trees compare two forms of the decoder. The symbols are the bytes of a file (e.g. the decoded tiles of a
+// the GPU, by cz_huf_decode_stream and by cz_huf_decode_stream_warp, the way the zipper's
+// fused kernels decode a tile (every lane of two warps of a block decodes one stream of its
+// tile from shared memory into shared memory). The symbols are the bytes of a file (e.g. the decoded tiles of a
 // zipper container) cut into tiles of TILE bytes, each cut into 16 blocks of 4 streams as the
 // 4-stream literals layout cuts a block; one Huffman code (the crate's encoder) for the whole
 // file. Every output is compared with its input; a variant is timed by clock64 around each
@@ -39,6 +39,7 @@ struct Stream {
     uint32_t at, len, out, n;
 };
 
+template <bool WARP>
 __global__ void __launch_bounds__(64) huf_tiles(const uint8_t* streams, const uint32_t* tile_at, const Stream* desc,
                                                 const uint16_t* dt, uint32_t log, uint32_t tile_bytes, uint8_t* out,
                                                 long long* cycles, uint32_t* status) {
@@ -52,7 +53,8 @@ __global__ void __launch_bounds__(64) huf_tiles(const uint8_t* streams, const ui
     __syncthreads();
     const Stream d = desc[t * STREAMS + threadIdx.x];
     const long long t0 = clock64();
-    const uint32_t st = cz_huf_decode_stream(s_dt, log, s_src + d.at, d.len, s_out + d.out, d.n);
+    const uint32_t st = WARP ? cz_huf_decode_stream_warp(s_dt, log, s_src + d.at, d.len, s_out + d.out, d.n)
+                             : cz_huf_decode_stream(s_dt, log, s_src + d.at, d.len, s_out + d.out, d.n);
     const long long t1 = clock64();
     cycles[t * STREAMS + threadIdx.x] = t1 - t0;
     status[t * STREAMS + threadIdx.x] = st;
@@ -167,10 +169,16 @@ int main(int argc, char** argv) {
     std::vector<uint32_t> status(desc.size());
     std::vector<uint8_t> out((size_t)tiles * tile_bytes);
     int failures = 0;
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < 6; round++) {
+        const bool warp = round % 2 == 1;
         CK(cudaMemset(d_out, 0, (size_t)tiles * tile_bytes));
         for (int rep = 0; rep < 3; rep++) {  // the last launch is the one read back
-            huf_tiles<<<tiles, 64>>>(d_streams, d_tile_at, d_desc, d_dt, log, tile_bytes, d_out, d_cycles, d_status);
+            if (warp)
+                huf_tiles<true><<<tiles, 64>>>(d_streams, d_tile_at, d_desc, d_dt, log, tile_bytes, d_out, d_cycles,
+                                               d_status);
+            else
+                huf_tiles<false><<<tiles, 64>>>(d_streams, d_tile_at, d_desc, d_dt, log, tile_bytes, d_out, d_cycles,
+                                                d_status);
             CK(cudaGetLastError());
         }
         CK(cudaDeviceSynchronize());
@@ -190,9 +198,10 @@ int main(int argc, char** argv) {
         for (long long c : cyc) lane_mean += (double)c;
         warp_max /= 2.0 * tiles;
         lane_mean /= (double)cyc.size();
-        printf("round %d: slowest lane of a warp %7.0f cycles (%5.1f a symbol of the longest stream), mean lane %7.0f: "
-               "%s\n",
-               round, warp_max, warp_max / max_n, lane_mean, ok ? "outputs ok" : "OUTPUT WRONG");
+        printf("round %d %-26s: slowest lane of a warp %7.0f cycles (%5.1f a symbol of the longest stream), mean lane "
+               "%7.0f: %s\n",
+               round / 2, warp ? "cz_huf_decode_stream_warp" : "cz_huf_decode_stream", warp_max, warp_max / max_n,
+               lane_mean, ok ? "outputs ok" : "OUTPUT WRONG");
         if (!ok) failures++;
     }
     return failures ? 1 : 0;

@@ -1095,7 +1095,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
         for (uint32_t g = 0; g * CZ_LITERAL_GROUP < nb; g++) {
             cz_literal_part p;
             if (!cz_literal_group_part(src, g, at, bh, n, incl, nb, block_max, log != 0, &p)) return false;
-            if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+            if (p.kind == 2 && ok) ok = cz_huf_decode_stream_warp(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
             cz_literal_runs(team, &p, src, dst);
         }
         last = true;  // every group taken; cz_literal_blocks_warp checked where the blocks end
@@ -1118,7 +1118,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
             CZ_PROF_END(literal_walk, team);
             // Huffman streams: each lane its own.
             CZ_PROF_BEGIN(literal_streams);
-            if (p.kind == 2 && ok) ok = cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+            if (p.kind == 2 && ok) ok = cz_huf_decode_stream_warp(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
             CZ_PROF_END(literal_streams, team);
             cz_literal_runs(team, &p, src, dst);
         }
@@ -1229,7 +1229,7 @@ __device__ inline bool cz_decode_literal_frame_warps(const uint8_t* src, size_t 
             }
             CZ_PROF_END(literal_parts, team);
             CZ_PROF_BEGIN(literal_streams);
-            const bool good = p.kind != 2 || cz_huf_decode_stream(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
+            const bool good = p.kind != 2 || cz_huf_decode_stream_warp(dt, log, src + p.at, p.len, dst + p.out, p.n) == CZ_STATUS_OK;
             CZ_PROF_END(literal_streams, team);
             CZ_PROF_BEGIN(literal_runs);
             cz_literal_runs(team, &p, src, dst);

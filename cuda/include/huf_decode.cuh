@@ -241,10 +241,100 @@ CZ_HD CZ_FORCEINLINE void cz_huf_bits_init(cz_huf_bits* b, const uint8_t* src, s
     b->next = b->o > b->o_low ? cz_huf_stream_word(src, size, b->o) : 0u;
 }
 
-// The refill: when avail <= 32, takes the next word (`next`, or `low` when it is the bottom
-// word, chosen here at its use so that no instruction waits on a load before then) and loads
-// the word after it, one refill ahead of its use (words strictly between the two ends are
-// whole and aligned); leaves >= 32 bits (>= 33 when the container held any). Returns the term
+// Takes the next word when avail <= 32 (leaving >= 32 bits): `next`, or `low` when it is the
+// bottom word (chosen here, at its use, so that no instruction waits on a load before then).
+// The word after it is loaded here, one refill ahead of its use; words strictly between the
+// two ends are whole and aligned.
+CZ_HD CZ_FORCEINLINE void cz_huf_bits_refill(cz_huf_bits* b, const uint8_t* src) {
+    if (b->avail <= 32) {
+        const uint32_t cur = b->o == b->o_low ? b->low : b->next;
+        b->c |= (uint64_t)cur << (32 - b->avail);
+        b->avail += 32;
+        b->o -= 4;
+        uint32_t w = 0;
+        if (b->o > b->o_low) {
+#ifdef __CUDA_ARCH__
+            w = *reinterpret_cast<const uint32_t*>(src + b->o);  // aligned, inside the stream
+#else
+            memcpy(&w, src + b->o, 4);
+#endif
+        }
+        b->next = w;
+    }
+}
+
+// The next symbol from the container (which holds at least one code).
+CZ_HD CZ_FORCEINLINE uint32_t cz_huf_next(cz_huf_bits* b, const uint16_t* dt, unsigned down) {
+    const uint16_t e = dt[b->c >> down];
+    const unsigned len = e >> 8;
+    b->c <<= len;
+    b->avail -= len;
+    return (uint8_t)e;
+}
+
+// Decodes exactly n symbols from one stream src[0 .. size) into dst, K codes per refill
+// check (K * log <= 32: 3 for table logs <= 10, else 2); size < 2^31, n <= 2^28. The output
+// is written in aligned 4-byte words between single bytes at its ends (a store per byte
+// costs the memory system a request per byte). The stream must be consumed exactly: one
+// consumed past its start fails the final count, and a final code shorter than the table
+// log looks up its entry with zeros after it, as libzstd does.
+template <int K>
+CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigned log, const uint8_t* src,
+                                                     size_t size, uint8_t* dst, uint32_t n) {
+    cz_huf_bits b;
+    cz_huf_bits_init(&b, src, size);
+    const unsigned down = 64u - log;
+    uint32_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 3u) != 0; i++) {
+        cz_huf_bits_refill(&b, src);
+        dst[i] = (uint8_t)cz_huf_next(&b, dt, down);
+    }
+    // 4K symbols per round: four refills of K codes, K words.
+    for (; i + 4 * K <= n; i += 4 * K) {
+        uint32_t sym[4 * K];
+        CZ_UNROLL
+        for (int r = 0; r < 4; r++) {
+            cz_huf_bits_refill(&b, src);
+            CZ_UNROLL
+            for (int k = 0; k < K; k++) sym[r * K + k] = cz_huf_next(&b, dt, down);
+        }
+        CZ_UNROLL
+        for (int j = 0; j < K; j++) {
+            const uint32_t w = sym[4 * j] | (sym[4 * j + 1] << 8) | (sym[4 * j + 2] << 16) | (sym[4 * j + 3] << 24);
+#ifdef __CUDA_ARCH__
+            *reinterpret_cast<uint32_t*>(dst + i + 4 * j) = w;  // aligned
+#else
+            memcpy(dst + i + 4 * j, &w, 4);
+#endif
+        }
+    }
+    for (; i < n; i++) {
+        cz_huf_bits_refill(&b, src);
+        dst[i] = (uint8_t)cz_huf_next(&b, dt, down);
+    }
+    // Bits taken into the container: 8 * k0, then 32 per word after it.
+    const int64_t loaded = 8 * (int64_t)b.k0 + 8 * ((int64_t)b.o0 - 4 - b.o);
+    return loaded - (int64_t)b.avail == 8 * (int64_t)size ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+}
+
+// Decodes exactly n symbols from one stream src[0 .. size) into dst. The stream must be
+// consumed exactly. Status: OK or HUFFMAN_STREAM_CORRUPT.
+CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
+                                           uint8_t* dst, size_t n) {
+    // n is at most a block's literals (128 KiB); the bound keeps the word offsets of a stream
+    // over-read by n codes within int32.
+    if (log == 0 || log > CZ_HUF_TABLELOG_MAX || size == 0 || size >= 0x7FFFFFFF || n > (1u << 28) ||
+        src[size - 1] == 0)
+        return CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
+    return log <= 10 ? cz_huf_decode_stream_k<3>(dt, log, src, size, dst, (uint32_t)n)
+                     : cz_huf_decode_stream_k<2>(dt, log, src, size, dst, (uint32_t)n);
+}
+
+// cz_huf_bits_refill for cz_huf_decode_stream_warp: when avail <= 32, takes the next word
+// (`next`, or `low` when it is the bottom word, chosen here at its use so that no instruction
+// waits on a load before then) and loads the word after it, one refill ahead of its use (words
+// strictly between the two ends are whole and aligned); leaves >= 32 bits (>= 33 when the
+// container held any). Returns the term
 // to OR into the container (0 without a refill): it fills only the bits below the `avail` the
 // container held, so a caller may look up a code in the container before the OR when it held
 // at least the table log's bits. Written with selects and one guarded load, so that the lanes
@@ -268,7 +358,6 @@ CZ_HD CZ_FORCEINLINE uint64_t cz_huf_bits_fetch(cz_huf_bits* b, const uint8_t* s
     return add;
 }
 
-CZ_HD CZ_FORCEINLINE void cz_huf_bits_refill(cz_huf_bits* b, const uint8_t* src) { b->c |= cz_huf_bits_fetch(b, src); }
 
 // Whether K codes of a table of log bits leave a whole table index in a container that held
 // one before its refill (then >= 33 bits): K * log <= 33 - log. Then the first code after a
@@ -317,9 +406,9 @@ CZ_HD CZ_FORCEINLINE bool cz_huf_table_shared(const T* dt) {
 #endif
 }
 
-// The next symbol from the container (which holds at least one code).
+// cz_huf_next with cz_huf_entry.
 template <bool S>
-CZ_HD CZ_FORCEINLINE uint32_t cz_huf_next(cz_huf_bits* b, const uint16_t* dt, uint32_t ts, unsigned down) {
+CZ_HD CZ_FORCEINLINE uint32_t cz_huf_next_s(cz_huf_bits* b, const uint16_t* dt, uint32_t ts, unsigned down) {
     const uint32_t e = cz_huf_entry<S>(dt, ts, (uint32_t)(b->c >> down));
     const unsigned len = e >> 8;
     b->c <<= len;
@@ -349,7 +438,7 @@ CZ_HD CZ_FORCEINLINE void cz_huf_group(cz_huf_bits* b, const uint16_t* dt, uint3
     }
 }
 
-// Decodes exactly n symbols from one stream src[0 .. size) into dst, K codes per refill
+// cz_huf_decode_stream_k for lanes that decode a stream each at once: K codes per refill
 // check (K * log <= 32), the first after each refill looked up before its OR when PRE
 // (CZ_HUF_INDEX_LEFT); size < 2^31, n <= 2^28. The output is written in aligned 4-byte words
 // between single bytes at its ends (a store per byte costs the memory system a request per
@@ -358,12 +447,12 @@ CZ_HD CZ_FORCEINLINE void cz_huf_group(cz_huf_bits* b, const uint16_t* dt, uint3
 // consumed past its start fails the final count, and a final code shorter than the table
 // log looks up its entry with zeros after it, as libzstd does. S: dt is in shared memory.
 template <int K, bool PRE, bool S>
-CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigned log, const uint8_t* src,
+CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_warp_k(const uint16_t* dt, unsigned log, const uint8_t* src,
                                                      size_t size, uint8_t* dst, uint32_t n) {
     const uint32_t ts = S ? cz_huf_table_address(dt) : 0u;
     cz_huf_bits b;
     cz_huf_bits_init(&b, src, size);
-    if (PRE) cz_huf_bits_refill(&b, src);  // >= 32 bits: a whole index for the first group
+    if (PRE) b.c |= cz_huf_bits_fetch(&b, src);  // >= 32 bits: a whole index for the first group
     const unsigned down = 64u - log;
     const uint32_t head = (4u - (uint32_t)((uintptr_t)dst & 3u)) & 3u;
     uint32_t i = head < n ? head : n;
@@ -381,7 +470,7 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigne
             b.avail -= len;
             sym[r * K] = (uint8_t)e;
             CZ_UNROLL
-            for (int k = 1; k < K; k++) sym[r * K + k] = cz_huf_next<S>(&b, dt, ts, down);
+            for (int k = 1; k < K; k++) sym[r * K + k] = cz_huf_next_s<S>(&b, dt, ts, down);
         }
         CZ_UNROLL
         for (int j = 0; j < K; j++) {
@@ -399,10 +488,16 @@ CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_k(const uint16_t* dt, unsigne
     return loaded - (int64_t)b.avail == 8 * (int64_t)size ? CZ_STATUS_OK : CZ_STATUS_HUFFMAN_STREAM_CORRUPT;
 }
 
-// Decodes exactly n symbols from one stream src[0 .. size) into dst. The stream must be
-// consumed exactly. Status: OK or HUFFMAN_STREAM_CORRUPT.
-CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
-                                           uint8_t* dst, size_t n) {
+// cz_huf_decode_stream (the same symbols, writes and status for any input) for the lanes of a
+// warp that each decode a stream at once, the zipper's tiles: the lanes, which refill at
+// different symbols, do not branch (the refill is selects, cz_huf_bits_fetch; the symbols
+// before the first aligned output word and after the last go in predicated groups of K); at
+// table logs <= 8 and 11 the first code after a refill is looked up before the refill's OR,
+// which then leaves the dependent chain; a table in shared memory is read through its 32-bit
+// address. Shorter per lane, but more instructions a symbol than cz_huf_decode_stream, which
+// is the faster of the two where many warps share an SM (the bulk decoder's literals).
+CZ_HD inline uint32_t cz_huf_decode_stream_warp(const uint16_t* dt, unsigned log, const uint8_t* src, size_t size,
+                                                uint8_t* dst, size_t n) {
     // n is at most a block's literals (128 KiB); the bound keeps the word offsets of a stream
     // over-read by n codes within int32.
     if (log == 0 || log > CZ_HUF_TABLELOG_MAX || size == 0 || size >= 0x7FFFFFFF || n > (1u << 28) ||
@@ -411,14 +506,14 @@ CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, con
     // Logs 9, 10 and 12 would leave no whole index after K codes: they take the refill's OR first.
     static_assert(CZ_HUF_INDEX_LEFT(3, 8) && CZ_HUF_INDEX_LEFT(2, 11) && !CZ_HUF_INDEX_LEFT(3, 9), "");
     if (cz_huf_table_shared(dt))
-        return log <= 8    ? cz_huf_decode_stream_k<3, true, true>(dt, log, src, size, dst, (uint32_t)n)
-               : log <= 10 ? cz_huf_decode_stream_k<3, false, true>(dt, log, src, size, dst, (uint32_t)n)
-               : log == 11 ? cz_huf_decode_stream_k<2, true, true>(dt, log, src, size, dst, (uint32_t)n)
-                           : cz_huf_decode_stream_k<2, false, true>(dt, log, src, size, dst, (uint32_t)n);
-    return log <= 8    ? cz_huf_decode_stream_k<3, true, false>(dt, log, src, size, dst, (uint32_t)n)
-           : log <= 10 ? cz_huf_decode_stream_k<3, false, false>(dt, log, src, size, dst, (uint32_t)n)
-           : log == 11 ? cz_huf_decode_stream_k<2, true, false>(dt, log, src, size, dst, (uint32_t)n)
-                       : cz_huf_decode_stream_k<2, false, false>(dt, log, src, size, dst, (uint32_t)n);
+        return log <= 8    ? cz_huf_decode_stream_warp_k<3, true, true>(dt, log, src, size, dst, (uint32_t)n)
+               : log <= 10 ? cz_huf_decode_stream_warp_k<3, false, true>(dt, log, src, size, dst, (uint32_t)n)
+               : log == 11 ? cz_huf_decode_stream_warp_k<2, true, true>(dt, log, src, size, dst, (uint32_t)n)
+                           : cz_huf_decode_stream_warp_k<2, false, true>(dt, log, src, size, dst, (uint32_t)n);
+    return log <= 8    ? cz_huf_decode_stream_warp_k<3, true, false>(dt, log, src, size, dst, (uint32_t)n)
+           : log <= 10 ? cz_huf_decode_stream_warp_k<3, false, false>(dt, log, src, size, dst, (uint32_t)n)
+           : log == 11 ? cz_huf_decode_stream_warp_k<2, true, false>(dt, log, src, size, dst, (uint32_t)n)
+                       : cz_huf_decode_stream_warp_k<2, false, false>(dt, log, src, size, dst, (uint32_t)n);
 }
 
 // cz_huf_decode_stream by a team: lane 0 decodes, the others wait for its literals.

@@ -307,6 +307,7 @@ extern "C" {
         src: *const u8,
         size: u64,
         n: u32,
+        warp: u32,
         fast: *mut u8,
         serial: *mut u8,
         st_fast: *mut u32,
@@ -315,11 +316,11 @@ extern "C" {
     ) -> u32;
 }
 
-/// One Huffman stream decoded by the decoder's `cz_huf_decode_stream` and by a bit-serial
-/// reading of the same table (see `cz_ref_huf_stream_probe`), from the tree description `desc`:
-/// the table log, then (output, status) of each for `n` symbols of `stream`, the decoder's
-/// output starting `shift` bytes into its buffer (its alignment). `None` when the description
-/// is rejected.
+/// One Huffman stream decoded by the decoder's `cz_huf_decode_stream` (or, with `warp`,
+/// `cz_huf_decode_stream_warp`) and by a bit-serial reading of the same table (see
+/// `cz_ref_huf_stream_probe`), from the tree description `desc`: the table log, then (output,
+/// status) of each for `n` symbols of `stream`, the decoder's output starting `shift` bytes
+/// into its buffer (its alignment). `None` when the description is rejected.
 #[cfg(test)]
 #[allow(clippy::type_complexity)]
 fn huf_stream_probe(
@@ -327,6 +328,7 @@ fn huf_stream_probe(
     stream: &[u8],
     n: usize,
     shift: usize,
+    warp: bool,
 ) -> Option<(u32, (Vec<u8>, u32), (Vec<u8>, u32))> {
     let mut fast = vec![0xA5u8; n + shift + 8];
     let mut serial = vec![0xA5u8; n + 8];
@@ -340,6 +342,7 @@ fn huf_stream_probe(
             stream.as_ptr(),
             stream.len() as u64,
             n as u32,
+            u32::from(warp),
             fast[shift..].as_mut_ptr(),
             serial.as_mut_ptr(),
             &mut st_fast,
@@ -553,11 +556,12 @@ mod tests {
         desc
     }
 
-    /// The Huffman stream decoder's fast paths (grouped refills, the first code of a group
-    /// looked up before the refill's OR at table logs <= 8 and 11, words stored between the
-    /// output's unaligned ends) give what one code at a time gives, for every table log 1..=12,
-    /// every output alignment, random streams (most of which do not end on a code boundary) and
-    /// symbol counts around the one that consumes the stream.
+    /// Both Huffman stream decoders (`cz_huf_decode_stream`; `cz_huf_decode_stream_warp`, with
+    /// its grouped refills and the first code of a group looked up before the refill's OR at
+    /// table logs <= 8 and 11; both storing words between the output's unaligned ends) give
+    /// what one code at a time gives, for every table log 1..=12, every output alignment,
+    /// random streams (most of which do not end on a code boundary) and symbol counts around
+    /// the one that consumes the stream.
     #[test]
     fn huffman_streams_decode_like_a_bit_serial_reader_at_every_table_log() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(0x48_55_46);
@@ -577,7 +581,7 @@ mod tests {
             let stream = &stream[at..at + size];
             // The count that ends the stream exactly, when one does: a first probe with a
             // generous count tells where the codes fall.
-            let probe = super::huf_stream_probe(&desc, stream, 8 * size + 8, 0).expect("description accepted");
+            let probe = super::huf_stream_probe(&desc, stream, 8 * size + 8, 0, false).expect("description accepted");
             assert_eq!(probe.0, log, "case {case}: table log");
             let serial = &probe.2 .0;
             let mut pos = 8 * size as i64 - (8 - i64::from(stream[size - 1].ilog2()));
@@ -592,19 +596,23 @@ mod tests {
             }
             let base = ends.unwrap_or(8);
             for n in [base, base.saturating_sub(1), base + 1, base + 7, 0, rng.random_range(0..=3 * size)] {
-                let shift = rng.random_range(0..4usize);
-                let (_, (fast, st_fast), (serial, st_serial)) =
-                    super::huf_stream_probe(&desc, stream, n, shift).expect("description accepted");
-                assert_eq!(st_fast, st_serial, "case {case}: log {log}, {size}-byte stream, n {n}: status");
-                assert_eq!(&fast[..n], &serial[..n], "case {case}: log {log}, n {n}, shift {shift}: symbols");
-                assert_eq!(&fast[n..n + 8], &[0xA5; 8], "case {case}: wrote past n");
-                if st_fast == 0 {
-                    exact += 1;
+                for warp in [false, true] {
+                    let shift = rng.random_range(0..4usize);
+                    let (_, (fast, st_fast), (serial, st_serial)) =
+                        super::huf_stream_probe(&desc, stream, n, shift, warp).expect("description accepted");
+                    let tag =
+                        format!("case {case}: warp form {warp}, log {log}, {size}-byte stream, n {n}, shift {shift}");
+                    assert_eq!(st_fast, st_serial, "{tag}: status");
+                    assert_eq!(&fast[..n], &serial[..n], "{tag}: symbols");
+                    assert_eq!(&fast[n..n + 8], &[0xA5; 8], "{tag}: wrote past n");
+                    if st_fast == 0 {
+                        exact += 1;
+                    }
                 }
             }
         }
         // Enough of the streams decode exactly for the accepted path to be tested as well.
-        assert!(exact > 1000, "only {exact} exact decodes");
+        assert!(exact > 2000, "only {exact} exact decodes");
     }
 
     /// The code length of symbol `s` under the direct description `desc` of table log `log`.
