@@ -334,11 +334,11 @@ CZ_HD inline uint32_t cz_huf_decode_stream(const uint16_t* dt, unsigned log, con
 // (`next`, or `low` when it is the bottom word, chosen here at its use so that no instruction
 // waits on a load before then) and loads the word after it, one refill ahead of its use (words
 // strictly between the two ends are whole and aligned); leaves >= 32 bits (>= 33 when the
-// container held any). Returns the term
-// to OR into the container (0 without a refill): it fills only the bits below the `avail` the
-// container held, so a caller may look up a code in the container before the OR when it held
-// at least the table log's bits. Written with selects and one guarded load, so that the lanes
-// of a warp, which refill at different symbols, need not branch.
+// container held any). Returns the term to OR into the container (0 without a refill): it
+// fills only the bits below the `avail` the container held, so a caller may look up a code in
+// the container before the OR when it held at least the table log's bits. Written with
+// selects and one guarded load, so that the lanes of a warp, which refill at different
+// symbols, need not branch.
 CZ_HD CZ_FORCEINLINE uint64_t cz_huf_bits_fetch(cz_huf_bits* b, const uint8_t* src) {
     const bool r = b->avail <= 32;
     const uint32_t cur = b->o == b->o_low ? b->low : b->next;
@@ -357,7 +357,6 @@ CZ_HD CZ_FORCEINLINE uint64_t cz_huf_bits_fetch(cz_huf_bits* b, const uint8_t* s
     b->next = r ? w : b->next;
     return add;
 }
-
 
 // Whether K codes of a table of log bits leave a whole table index in a container that held
 // one before its refill (then >= 33 bits): K * log <= 33 - log. Then the first code after a
@@ -443,12 +442,12 @@ CZ_HD CZ_FORCEINLINE void cz_huf_group(cz_huf_bits* b, const uint16_t* dt, uint3
 // (CZ_HUF_INDEX_LEFT); size < 2^31, n <= 2^28. The output is written in aligned 4-byte words
 // between single bytes at its ends (a store per byte costs the memory system a request per
 // byte); the symbols before the first word and after the last go in groups of K
-// (cz_huf_group). The stream must be consumed exactly: one
-// consumed past its start fails the final count, and a final code shorter than the table
-// log looks up its entry with zeros after it, as libzstd does. S: dt is in shared memory.
+// (cz_huf_group). The stream must be consumed exactly: one consumed past its start fails the
+// final count, and a final code shorter than the table log looks up its entry with zeros after
+// it, as libzstd does. S: dt is in shared memory.
 template <int K, bool PRE, bool S>
 CZ_HD CZ_FORCEINLINE uint32_t cz_huf_decode_stream_warp_k(const uint16_t* dt, unsigned log, const uint8_t* src,
-                                                     size_t size, uint8_t* dst, uint32_t n) {
+                                                          size_t size, uint8_t* dst, uint32_t n) {
     const uint32_t ts = S ? cz_huf_table_address(dt) : 0u;
     cz_huf_bits b;
     cz_huf_bits_init(&b, src, size);
