@@ -7,8 +7,9 @@
 //                 All 32 lanes encode the item together (cz_encode_frame with cz_team_warp:
 //                 match finding in batches of 32 positions, one per lane; literal and sequence
 //                 counts, Huffman stream sizes, copies and the checksum's accumulators split
-//                 between lanes; table builds and the sequence bitstream in lane 0); lane 0
-//                 writes the result. blockDim.x: a multiple of 32, at most 32 * CZ_ENCODE_WARPS.
+//                 between lanes; table builds in lane 0; the Huffman streams and the sequence
+//                 bitstream 32 symbols or sequences at a time, one a lane); lane 0 writes
+//                 the result. blockDim.x: a multiple of 32, at most 32 * CZ_ENCODE_WARPS.
 //   shared:       fast_stride bytes per warp of the block (dynamic shared memory of
 //                 blockDim.x / 32 * fast_stride bytes, fast_stride a multiple of 16): the
 //                 counters, and also the hash table when fast_stride has room for it
@@ -23,8 +24,18 @@
 //                 (ws_stride below cz_encode_workspace_size of the item);
 //                 CZ_STATUS_INVALID_ARGUMENT (content of 4 GiB or more, null pointers).
 //   results[i].detail is 0.
+//   flags:        CZ_ENCODE_CHECKSUM; CZ_ENCODE_PARSED: a slot may hold its item's parse from
+//                 cz_encode_parse_batch_warp, launched just before with the same items,
+//                 level, workspace, stride and slots; an item whose slot holds no parse of it
+//                 is parsed here.
 //
-// The kernel and the reference build (a team of width 1) write the same bytes for the same
+// Kernel cz_encode_parse_batch_warp (the first of two passes; blockDim.x as above, no shared
+//   memory): warp g < min(W, n), W as above, parses item g into slot g
+//   (cz_encode_parse_frame: items of one block, CZ_ENC_MIN_BLOCK .. CZ_BLOCK_SIZE_MAX bytes;
+//   it leaves the others and items g >= W to the second pass). Reads items[g] and its source,
+//   writes slot g only.
+//
+// The kernels and the reference build (a team of width 1) write the same bytes for the same
 // item and level.
 #include "include/abi.h"
 #include "include/frame_encode.cuh"
@@ -78,6 +89,25 @@ __device__ __forceinline__ void cz_encode_warps(const cz_batch_item* __restrict_
 #ifndef CZ_ENCODE_MIN_BLOCKS
 #define CZ_ENCODE_MIN_BLOCKS 7
 #endif
+// The match finder as a pass of its own: 70 registers without spills at 7 blocks per SM
+// (the whole encoder spills at its 72).
+#ifndef CZ_PARSE_MIN_BLOCKS
+#define CZ_PARSE_MIN_BLOCKS 7
+#endif
+extern "C" __global__ void __launch_bounds__(32 * CZ_ENCODE_WARPS, CZ_PARSE_MIN_BLOCKS)
+    cz_encode_parse_batch_warp(const cz_batch_item* __restrict__ items, uint32_t n, int32_t level,
+                               uint8_t* __restrict__ ws, uint64_t ws_stride, uint64_t slots) {
+    const unsigned warp = threadIdx.x >> 5;
+    if (warp >= CZ_ENCODE_WARPS) return;
+    const uint64_t warps = (uint64_t)gridDim.x * (blockDim.x >> 5);
+    const uint64_t w = warps < slots ? warps : slots;
+    const uint64_t g = (uint64_t)blockIdx.x * (blockDim.x >> 5) + warp;
+    if (g >= w || g >= n) return;
+    const cz_batch_item it = items[g];
+    cz_encode_parse_frame(cz_team_warp(), reinterpret_cast<const uint8_t*>(it.src), it.src_size, level,
+                          ws + g * ws_stride, ws_stride);
+}
+
 extern "C" __global__ void __launch_bounds__(32 * CZ_ENCODE_WARPS, CZ_ENCODE_MIN_BLOCKS)
     cz_encode_batch_warp(const cz_batch_item* __restrict__ items, uint32_t n, int32_t level, uint32_t flags,
                          uint8_t* __restrict__ ws, uint64_t ws_stride, uint64_t slots, uint32_t fast_stride,
@@ -96,11 +126,17 @@ CZ_REF_API uint64_t cz_ref_encode_workspace_size(uint64_t max_src_size, int32_t 
 CZ_REF_API uint64_t cz_ref_encode_counters_size(void) { return cz_align16(sizeof(cz_encode_counters)); }
 
 // Host counterpart of cz_encode_batch_warp with the same contract, items one after another in
-// a single workspace of ws_size bytes.
+// a single workspace of ws_size bytes; with CZ_ENCODE_PARSED each item is encoded in two
+// passes (cz_encode_parse_frame, then cz_encode_frame), as the GPU does with
+// cz_encode_parse_batch_warp before cz_encode_batch_warp.
 CZ_REF_API void cz_ref_encode_batch(const cz_batch_item* items, uint32_t n, int32_t level, uint32_t flags,
                                     uint8_t* ws, uint64_t ws_size, cz_item_result* results) {
     for (uint32_t i = 0; i < n; i++) {
         uint64_t size = 0;
+        if (flags & CZ_ENCODE_PARSED) {
+            cz_encode_parse_frame(cz_team_single(), reinterpret_cast<const uint8_t*>(items[i].src), items[i].src_size,
+                                  level, ws, ws_size);
+        }
         const uint32_t st =
             cz_encode_frame(cz_team_single(), reinterpret_cast<const uint8_t*>(items[i].src), items[i].src_size,
                             reinterpret_cast<uint8_t*>(items[i].dst), items[i].dst_capacity, level, flags, ws,

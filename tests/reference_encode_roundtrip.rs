@@ -351,3 +351,51 @@ fn high_level_beats_libzstd_3_on_bench_files() {
         assert!(ours <= libzstd, "{f}: level {LEVEL_HIGH} gives {ours} bytes, libzstd -3 {libzstd}");
     }
 }
+
+/// The GPU encodes in two passes (the match finder, then the rest with CZ_ENCODE_PARSED);
+/// the reference build does the same with the flag. Same frames as one pass, for items the
+/// first pass parses (one block) and for those it leaves (empty, short, all one byte, more
+/// than one block).
+#[test]
+fn two_passes_write_the_same_frames_as_one() {
+    use cuzstd::abi::{CZ_ENCODE_CHECKSUM, CZ_ENCODE_PARSED};
+    use cuzstd::gpu::reference_encode::encode_batch;
+    let xml = read_shared("bench-data/silesia/xml");
+    let mut cases: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        vec![3],
+        noise(15, 1, 256),
+        noise(16, 2, 256),
+        vec![0x55; 70_000],
+        noise(65_536, 3, 256),
+        words(131_072, 4),
+        words(131_073, 5),
+        words(300_000, 6),
+    ];
+    cases.extend(xml.chunks(65_536).take(8).map(|c| c.to_vec()));
+    let srcs: Vec<&[u8]> = cases.iter().map(|c| c.as_slice()).collect();
+    for level in LEVEL_MIN..=LEVEL_MAX {
+        for flags in [CZ_ENCODE_CHECKSUM, 0] {
+            let run = |flags: u32| {
+                let mut dsts: Vec<Vec<u8>> = srcs.iter().map(|s| vec![0u8; encode::compress_bound(s.len())]).collect();
+                let mut views: Vec<&mut [u8]> = dsts.iter_mut().map(|d| d.as_mut_slice()).collect();
+                let results = encode_batch(&srcs, &mut views, level, flags);
+                results
+                    .iter()
+                    .zip(&dsts)
+                    .enumerate()
+                    .map(|(i, (r, d))| {
+                        assert_eq!(r.status, 0, "item {i}, level {level}, flags {flags}: status {}", r.status);
+                        d[..r.size as usize].to_vec()
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let one = run(flags);
+            let two = run(flags | CZ_ENCODE_PARSED);
+            for (i, (a, b)) in one.iter().zip(&two).enumerate() {
+                assert!(a == b, "item {i} ({} bytes), level {level}: two passes wrote another frame", srcs[i].len());
+                assert_eq!(libzstd_decode(b, srcs[i].len()), srcs[i], "item {i}, level {level}");
+            }
+        }
+    }
+}

@@ -71,7 +71,11 @@ enum cz_status {
 
 /* Flags of the encoder (cz_encode_frame, the compression kernels). */
 enum cz_encode_flags {
-    CZ_ENCODE_CHECKSUM = 1 /* append the XXH64 content checksum (low 32 bits) */
+    CZ_ENCODE_CHECKSUM = 1, /* append the XXH64 content checksum (low 32 bits) */
+    /* the workspace may hold the item's parse from a first pass (cz_encode_parse_frame,
+     * the kernel cz_encode_parse_batch_warp): used where it matches the item, else the
+     * item is parsed as without the flag; the frames are the same either way */
+    CZ_ENCODE_PARSED = 2
 };
 
 /* One item of a batch: a source range and a destination range, as device (or, in the

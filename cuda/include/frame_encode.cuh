@@ -50,6 +50,22 @@ typedef struct cz_entropy_state {
     uint32_t rep[3];
 } cz_entropy_state;
 
+// A frame's parse made ahead of its encoding (cz_encode_parse_frame), so that the match
+// finder and the entropy stages can run as separate passes (on the GPU: kernels with the
+// registers and cache each needs). It holds the content it parsed and the sequences', the
+// literals' and the repeat offsets' state after it; the sequences and literals themselves
+// are in the workspace where the frame's encoding keeps them.
+#define CZ_ENCODE_PARSED_MARK 0x70617273u
+typedef struct cz_encode_parsed {
+    uint64_t src;     // address of the content parsed
+    uint32_t size;    // its bytes
+    int32_t level;    // the level asked for
+    uint32_t nseq;    // sequences at the layout's seqs
+    uint32_t nlits;   // literals at the layout's lits
+    uint32_t rep[3];  // repeat offsets after the parse
+    uint32_t mark;    // CZ_ENCODE_PARSED_MARK until the encoding uses it
+} cz_encode_parsed;
+
 // Fixed-size part of the workspace.
 typedef struct cz_encode_ctx {
     cz_entropy_state committed;  // the state after the last block written compressed
@@ -57,6 +73,7 @@ typedef struct cz_encode_ctx {
     cz_huf_scratch huf;
     cz_fse_ctable ct[3];
     int16_t norm[CZ_FSE_ENC_MAX_SYMBOL + 1];
+    cz_encode_parsed parsed;
 } cz_encode_ctx;
 
 // The counters the team updates together: in the fast region when there is one.
@@ -261,10 +278,96 @@ CZ_HD inline size_t cz_write_seq_bitstream(uint8_t* dst, size_t capacity, const 
     return cz_bw_close_stream(&w);
 }
 
+#if defined(CZ_DEVICE)
+// Bytes of scratch cz_team_seq_bitstream needs: 3 x 32 state outputs, then the words of a
+// cz_team_bits.
+#define CZ_SEQ_BITSTREAM_SCRATCH (192 + 8 * CZ_TEAM_BITS_WORDS)
+
+// cz_write_seq_bitstream by a warp, writing the same bytes. The sequences go 32 at a time:
+// lanes 0, 1 and 2 step the offset, match length and literal length states through them (a
+// state's next value depends on the one before), then lane j packs sequence j's fields (three
+// states' low bits, then the extra bits of LL, ML and OF; at most 90 bits) and the warp
+// appends them (cz_team_bits_round). scratch: 8-byte aligned, CZ_SEQ_BITSTREAM_SCRATCH bytes
+// (shared memory where the caller has it).
+__device__ inline size_t cz_team_seq_bitstream(cz_team t, uint8_t* dst, size_t capacity, const cz_seq* seqs,
+                                               uint32_t nseq, const uint8_t* codes, const cz_encode_ctx* ctx,
+                                               uint8_t* scratch) {
+    const uint8_t* llc = codes;
+    const uint8_t* ofc = codes + nseq;
+    const uint8_t* mlc = codes + 2 * (size_t)nseq;
+    const bool rle_ll = ctx->trial.seq[0].is_rle, rle_of = ctx->trial.seq[1].is_rle,
+               rle_ml = ctx->trial.seq[2].is_rle;
+    uint16_t* st = reinterpret_cast<uint16_t*>(scratch);  // [OF, ML, LL][32]: bits | count << 12
+    cz_team_bits bits = cz_team_bits_begin(t, reinterpret_cast<uint64_t*>(scratch + 192), dst, capacity);
+    const unsigned lane = t.lane;
+    // Lane k < 3 runs one state: 0 offsets (table 1), 1 match lengths (table 2), 2 literal
+    // lengths (table 0).
+    const unsigned ti = lane == 0 ? 1u : lane == 1 ? 2u : 0u;
+    const cz_fse_ctable* ct = &ctx->ct[ti];
+    const uint8_t* kc = lane == 0 ? ofc : lane == 1 ? mlc : llc;
+    const bool chain = lane < 3 && !ctx->trial.seq[ti].is_rle;
+    const uint32_t last = nseq - 1;
+    uint32_t x = chain ? cz_fse_init_state(ct, kc[last]) : 0u;
+    for (uint32_t t0 = 0; t0 < nseq; t0 += 32) {
+        const uint32_t cnt = nseq - t0 < 32 ? nseq - t0 : 32u;
+        if (chain) {
+            for (uint32_t j = 0; j < cnt; j++) {
+                const uint32_t tt = t0 + j;
+                uint32_t out = 0;
+                if (tt != 0) {  // the last sequence's symbols start the states
+                    const unsigned s = kc[last - tt];
+                    const uint32_t c = ct->count[s];
+                    const unsigned nb0 = ct->table_log - cz_highbit32(c);
+                    const unsigned nb = (x >> nb0) >= c ? nb0 : nb0 - 1;
+                    out = (x & ((1u << nb) - 1)) | (nb << 12);
+                    x = ct->state[ct->cumul[s] + (x >> nb) - c];
+                }
+                st[lane * 32 + j] = (uint16_t)out;
+            }
+        }
+        __syncwarp();
+        uint64_t lo = 0, hi = 0;
+        unsigned used = 0;
+        if (lane < cnt) {
+            const uint32_t i = last - (t0 + lane);
+            if (!rle_of) cz_bits128_add(lo, hi, used, st[lane] & 0xFFFu, st[lane] >> 12);
+            if (!rle_ml) cz_bits128_add(lo, hi, used, st[32 + lane] & 0xFFFu, st[32 + lane] >> 12);
+            if (!rle_ll) cz_bits128_add(lo, hi, used, st[64 + lane] & 0xFFFu, st[64 + lane] >> 12);
+            const cz_seq sq = seqs[i];
+            const unsigned l = llc[i], m = mlc[i], o = ofc[i];
+            cz_bits128_add(lo, hi, used, sq.lit_len - cz_ll_baseline[l], cz_ll_extra_bits[l]);
+            cz_bits128_add(lo, hi, used, sq.match_len - cz_ml_baseline[m], cz_ml_extra_bits[m]);
+            cz_bits128_add(lo, hi, used, sq.off_base - (1u << o), o);
+        }
+        cz_team_bits_round(t, &bits, lo, hi, used);  // its syncs also end the round's reads of st
+    }
+    // The final states (match length, offset, literal length: the decoder reads them first).
+    const uint32_t x_of = __shfl_sync(CZ_TEAM_FULL_MASK, x, 0);
+    const uint32_t x_ml = __shfl_sync(CZ_TEAM_FULL_MASK, x, 1);
+    const uint32_t x_ll = __shfl_sync(CZ_TEAM_FULL_MASK, x, 2);
+    uint64_t extra = 0;
+    unsigned nbits = 0;
+    if (!rle_ml) {
+        extra |= (uint64_t)(x_ml & ((1u << ctx->ct[2].table_log) - 1)) << nbits;
+        nbits += ctx->ct[2].table_log;
+    }
+    if (!rle_of) {
+        extra |= (uint64_t)(x_of & ((1u << ctx->ct[1].table_log) - 1)) << nbits;
+        nbits += ctx->ct[1].table_log;
+    }
+    if (!rle_ll) {
+        extra |= (uint64_t)(x_ll & ((1u << ctx->ct[0].table_log) - 1)) << nbits;
+        nbits += ctx->ct[0].table_log;
+    }
+    return cz_team_bits_close(t, &bits, extra, nbits);
+}
+#endif
+
 // Writes the sequences section of seqs[0..nseq) at dst. Returns its size, or 0 if it
 // does not fit. ctx->trial.seq receives the tables later blocks may repeat. Every lane of
 // the team calls: the lanes compute the codes and count them (counts: 3 x 53 counters),
-// lane 0 chooses the tables and writes the bitstream.
+// lane 0 chooses the tables; a warp writes the bitstream together (cz_team_seq_bitstream,
+// with the counts' memory as scratch), a team of one with cz_write_seq_bitstream.
 CZ_HD inline size_t cz_write_sequences(cz_team t, uint8_t* dst, size_t capacity, const cz_seq* seqs, uint32_t nseq,
                                        uint8_t* codes, cz_encode_ctx* ctx, uint32_t (*counts)[CZ_FSE_ENC_MAX_SYMBOL + 1]) {
     if (capacity < 4) return 0;
@@ -327,19 +430,39 @@ CZ_HD inline size_t cz_write_sequences(cz_team t, uint8_t* dst, size_t capacity,
         }
         if (ok) {
             dst[mode_at] = (uint8_t)((modes[0] << 6) | (modes[1] << 4) | (modes[2] << 2));
-            const size_t bs = cz_write_seq_bitstream(dst + pos, capacity - pos, seqs, nseq, codes, ctx);
-            size = bs ? pos + bs : 0;
+            if (t.width == 1) {
+                const size_t bs = cz_write_seq_bitstream(dst + pos, capacity - pos, seqs, nseq, codes, ctx);
+                size = bs ? pos + bs : 0;
+            } else {
+                size = pos;  // where the team writes the bitstream
+            }
         }
     }
+#if defined(CZ_DEVICE)
+    if (t.width > 1) {
+        // The counts are spent: their memory is the bitstream's scratch.
+        static_assert(sizeof(uint32_t) * 3 * (CZ_FSE_ENC_MAX_SYMBOL + 1) >= CZ_SEQ_BITSTREAM_SCRATCH,
+                      "scratch of the sequence bitstream");
+        const size_t at = (size_t)cz_team_shfl64(t, size, 0);  // 0: the tables did not fit
+        cz_team_sync(t);
+        if (at == 0) return 0;
+        const size_t bs = cz_team_seq_bitstream(t, dst + at, capacity - at, seqs, nseq, codes, ctx,
+                                                reinterpret_cast<uint8_t*>(&counts[0][0]));
+        return bs ? at + bs : 0;
+    }
+#endif
     return (size_t)cz_team_shfl64(t, size, 0);
 }
 
 // Compresses src[block_start .. block_end) into a compressed block body at dst. Returns
 // its size, or 0 if it does not fit in capacity. On success ctx->trial holds the state
-// the next block inherits. Every lane of the team calls with the same arguments.
+// the next block inherits. With `parsed` (the frame's only block, parsed by
+// cz_encode_parse_frame) the sequences and literals already in the workspace are used
+// instead of parsing. Every lane of the team calls with the same arguments.
 CZ_HD inline size_t cz_compress_block(cz_team t, cz_encode_ctx* ctx, cz_lz_state* lz, const cz_encode_layout* l,
                                       uint8_t* ws, cz_encode_counters* counters, uint32_t block_start,
-                                      uint32_t block_end, uint8_t* dst, size_t capacity) {
+                                      uint32_t block_end, uint8_t* dst, size_t capacity,
+                                      const cz_encode_parsed* parsed) {
     if (t.lane == 0) ctx->trial = ctx->committed;
     cz_team_sync(t);
     uint8_t* lits = ws + l->lits;
@@ -347,7 +470,14 @@ CZ_HD inline size_t cz_compress_block(cz_team t, cz_encode_ctx* ctx, cz_lz_state
     uint8_t* codes = ws + l->codes;
     uint32_t nlits = 0;
     uint32_t rep[3] = {ctx->committed.rep[0], ctx->committed.rep[1], ctx->committed.rep[2]};
-    const uint32_t nseq = cz_lz_parse_block(t, lz, block_start, block_end, rep, seqs, l->max_seqs, lits, &nlits);
+    uint32_t nseq;
+    if (parsed) {
+        nseq = parsed->nseq;
+        nlits = parsed->nlits;
+        for (unsigned k = 0; k < 3; k++) rep[k] = parsed->rep[k];
+    } else {
+        nseq = cz_lz_parse_block(t, lz, block_start, block_end, rep, seqs, l->max_seqs, lits, &nlits);
+    }
     if (t.lane == 0) {
         ctx->trial.rep[0] = rep[0];
         ctx->trial.rep[1] = rep[1];
@@ -420,9 +550,59 @@ CZ_HD inline bool cz_put_checksum(cz_team t, uint8_t* dst, uint64_t capacity, ui
     return true;
 }
 
+// The match finder's state for a frame laid out by l: content base (dictionary first),
+// hash table at head, chain in the workspace.
+CZ_HD inline cz_lz_state cz_encode_lz_state(const cz_encode_layout* l, const uint8_t* base, uint8_t* head,
+                                            uint8_t* ws) {
+    cz_lz_state lz;
+    lz.src = base;
+    lz.head.h16 = l->head_bytes == (2ull << l->prm.hash_log) ? (uint16_t*)head : nullptr;
+    lz.head.h32 = lz.head.h16 ? nullptr : (uint32_t*)head;
+    lz.chain = l->prm.chain_log ? (uint32_t*)(ws + l->chain) : nullptr;
+    lz.prm = l->prm;
+    return lz;
+}
+
+// The first pass of a frame encoded in two (the second is cz_encode_frame with
+// CZ_ENCODE_PARSED, same content, level and workspace): parses src[0..src_size) as the
+// frame's only block, with the hash table in the workspace, and records the result in the
+// workspace (ctx->parsed). Frames that are not one block cz_encode_frame would compress
+// (fewer than CZ_ENC_MIN_BLOCK or more than CZ_BLOCK_SIZE_MAX bytes, one byte value
+// throughout) and workspaces too small are left unparsed, and the second pass does all
+// the work, as it does for a frame whose parse does not match it. Every lane of team t calls
+// with the same arguments.
+CZ_HD inline void cz_encode_parse_frame(cz_team t, const uint8_t* src, uint64_t src_size, int level, uint8_t* ws,
+                                        uint64_t ws_size) {
+    if (ws == nullptr || src_size > CZ_BLOCK_SIZE_MAX) return;
+    const cz_encode_layout l = cz_encode_plan(src_size, level);
+    if (ws_size < l.total) return;
+    cz_encode_ctx* ctx = (cz_encode_ctx*)ws;
+    if (t.lane == 0) ctx->parsed.mark = 0;
+    const uint32_t n = (uint32_t)src_size;
+    if (src == nullptr || n < CZ_ENC_MIN_BLOCK || cz_team_all_same(t, src, 0, n)) return;
+    uint8_t* head = ws + l.head;
+    cz_lz_state lz = cz_encode_lz_state(&l, src, head, ws);
+    cz_team_zero32(t, (uint32_t*)head, l.head_bytes / 4);
+    cz_team_sync(t);
+    uint32_t rep[3] = {CZ_REP_INIT_0, CZ_REP_INIT_1, CZ_REP_INIT_2};
+    uint32_t nlits = 0;
+    const uint32_t nseq = cz_lz_parse_block(t, &lz, 0, n, rep, (cz_seq*)(ws + l.seqs), l.max_seqs, ws + l.lits, &nlits);
+    if (t.lane == 0) {
+        ctx->parsed.src = (uint64_t)(uintptr_t)src;
+        ctx->parsed.size = n;
+        ctx->parsed.level = level;
+        ctx->parsed.nseq = nseq;
+        ctx->parsed.nlits = nlits;
+        for (unsigned k = 0; k < 3; k++) ctx->parsed.rep[k] = rep[k];
+        ctx->parsed.mark = CZ_ENCODE_PARSED_MARK;
+    }
+    cz_team_sync(t);
+}
+
 // Encodes content[0..src_size) as one zstd frame at dst[0..capacity) with `level` and
-// `flags` (CZ_ENCODE_CHECKSUM), where content = base + prefix_size and base[0..prefix_size)
-// is a raw-content dictionary that matches may reference (prefix_size 0: no dictionary).
+// `flags` (CZ_ENCODE_CHECKSUM, CZ_ENCODE_PARSED), where content = base + prefix_size and
+// base[0..prefix_size) is a raw-content dictionary that matches may reference (prefix_size 0:
+// no dictionary). The frame is the same with and without CZ_ENCODE_PARSED.
 // ws is a workspace of ws_size bytes, 16-byte aligned, of at least
 // cz_encode_workspace_size(prefix_size + src_size, level). fast (16-byte aligned, may be
 // null) is a region of fast_size bytes the team may use instead of parts of the workspace
@@ -502,16 +682,18 @@ CZ_HD inline uint32_t cz_encode_frame_prefixed(cz_team t, const uint8_t* base, u
         if (fast_size >= counters_bytes + l.head_bytes) head = fast + counters_bytes;
     }
     cz_encode_ctx* ctx = (cz_encode_ctx*)ws;
+    // A parse made ahead for this content (cz_encode_parse_frame), used once.
+    cz_encode_parsed parsed = ctx->parsed;
+    const bool use_parsed = (flags & CZ_ENCODE_PARSED) != 0 && parsed.mark == CZ_ENCODE_PARSED_MARK &&
+                            prefix == 0 && parsed.src == (uint64_t)(uintptr_t)src && parsed.size == n &&
+                            parsed.level == level && parsed.nseq <= l.max_seqs && parsed.nlits <= n;
+    cz_team_sync(t);
+    if (t.lane == 0) ctx->parsed.mark = 0;
+    cz_lz_state lz = cz_encode_lz_state(&l, base, head, ws);
     // The chain needs no clearing: a link is only followed from a position indexed in this
     // frame, whose link was written when it was indexed (position 0 doubles as "empty", and
     // its link is never followed).
-    cz_team_zero32(t, (uint32_t*)head, l.head_bytes / 4);
-    cz_lz_state lz;
-    lz.src = base;
-    lz.head.h16 = l.head_bytes == (2ull << l.prm.hash_log) ? (uint16_t*)head : nullptr;
-    lz.head.h32 = lz.head.h16 ? nullptr : (uint32_t*)head;
-    lz.chain = l.prm.chain_log ? (uint32_t*)(ws + l.chain) : nullptr;
-    lz.prm = l.prm;
+    if (!use_parsed) cz_team_zero32(t, (uint32_t*)head, l.head_bytes / 4);
     if (t.lane == 0) {
         // Index the dictionary, one position after another.
         for (uint32_t i = 0; i < prefix && i + CZ_LZ_TAIL <= prefix + n; i++) cz_lz_insert(&lz, i);
@@ -545,7 +727,7 @@ CZ_HD inline uint32_t cz_encode_frame_prefixed(cz_team t, const uint8_t* base, u
                 // Compressed only if strictly smaller than the raw block.
                 const uint64_t cap = room < (uint64_t)len - 1 ? room : (uint64_t)len - 1;
                 csize = cz_compress_block(t, ctx, &lz, &l, ws, counters, prefix + bstart, prefix + bend,
-                                          bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap);
+                                          bh + CZ_BLOCK_HEADER_SIZE, (size_t)cap, use_parsed ? &parsed : nullptr);
             }
             if (csize) {
                 if (t.lane == 0) {

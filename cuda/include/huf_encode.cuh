@@ -196,6 +196,26 @@ CZ_HD inline size_t cz_huf_write_stream(uint8_t* dst, size_t capacity, const uin
     return cz_bw_close_stream(&w);
 }
 
+#if defined(CZ_DEVICE)
+// cz_huf_write_stream by a warp, writing the same bytes: 32 symbols a round, one a lane
+// (cz_team_bits_round). buf: CZ_TEAM_BITS_WORDS words of scratch, 8-byte aligned.
+__device__ inline size_t cz_team_huf_stream(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* src, size_t n,
+                                            const cz_huf_ctable* table, uint64_t* buf) {
+    cz_team_bits b = cz_team_bits_begin(t, buf, dst, capacity);
+    for (size_t r = 0; r < n; r += 32) {
+        uint64_t code = 0;
+        unsigned len = 0;
+        if (r + t.lane < n) {
+            const uint8_t s = src[n - 1 - r - t.lane];
+            len = table->len[s];
+            code = table->code[s] & ((1u << len) - 1);
+        }
+        cz_team_bits_round(t, &b, code, 0, len);
+    }
+    return cz_team_bits_close(t, &b, 0, 0);
+}
+#endif
+
 // Writes a raw (or, with type CZ_LITERALS_RLE, RLE) literals section. Returns its size or 0
 // if it does not fit. Every lane of the team calls; lane 0 writes the header, all copy.
 CZ_HD inline size_t cz_write_raw_literals(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
@@ -231,8 +251,9 @@ CZ_HD inline size_t cz_write_raw_literals(cz_team t, uint8_t* dst, size_t capaci
 //
 // Every lane of the team calls with the same arguments: the lanes count the literals
 // (counts: 256 counters, in fast memory on the GPU) and the bits of each stream; lane 0 builds
-// the table and its description; the 4 streams are written by lanes 0..3 at once, each at its
-// final place (stream sizes are known from the code lengths before any is written).
+// the table and its description; a warp writes the streams one after another
+// (cz_team_huf_stream), each at its final place (stream sizes are known from the code lengths
+// before any is written), a team of one with cz_huf_write_stream.
 CZ_HD inline size_t cz_write_literals(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* lits, size_t n,
                                       const cz_huf_ctable* prev, cz_huf_ctable* next, cz_huf_scratch* sc,
                                       uint32_t* counts, bool fresh_allowed = true,
@@ -314,6 +335,21 @@ CZ_HD inline size_t cz_write_literals(cz_team t, uint8_t* dst, size_t capacity, 
                 cz_team_sync(t);
                 if (four) at += CZ_HUF_JUMP_TABLE_SIZE;
                 const unsigned nstreams = four ? 4 : 1;
+#if defined(CZ_DEVICE)
+                if (t.width > 1) {
+                    // A warp writes the streams one after another; the counts are spent, their
+                    // memory is the scratch.
+                    static_assert(256 * sizeof(uint32_t) >= 8 * CZ_TEAM_BITS_WORDS, "scratch of the streams");
+                    size_t from = 0;
+                    for (unsigned k = 0; k < nstreams; k++) {
+                        const size_t len = !four ? n : k < 3 ? seg : n - 3 * seg;
+                        cz_team_huf_stream(t, at + from, sizes[k], lits + seg * k, len, table,
+                                           reinterpret_cast<uint64_t*>(counts));
+                        from += sizes[k];
+                    }
+                    return h + total;
+                }
+#endif
                 for (unsigned k = t.lane; k < nstreams; k += t.width) {
                     size_t from = 0;
                     for (unsigned j = 0; j < k; j++) from += sizes[j];

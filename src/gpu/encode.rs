@@ -39,7 +39,9 @@ impl Gpu {
     /// which `crate::encode::compress_bound(src_size)` never is). `max_src_size` must be at
     /// least every item's src_size; `workspace` holds one or more slots of
     /// [`workspace_slot_size`]`(max_src_size, level)` bytes, and at most that many items are
-    /// encoded concurrently, one warp each (`cz_encode_batch_warp`).
+    /// encoded concurrently, one warp each, in two launches: the match finder
+    /// (`cz_encode_parse_batch_warp`, items of up to one block) and the rest
+    /// (`cz_encode_batch_warp`).
     ///
     /// # Safety
     /// Until the stream has run this launch: every source range must be readable device
@@ -93,13 +95,33 @@ impl Gpu {
         let carveout = (need * 100).div_ceil(self.props.max_shared_per_multiprocessor.max(1)).clamp(1, 100);
         f.set_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, carveout as i32)
             .ctx("setting the encoder's shared memory carveout")?;
+        let level = options.level;
+        // First pass: the match finder alone (cz_encode_parse_batch_warp: its registers
+        // without spills, no shared memory so all of it is L1 cache), each item of one block
+        // parsed into its slot; the encoder then takes the parses (CZ_ENCODE_PARSED) and parses
+        // the rest itself. On an H100 (2026-11-25, 1 GiB, 64 KiB chunks, levels 1 / 3,
+        // scripts/encode-bench.cu) the two passes ran 25 % / 13 % faster than one on
+        // silesia/xml and 17 % / 9 % on the Canterbury texts (docs/BENCHMARKS.md, "Warp encoder").
+        let parse = self.function(Module::FrameEncode, "cz_encode_parse_batch_warp")?;
+        parse
+            .set_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 0)
+            .ctx("setting the parse kernel's shared memory carveout")?;
+        let parse_cfg =
+            LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (32 * ENCODE_WARPS as u32, 1, 1), shared_mem_bytes: 0 };
+        let mut b = stream.launch_builder(&parse);
+        b.arg(items).arg(&n32).arg(&level).arg(&mut *workspace).arg(&stride).arg(&slots);
+        // SAFETY: the kernel reads the n descriptors of `items` and the source ranges they
+        // name (readable by this function's contract) and writes only slot g of `stride`
+        // bytes of `workspace` for each warp g < min(slots, grid * ENCODE_WARPS, n), every
+        // one inside `workspace` (slots = workspace.len() / stride); stride >=
+        // cz_encode_workspace_size of every item.
+        unsafe { b.launch(parse_cfg) }.ctx("launching cz_encode_parse_batch_warp")?;
         let cfg = LaunchConfig {
             grid_dim: (grid, 1, 1),
             block_dim: (32 * ENCODE_WARPS as u32, 1, 1),
             shared_mem_bytes: shared,
         };
-        let level = options.level;
-        let flags = options.flags();
+        let flags = options.flags() | crate::abi::CZ_ENCODE_PARSED;
         let mut b = stream.launch_builder(&f);
         b.arg(items).arg(&n32).arg(&level).arg(&flags).arg(workspace).arg(&stride).arg(&slots).arg(&fast_stride);
         b.arg(results);
