@@ -95,10 +95,10 @@ CZ_HD inline size_t cz_bw_close_forward(cz_bit_writer* w) {
 // ---- Bitstreams written by a warp ----
 //
 // A backward-read stream is a sequence of fields, each the low bits of a value, least
-// significant bit first (what cz_bw_add appends one after another). A warp writes one 32
-// fields at a time: each lane holds its field(s) as up to 128 bits (cz_bits128_add), a prefix
-// sum over the lanes places them after the bits before, and the whole 64-bit words go to
-// the destination. The bytes are those cz_bw_add and cz_bw_close_stream write.
+// significant bit first (what cz_bw_add appends one after another). A warp writes it a round
+// at a time: each lane holds its field(s) of the round, in order, as up to 128 bits
+// (cz_bits128_add), a prefix sum over the lanes places them after the bits before, and the
+// whole 64-bit words go to the destination. The bytes are those cz_bw_add and cz_bw_close_stream write.
 
 // Appends the low n (<= 32) bits of v to the 128-bit value (lo, hi) that holds `used` bits.
 __device__ CZ_FORCEINLINE void cz_bits128_add(uint64_t& lo, uint64_t& hi, unsigned& used, uint64_t v, unsigned n) {

@@ -279,16 +279,17 @@ CZ_HD inline size_t cz_write_seq_bitstream(uint8_t* dst, size_t capacity, const 
 }
 
 #if defined(CZ_DEVICE)
-// Bytes of scratch cz_team_seq_bitstream needs: 3 x 32 state outputs, then the words of a
-// cz_team_bits.
-#define CZ_SEQ_BITSTREAM_SCRATCH (192 + 8 * CZ_TEAM_BITS_WORDS)
+// Bytes of scratch cz_team_seq_bitstream needs: the words of a cz_team_bits, 3 x 32 state
+// outputs, 3 x 32 symbols' table entries.
+#define CZ_SEQ_BITSTREAM_SCRATCH (8 * CZ_TEAM_BITS_WORDS + 192 + 384)
 
-// cz_write_seq_bitstream by a warp, writing the same bytes. The sequences go 32 at a time:
-// lanes 0, 1 and 2 step the offset, match length and literal length states through them (a
-// state's next value depends on the one before), then lane j packs sequence j's fields (three
-// states' low bits, then the extra bits of LL, ML and OF; at most 90 bits) and the warp
-// appends them (cz_team_bits_round). scratch: 8-byte aligned, CZ_SEQ_BITSTREAM_SCRATCH bytes
-// (shared memory where the caller has it).
+// cz_write_seq_bitstream by a warp, writing the same bytes. The sequences go 32 at a time: the
+// lanes look up the table entries of the round's symbols, lanes 0, 1 and 2 step the offset,
+// match length and literal length states through them (a state's next value depends on the
+// one before), then lane j packs sequence j's fields (three states' low bits, then the extra
+// bits of LL, ML and OF; at most 90 bits) and the warp appends them (cz_team_bits_round).
+// scratch: 8-byte aligned, CZ_SEQ_BITSTREAM_SCRATCH bytes (shared memory where the caller has
+// it).
 __device__ inline size_t cz_team_seq_bitstream(cz_team t, uint8_t* dst, size_t capacity, const cz_seq* seqs,
                                                uint32_t nseq, const uint8_t* codes, const cz_encode_ctx* ctx,
                                                uint8_t* scratch) {
@@ -297,8 +298,11 @@ __device__ inline size_t cz_team_seq_bitstream(cz_team t, uint8_t* dst, size_t c
     const uint8_t* mlc = codes + 2 * (size_t)nseq;
     const bool rle_ll = ctx->trial.seq[0].is_rle, rle_of = ctx->trial.seq[1].is_rle,
                rle_ml = ctx->trial.seq[2].is_rle;
-    uint16_t* st = reinterpret_cast<uint16_t*>(scratch);  // [OF, ML, LL][32]: bits | count << 12
-    cz_team_bits bits = cz_team_bits_begin(t, reinterpret_cast<uint64_t*>(scratch + 192), dst, capacity);
+    cz_team_bits bits = cz_team_bits_begin(t, reinterpret_cast<uint64_t*>(scratch), dst, capacity);
+    // [OF, ML, LL][32]: a state's low bits | their count << 12
+    uint16_t* const __restrict__ st = reinterpret_cast<uint16_t*>(scratch + 8 * CZ_TEAM_BITS_WORDS);
+    // [OF, ML, LL][32]: the symbol's cells' start | count << 10 | (table_log - highbit(count)) << 20
+    uint32_t* const __restrict__ ent = reinterpret_cast<uint32_t*>(scratch + 8 * CZ_TEAM_BITS_WORDS + 192);
     const unsigned lane = t.lane;
     // Lane k < 3 runs one state: 0 offsets (table 1), 1 match lengths (table 2), 2 literal
     // lengths (table 0).
@@ -310,17 +314,27 @@ __device__ inline size_t cz_team_seq_bitstream(cz_team t, uint8_t* dst, size_t c
     uint32_t x = chain ? cz_fse_init_state(ct, kc[last]) : 0u;
     for (uint32_t t0 = 0; t0 < nseq; t0 += 32) {
         const uint32_t cnt = nseq - t0 < 32 ? nseq - t0 : 32u;
+        if (lane < cnt) {
+            const uint32_t i = last - (t0 + lane);
+            const uint8_t sym[3] = {ofc[i], mlc[i], llc[i]};
+            CZ_UNROLL
+            for (unsigned k = 0; k < 3; k++) {
+                const cz_fse_ctable* kt = &ctx->ct[k == 0 ? 1 : k == 1 ? 2 : 0];
+                const uint32_t c = kt->count[sym[k]];
+                const uint32_t nb0 = c ? kt->table_log - cz_highbit32(c) : 0;
+                ent[k * 32 + lane] = kt->cumul[sym[k]] | (c << 10) | (nb0 << 20);
+            }
+        }
+        __syncwarp();
         if (chain) {
             for (uint32_t j = 0; j < cnt; j++) {
-                const uint32_t tt = t0 + j;
                 uint32_t out = 0;
-                if (tt != 0) {  // the last sequence's symbols start the states
-                    const unsigned s = kc[last - tt];
-                    const uint32_t c = ct->count[s];
-                    const unsigned nb0 = ct->table_log - cz_highbit32(c);
+                if (t0 + j != 0) {  // the last sequence's symbols start the states
+                    const uint32_t e = ent[lane * 32 + j];
+                    const uint32_t c = (e >> 10) & 0x3FF, nb0 = e >> 20;
                     const unsigned nb = (x >> nb0) >= c ? nb0 : nb0 - 1;
                     out = (x & ((1u << nb) - 1)) | (nb << 12);
-                    x = ct->state[ct->cumul[s] + (x >> nb) - c];
+                    x = ct->state[(e & 0x3FF) + (x >> nb) - c];
                 }
                 st[lane * 32 + j] = (uint16_t)out;
             }
@@ -367,9 +381,12 @@ __device__ inline size_t cz_team_seq_bitstream(cz_team t, uint8_t* dst, size_t c
 // does not fit. ctx->trial.seq receives the tables later blocks may repeat. Every lane of
 // the team calls: the lanes compute the codes and count them (counts: 3 x 53 counters),
 // lane 0 chooses the tables; a warp writes the bitstream together (cz_team_seq_bitstream,
-// with the counts' memory as scratch), a team of one with cz_write_seq_bitstream.
+// with `scratch`, the counters' memory: 16-byte aligned, sizeof(cz_encode_counters) bytes,
+// spent by then), a team of one with cz_write_seq_bitstream.
 CZ_HD inline size_t cz_write_sequences(cz_team t, uint8_t* dst, size_t capacity, const cz_seq* seqs, uint32_t nseq,
-                                       uint8_t* codes, cz_encode_ctx* ctx, uint32_t (*counts)[CZ_FSE_ENC_MAX_SYMBOL + 1]) {
+                                       uint8_t* codes, cz_encode_ctx* ctx, uint32_t (*counts)[CZ_FSE_ENC_MAX_SYMBOL + 1],
+                                       uint8_t* scratch) {
+    (void)scratch;  // a team of one has no use for it
     if (capacity < 4) return 0;
     const size_t hsize = nseq < 128 ? 1 : nseq < CZ_LONG_NB_SEQ ? 2 : 3;
     if (t.lane == 0) {
@@ -440,14 +457,13 @@ CZ_HD inline size_t cz_write_sequences(cz_team t, uint8_t* dst, size_t capacity,
     }
 #if defined(CZ_DEVICE)
     if (t.width > 1) {
-        // The counts are spent: their memory is the bitstream's scratch.
-        static_assert(sizeof(uint32_t) * 3 * (CZ_FSE_ENC_MAX_SYMBOL + 1) >= CZ_SEQ_BITSTREAM_SCRATCH,
-                      "scratch of the sequence bitstream");
+        // The counters are spent: their memory is the bitstream's scratch.
+        static_assert(sizeof(cz_encode_counters) >= CZ_SEQ_BITSTREAM_SCRATCH, "scratch of the sequence bitstream");
         const size_t at = (size_t)cz_team_shfl64(t, size, 0);  // 0: the tables did not fit
         cz_team_sync(t);
         if (at == 0) return 0;
         const size_t bs = cz_team_seq_bitstream(t, dst + at, capacity - at, seqs, nseq, codes, ctx,
-                                                reinterpret_cast<uint8_t*>(&counts[0][0]));
+                                                scratch);
         return bs ? at + bs : 0;
     }
 #endif
@@ -487,7 +503,8 @@ CZ_HD inline size_t cz_compress_block(cz_team t, cz_encode_ctx* ctx, cz_lz_state
     const size_t lsize = cz_write_literals(t, dst, capacity, lits, nlits, &ctx->committed.huf, &ctx->trial.huf,
                                            &ctx->huf, counters->lits);
     if (lsize == 0) return 0;
-    const size_t ssize = cz_write_sequences(t, dst + lsize, capacity - lsize, seqs, nseq, codes, ctx, counters->seqs);
+    const size_t ssize = cz_write_sequences(t, dst + lsize, capacity - lsize, seqs, nseq, codes, ctx, counters->seqs,
+                                            reinterpret_cast<uint8_t*>(counters));
     if (ssize == 0) return 0;
     return lsize + ssize;
 }

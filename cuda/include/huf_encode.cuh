@@ -197,20 +197,25 @@ CZ_HD inline size_t cz_huf_write_stream(uint8_t* dst, size_t capacity, const uin
 }
 
 #if defined(CZ_DEVICE)
-// cz_huf_write_stream by a warp, writing the same bytes: 32 symbols a round, one a lane
-// (cz_team_bits_round). buf: CZ_TEAM_BITS_WORDS words of scratch, 8-byte aligned.
+// cz_huf_write_stream by a warp, writing the same bytes: 128 symbols a round, four
+// consecutive ones a lane (at most 44 bits; cz_team_bits_round). buf: CZ_TEAM_BITS_WORDS words
+// of scratch, 8-byte aligned.
 __device__ inline size_t cz_team_huf_stream(cz_team t, uint8_t* dst, size_t capacity, const uint8_t* src, size_t n,
                                             const cz_huf_ctable* table, uint64_t* buf) {
     cz_team_bits b = cz_team_bits_begin(t, buf, dst, capacity);
-    for (size_t r = 0; r < n; r += 32) {
-        uint64_t code = 0;
-        unsigned len = 0;
-        if (r + t.lane < n) {
-            const uint8_t s = src[n - 1 - r - t.lane];
-            len = table->len[s];
-            code = table->code[s] & ((1u << len) - 1);
+    for (size_t r = 0; r < n; r += 128) {
+        uint64_t lo = 0, hi = 0;
+        unsigned used = 0;
+        CZ_UNROLL
+        for (unsigned k = 0; k < 4; k++) {
+            const size_t at = r + 4 * t.lane + k;  // position in the stream's order
+            if (at < n) {
+                const uint8_t s = src[n - 1 - at];
+                const unsigned len = table->len[s];
+                cz_bits128_add(lo, hi, used, table->code[s], len);
+            }
         }
-        cz_team_bits_round(t, &b, code, 0, len);
+        cz_team_bits_round(t, &b, lo, hi, used);
     }
     return cz_team_bits_close(t, &b, 0, 0);
 }
