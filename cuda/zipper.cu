@@ -137,6 +137,18 @@ CZ_HD inline float zp_f16_to_f32(uint16_t h) {
     return sign ? -v : v;
 }
 
+// zp_f16_to_f32 for the device's own conversion where NaN payloads do not matter (the same
+// value for every finite or infinite h; the host build keeps zp_f16_to_f32).
+CZ_HD CZ_FORCEINLINE float zp_f16_bits_to_f32(uint16_t h) {
+#if defined(CZ_DEVICE)
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+#else
+    return zp_f16_to_f32(h);
+#endif
+}
+
 // bf16 bits of a finite or infinite x, rounded to nearest even; NaN stays a quiet NaN.
 CZ_HD CZ_FORCEINLINE uint16_t zp_f32_to_bf16(float x) {
     const uint32_t u = zp_f32_bits(x);
@@ -301,6 +313,7 @@ __device__ __forceinline__ uint32_t zp_decode_tile_literals(uint32_t check, cons
 #define ZP_F1_MAX_ROWS 32                                  // most rows of a tile
 #define ZP_F1_DECODE_BAR 1                                 // named barrier of the decoding warps
 #define ZP_F1_FETCH_BAR 2                                  // the computing warps wait there for the decode's loads
+#define ZP_F1_ROWS_BAR 3                                   // the computing warps wait there for the decoded tile
 // Entries per tile of a block index (the kernels' block_index): entry j is where block j's
 // header starts in the tile's frame, 0 past the last block or when the tile has no index
 // (more blocks than CZ_LITERAL_WARP_MAX_BLOCKS, a frame of 64 KiB or more, not a zstd frame).
@@ -880,7 +893,7 @@ __device__ __forceinline__ void zp_row_dot_half(const uint8_t* tile, uint32_t fl
             mine = CZ_STATUS_TILE_VALUE_NOT_FINITE;
             break;
         }
-        d += __ldg(X + col) * zp_f16_to_f32((uint16_t)(vl[j * step] | (hi << 8)));
+        d += __ldg(X + col) * zp_f16_bits_to_f32((uint16_t)(vl[j * step] | (hi << 8)));
     }
     // The row's first bad entry: the lowest lane of the half that has one (runs are in order).
     const uint32_t flagged = (__ballot_sync(0xffffffffu, first != 0xffffffffu) >> half) & 0xffffu;
@@ -1423,14 +1436,19 @@ ZP_GEMV_KERNEL(zp_gemv1_int4, 4, true, 4)
 //                 decoded by the first, the second by the second, and so on), and the first
 //                 computes the row starts. The computing
 //                 warps issue their first loads only once both decoding warps have issued
-//                 theirs (named barrier ZP_F1_FETCH_BAR). After a block barrier the first
-//                 decoding warp checks the content checksum while every other warp takes rows,
-//                 one per half-warp: checks their columns and adds their sparse dot with X (read
-//                 from global memory) in one pass that only reads the tile (zp_row_dot_half; the
-//                 checking warp hashes the same bytes); after a second barrier the tile's rows
-//                 of Y are written when the checksum matched and every entry was good (a mismatch is
-//                 the tile's status, CHECKSUM_MISMATCH at the frame's last block, as the full
-//                 decoder gives it).
+//                 theirs (named barrier ZP_F1_FETCH_BAR). Once the tile and its row starts are
+//                 ready (the decoding warps meet at ZP_F1_DECODE_BAR and arrive at
+//                 ZP_F1_ROWS_BAR, where the computing warps wait after their base products) the
+//                 first decoding warp checks the content checksum while the second and the
+//                 computing warps take rows from a shared counter, two a warp, one per
+//                 half-warp: check their columns and add their sparse dot with X (read from
+//                 global memory) in one pass that only reads the tile (zp_row_dot_half; the
+//                 checking warp hashes the same bytes). So where the base takes longer than the
+//                 decode, the checksum and most rows are done before the base ends. After a
+//                 block barrier the tile's rows of Y (base sums added in a fixed order, times
+//                 the row's scale, plus the sparse dot) are written when the checksum matched
+//                 and every entry was good (a mismatch is the tile's status, CHECKSUM_MISMATCH
+//                 at the frame's last block, as the full decoder gives it).
 //   fallback:     a frame the literal path does not take (and any error it does not name) is
 //                 decoded by cz_decode_all (zp_decode_tile) in a workspace slot taken under a
 //                 lock: slot s of workspace[s * ws_stride ..) is held while locks[s] is 1
@@ -1460,10 +1478,10 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
     extern __shared__ __align__(16) uint8_t zp_smem[];
     __shared__ __align__(16) uint16_t s_huf[CZ_HUF_DTABLE_SIZE];
     __shared__ float part[ZP_F1_COMPUTE][ZP_F1_MAX_ROWS];
-    __shared__ float s_y[ZP_F1_MAX_ROWS];
+    __shared__ float s_d[ZP_F1_MAX_ROWS], s_scale[ZP_F1_MAX_ROWS];  // each row's sparse dot and scale
     __shared__ uint32_t row_start[ZP_F1_MAX_ROWS + 1];
-    __shared__ uint32_t s_status, s_detail, s_bad, s_sum, s_verdicts[ZP_F1_DECODE];
-    __shared__ cz_literal_sum s_sums[4];  // the checksum left to after the first block barrier
+    __shared__ uint32_t s_status, s_detail, s_bad, s_sum, s_next, s_verdicts[ZP_F1_DECODE];
+    __shared__ cz_literal_sum s_sums[4];  // the checksum's state from the decode to its check
     __shared__ uint64_t s_size;
     constexpr int RB = ZP_SK_ROWS;
     constexpr uint32_t CPV = BITS == 8 ? 16 : 32;  // columns per 16-byte vector
@@ -1493,8 +1511,8 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                                                      &table_ready, &written, &detail, &st, k, ZP_F1_DECODE,
                                                      ZP_F1_DECODE_BAR, s_verdicts, &sum, true, hint);
             if (k == 0) {
-                // The checksum is checked after the block barrier (kept in shared memory: live in
-                // registers through the computing warps' loop it would crowd their loads).
+                // The checksum's state waits in shared memory (live in registers through the
+                // fallback and the row starts, it made ptxas spill in the decode).
                 const bool sum_pending = took && st == CZ_STATUS_OK;
                 if (sum_pending && lane < 4) s_sums[lane] = sum;
                 if (!took) {
@@ -1532,8 +1550,23 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                     s_detail = detail;
                     s_size = written;
                     s_bad = 0xffffffffu;
-                    s_sum = sum_pending ? 1u : 0u;  // 1: to check, 2: mismatch
+                    s_sum = 0u;
+                    s_next = 0u;
                 }
+                // The tile is ready: the other decoding warp and, once done with the base, the
+                // computing warps take its rows while this warp checks the content checksum,
+                // whenever the decode succeeded (a mismatch is the tile's status whatever the
+                // row starts or the rows find, as when the full decoder names it).
+                asm volatile("bar.sync %0, %1;" ::"n"(ZP_F1_DECODE_BAR), "n"(32 * ZP_F1_DECODE) : "memory");
+                asm volatile("bar.arrive %0, %1;" ::"n"(ZP_F1_ROWS_BAR), "n"(ZP_F1_BLOCK) : "memory");
+                if (sum_pending) {
+                    cz_literal_sum chk = s_sums[lane & 3u];
+                    if (!cz_literal_sum_check(&chk, tile) && lane == 0) s_sum = 1u;
+                }
+                ZP_TL(18);
+            } else {
+                asm volatile("bar.sync %0, %1;" ::"n"(ZP_F1_DECODE_BAR), "n"(32 * ZP_F1_DECODE) : "memory");
+                asm volatile("bar.arrive %0, %1;" ::"n"(ZP_F1_ROWS_BAR), "n"(ZP_F1_BLOCK) : "memory");
             }
         } else {
             // Base products of the tile's rows, ZP_SK_ROWS at a time (rows past the tile's last
@@ -1553,34 +1586,24 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                 }
             }
             ZP_TL(4);
+            asm volatile("bar.sync %0, %1;" ::"n"(ZP_F1_ROWS_BAR), "n"(ZP_F1_BLOCK) : "memory");
         }
-        __syncthreads();
         ZP_TL(5);
-        uint32_t st = s_status, detail = s_detail;
-        // The rows go to every warp but the first decoding one, which checks the checksum
-        // meanwhile: its verdict comes first (a mismatch is the tile's status whatever the
-        // rows found, as when the full decoder names it).
-        constexpr uint32_t RW = ZP_F1_COMPUTE + ZP_F1_DECODE - 1;  // warps that take rows
-        const uint32_t rw = warp < ZP_F1_COMPUTE ? warp : warp - 1;
-        if (warp == ZP_F1_COMPUTE) {
-            if (s_sum == 1u) {
-                cz_literal_sum sum = s_sums[lane & 3u];
-                if (!cz_literal_sum_check(&sum, tile) && lane == 0) s_sum = 2u;
-            }
-            ZP_TL(18);
-            if (!waited) {
-                zp_pdl_wait();  // this warp writes the tile's result below
-                waited = true;
-            }
-        } else if (st == CZ_STATUS_OK) {
+        // Rows are taken two at a time, one per half-warp, by whichever warp is free first: the
+        // second decoding warp as soon as the tile is ready, the computing warps after their
+        // base (the first decoding warp checks the checksum meanwhile).
+        if (warp != ZP_F1_COMPUTE && s_status == CZ_STATUS_OK) {
             if (!waited) {
                 zp_pdl_wait();  // X is read below
                 waited = true;
             }
             const uint32_t n = row_start[m];
-            // Two rows at once, i and i + RW, one per half-warp.
-            for (uint32_t i = rw; i < m; i += 2 * RW) {
-                const uint32_t row = i + (lane >> 4) * RW;
+            for (;;) {
+                uint32_t i = 0;
+                if (lane == 0) i = atomicAdd(&s_next, 2u);
+                i = __shfl_sync(0xffffffffu, i, 0);
+                if (i >= m) break;
+                const uint32_t row = i + (lane >> 4);
                 const bool has = row < m;
                 // The row's scale is loaded first: its global-memory latency then passes
                 // during the row's columns.
@@ -1595,19 +1618,22 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                     if (bad != 0xffffffffu) {
                         atomicMin(&s_bad, (bad << 1) | (why == CZ_STATUS_TILE_VALUE_NOT_FINITE ? 1u : 0u));
                     } else {
-                        float b = 0.f;
-#pragma unroll
-                        for (int k = 0; k < ZP_F1_COMPUTE; k++) b += part[k][row];
-                        s_y[row] = (BITS == 8 ? b * scale : b) + d;
+                        s_d[row] = d;
+                        s_scale[row] = scale;
                     }
                 }
             }
             ZP_TL(17);
         }
+        if (!waited) {
+            zp_pdl_wait();  // the tile's result is written below
+            waited = true;
+        }
         __syncthreads();
         ZP_TL(20);
+        uint32_t st = s_status, detail = s_detail;
         uint64_t written = s_size;
-        if (s_sum == 2u) {
+        if (s_sum == 1u) {
             st = CZ_STATUS_CHECKSUM_MISMATCH;
             detail = s_sums[0].blocks - 1;
             written = 0;
@@ -1617,7 +1643,10 @@ __device__ __forceinline__ void zp_fused1(const float* __restrict__ X, float* __
                 st = (bad & 1u) ? CZ_STATUS_TILE_VALUE_NOT_FINITE : CZ_STATUS_TILE_COLUMN_OUT_OF_RANGE;
                 detail = bad >> 1;
             } else if (threadIdx.x < m) {
-                Y[r0 + threadIdx.x] = s_y[threadIdx.x];
+                float b = 0.f;
+#pragma unroll
+                for (int k = 0; k < ZP_F1_COMPUTE; k++) b += part[k][threadIdx.x];
+                Y[r0 + threadIdx.x] = (BITS == 8 ? b * s_scale[threadIdx.x] : b) + s_d[threadIdx.x];
             }
         }
         if (threadIdx.x == 32 * ZP_F1_COMPUTE) zp_tile_result(results + t, st, detail, written);

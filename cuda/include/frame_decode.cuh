@@ -306,10 +306,7 @@ CZ_HD inline uint64_t cz_team_xxh64(cz_team team, const uint8_t* p, uint64_t len
     if (team.width < 4 || len < 32) return cz_xxh64(p, len, 0);
     const uint64_t stripes = len >> 5;
     uint64_t v = cz_xxh64_lane_init(0, team.lane & 3u);
-    if (team.lane < 4) {
-        const uint8_t* q = p + 8 * team.lane;
-        for (uint64_t i = 0; i < stripes; i++) v = cz_xxh64_round(v, cz_read_le64(q + 32 * i));
-    }
+    if (team.lane < 4) v = cz_xxh64_fold(v, p + 8 * team.lane, 0, stripes);
     const uint64_t v1 = cz_team_shfl64(team, v, 0), v2 = cz_team_shfl64(team, v, 1);
     const uint64_t v3 = cz_team_shfl64(team, v, 2), v4 = cz_team_shfl64(team, v, 3);
     return cz_xxh64_finish(cz_xxh64_converge(v1, v2, v3, v4) + len, p + (stripes << 5), len);
@@ -1144,9 +1141,7 @@ CZ_HD inline bool cz_decode_literal_frame(const uint8_t* src, size_t size, uint8
 // a warp; the others keep v) and returns s1. The warp's writes to p must be visible (synced).
 __device__ CZ_FORCEINLINE uint64_t cz_xxh64_lanes(uint64_t& v, const uint8_t* p, uint64_t s0, uint64_t s1) {
     const uint32_t lane = threadIdx.x & 31u;
-    if (lane < 4) {
-        for (uint64_t i = s0; i < s1; i++) v = cz_xxh64_round(v, cz_read_le64(p + 32 * i + 8 * lane));
-    }
+    if (lane < 4) v = cz_xxh64_fold(v, p + 8 * lane, s0, s1);
     return s1;
 }
 

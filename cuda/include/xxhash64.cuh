@@ -37,6 +37,33 @@ CZ_HD CZ_FORCEINLINE uint64_t cz_xxh64_lane_init(uint64_t seed, unsigned lane) {
     }
 }
 
+// Folds the 8-byte words at q + 32 i, for i in [s0, s1), into one XXH64 accumulator v and
+// returns it (accumulator l of a buffer p takes q = p + 8 l). On the device, when q is 8-byte
+// aligned, each word is one 8-byte load and the next four stripes' words are loaded while four
+// are folded, so the loads stay off the accumulator's chain of dependent rounds.
+CZ_HD CZ_FORCEINLINE uint64_t cz_xxh64_fold(uint64_t v, const uint8_t* q, uint64_t s0, uint64_t s1) {
+#if defined(CZ_DEVICE)
+    if (((uintptr_t)q & 7u) == 0 && s0 + 4 <= s1) {
+        const uint64_t* w = reinterpret_cast<const uint64_t*>(q);
+        uint64_t i = s0;
+        uint64_t a = w[4 * i], b = w[4 * i + 4], c = w[4 * i + 8], d = w[4 * i + 12];
+        for (i += 4; i + 4 <= s1; i += 4) {
+            const uint64_t a2 = w[4 * i], b2 = w[4 * i + 4], c2 = w[4 * i + 8], d2 = w[4 * i + 12];
+            v = cz_xxh64_round(cz_xxh64_round(cz_xxh64_round(cz_xxh64_round(v, a), b), c), d);
+            a = a2;
+            b = b2;
+            c = c2;
+            d = d2;
+        }
+        v = cz_xxh64_round(cz_xxh64_round(cz_xxh64_round(cz_xxh64_round(v, a), b), c), d);
+        for (; i < s1; i++) v = cz_xxh64_round(v, w[4 * i]);
+        return v;
+    }
+#endif
+    for (uint64_t i = s0; i < s1; i++) v = cz_xxh64_round(v, cz_read_le64(q + 32 * i));
+    return v;
+}
+
 // Converges the four accumulators (only meaningful when the input had >= 32 bytes).
 CZ_HD CZ_FORCEINLINE uint64_t cz_xxh64_converge(uint64_t v1, uint64_t v2, uint64_t v3, uint64_t v4) {
     uint64_t h = cz_rotl64(v1, 1) + cz_rotl64(v2, 7) + cz_rotl64(v3, 12) + cz_rotl64(v4, 18);
